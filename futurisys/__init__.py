@@ -1,0 +1,72 @@
+"""Futurisys: employee-attrition prediction served by Flask."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+from sqlalchemy import event
+
+from futurisys.config import DEV_SECRET_KEY, Config
+from futurisys.extensions import csrf, db, login_manager, migrate, model_store
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides the environment-derived settings (tests pass a mapping)."""
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"))
+    app.config.from_object(Config)
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'futurisys.db'}"
+    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
+        raise RuntimeError("SECRET_KEY must be set in production (FUTURISYS_ENV=production)")
+    app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    model_store.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    from futurisys import cli, errors
+    from futurisys.api import bp as api_bp
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.before_request(_assign_request_id)
+    app.after_request(_echo_request_id)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # SQLite enforces foreign keys (ON DELETE CASCADE) only when asked, per connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _assign_request_id() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _echo_request_id(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response

@@ -1,0 +1,103 @@
+"""`flask --app futurisys …` commands: data, model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from futurisys.extensions import db, model_store
+
+data_cli = AppGroup("data", help="The reference dataset.")
+model_cli = AppGroup("model", help="Model bundles: train, pull from and push to the Hugging Face Hub.")
+
+
+@data_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def export_command(path: str) -> None:
+    """Write the 32-column reference dataset as CSV (byte-identical to the original dataset_final.csv)."""
+    from futurisys.ml.data import md5_hex, reference_csv_bytes
+
+    content = reference_csv_bytes()
+    Path(path).write_bytes(content)
+    rows = content.count(b"\n") - 1
+    click.echo(f"{path}: {rows} rows, md5 {md5_hex(content)}")
+
+
+@data_cli.command("load")
+def load_command() -> None:
+    """Fill `employees_dataset` from the reference data (idempotent: only missing rows are inserted)."""
+    from futurisys.models import EmployeeDataset
+
+    table = EmployeeDataset.__table__
+    present = set(db.session.execute(db.select(table.c.id_employee)).scalars())
+    if len(present) < 1470:
+        from futurisys.ml.data import reference_frame
+
+        rows = [row for row in reference_frame().to_dict("records") if row["id_employee"] not in present]
+        with db.engine.begin() as connection:
+            if rows:
+                connection.execute(table.insert(), [{k: _plain(v) for k, v in row.items()} for row in rows])
+        click.echo(f"employees_dataset: {len(rows)} rows inserted, {len(present)} already present")
+    else:
+        click.echo(f"employees_dataset: {len(present)} rows already present, nothing to do")
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+@model_cli.command("train")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Bundle folder (default: MODEL_DIR).")
+def train_command(out_dir: str | None) -> None:
+    """Evaluate by 5x5 repeated CV, fit on all the data and write a model bundle."""
+    from futurisys.ml.train import TrainSettings, train_bundle
+    from futurisys.model_store import model_dir
+
+    settings = TrainSettings()
+    out = Path(out_dir) if out_dir else model_dir(current_app)
+    with click.progressbar(length=settings.cv_splits * settings.cv_repeats + 1,
+                           label="Cross-validating and fitting") as bar:
+        metadata = train_bundle(out, settings, progress=lambda: bar.update(1))
+    metrics = metadata["metrics"]
+    click.echo(f"bundle {metadata['version']} written to {out}")
+    click.echo(f"CV ROC AUC {metrics['cv_roc_auc_mean']:.4f} ± {metrics['cv_roc_auc_std']:.4f}, "
+               f"PR AUC {metrics['cv_pr_auc_mean']:.4f} ± {metrics['cv_pr_auc_std']:.4f}, "
+               f"Brier {metrics['brier']:.4f}")
+    click.echo(f"threshold {metadata['threshold']} ({metadata['threshold_rule']}): precision "
+               f"{metrics['precision']:.3f}, recall {metrics['recall']:.3f}, F1 {metrics['f1']:.3f}")
+
+
+@model_cli.command("pull")
+@click.option("--repo", default=None, help="Hub model repository (default: MODEL_REPO).")
+@click.option("--revision", default=None, help="Branch, tag or commit (default: MODEL_REVISION).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Copy the bundle here (default: MODEL_DIR).")
+def pull_command(repo: str | None, revision: str | None, out_dir: str | None) -> None:
+    """Fetch a bundle from the Hugging Face Hub (HF_HUB_OFFLINE and the hub cache are honoured)."""
+    import shutil
+
+    from futurisys.hub import fetch_bundle
+    from futurisys.ml.predictor import BundleError, Predictor
+    from futurisys.model_store import model_dir
+
+    repo = repo or current_app.config.get("MODEL_REPO")
+    if not repo:
+        raise click.UsageError("no repository: pass --repo or set MODEL_REPO")
+    revision = revision or current_app.config.get("MODEL_REVISION") or "main"
+    try:
+        folder = fetch_bundle(repo, revision)
+        version = Predictor.load(folder).version
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # offline without a cached copy, unknown repo, no network...
+        raise click.ClickException(f"cannot fetch {repo}@{revision}: {type(exc).__name__}: {exc}") from None
+    out = Path(out_dir) if out_dir else model_dir(current_app)
+    shutil.copytree(folder, out, dirs_exist_ok=True)
+    click.echo(f"bundle {version} from {repo}@{revision} copied to {out}")
+
+
+def init_app(app) -> None:
+    """Register the command groups on `app`."""
+    app.cli.add_command(data_cli)
+    app.cli.add_command(model_cli)

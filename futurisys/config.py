@@ -1,0 +1,45 @@
+"""Configuration read from the environment (and a `.env` file) in one place."""
+from __future__ import annotations
+
+import os
+
+from dotenv import load_dotenv
+
+load_dotenv(override=False)
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+def database_url(value: str | None) -> str | None:
+    """Normalise `postgres://` URLs (Heroku/Spaces style) to the psycopg2 driver SQLAlchemy expects."""
+    if value and value.startswith("postgres://"):
+        return "postgresql+psycopg2://" + value[len("postgres://"):]
+    if value and value.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + value[len("postgresql://"):]
+    return value
+
+
+class Config:
+    """Settings from the environment; `create_app(mapping)` overrides any of them (tests do)."""
+
+    ENV = os.environ.get("FUTURISYS_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # None means: an SQLite file in the instance folder (set by create_app).
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MODEL_DIR = os.environ.get("MODEL_DIR")  # None means: <instance>/model
+    MODEL_REPO = os.environ.get("MODEL_REPO")
+    MODEL_REVISION = os.environ.get("MODEL_REVISION", "main")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+    BATCH_MAX_RECORDS = int(os.environ.get("BATCH_MAX_RECORDS", 10_000))
+    API_KEYS_REQUIRED = _flag("API_KEYS_REQUIRED")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", ENV == "production")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None

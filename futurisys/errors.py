@@ -1,0 +1,65 @@
+"""One error helper: JSON for API clients, an HTML page for browsers."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from futurisys.extensions import db
+from futurisys.model_store import ModelUnavailable
+
+log = logging.getLogger(__name__)
+JSON_BLUEPRINTS = {"api"}
+
+
+def wants_json() -> bool:
+    """API routes always answer JSON; elsewhere, whoever prefers JSON to HTML gets JSON."""
+    if request.blueprint in JSON_BLUEPRINTS or request.is_json:
+        return True
+    accept = request.accept_mimetypes
+    return accept.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def error_response(status: int, message: str, errors: dict | None = None):
+    """The error as `{"error": message, "errors": {...}}` or as the HTML error page, with `status`."""
+    if wants_json():
+        body = {"error": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, message=message, errors=errors or {}), status
+
+
+def _http_error(exc: HTTPException):
+    return error_response(exc.code or 500, exc.description or exc.name)
+
+
+def _model_unavailable(exc: ModelUnavailable):
+    return error_response(503, f"Modèle indisponible : {exc}")
+
+
+def _database_error(exc: SQLAlchemyError):
+    db.session.rollback()
+    unavailable = isinstance(exc, (OperationalError, PoolTimeout)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    if unavailable:
+        return error_response(503, "Base de données indisponible, réessayez plus tard.")
+    log.exception("database error on %s %s", request.method, request.path)
+    return error_response(500, "Erreur interne.")
+
+
+def _unexpected(exc: Exception):
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "Erreur interne.")
+
+
+def init_app(app) -> None:
+    """Register the handlers on `app`."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(ModelUnavailable, _model_unavailable)
+    app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(Exception, _unexpected)

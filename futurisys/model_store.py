@@ -1,0 +1,92 @@
+"""The model as a Flask extension: the bundle is loaded once per app, its state kept in `app.extensions`."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from futurisys.ml.predictor import BundleError, Predictor
+
+EXTENSION_KEY = "futurisys.model"
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(Exception):
+    """No model is loaded: predictions cannot be made (answered with 503)."""
+
+
+@dataclass
+class ModelState:
+    """What was loaded for one app, and from where, or why nothing was."""
+
+    predictor: Predictor | None
+    source: str
+    error: str | None = None
+
+
+def bundle_location(app: Flask) -> str:
+    """Where this app takes its bundle from (a folder, or hf://repo@revision)."""
+    if app.config.get("MODEL_REPO"):
+        return f"hf://{app.config['MODEL_REPO']}@{app.config['MODEL_REVISION']}"
+    return str(model_dir(app))
+
+
+def model_dir(app: Flask) -> Path:
+    """The configured local model folder (default: `<instance>/model`)."""
+    return Path(app.config.get("MODEL_DIR") or Path(app.instance_path) / "model")
+
+
+def load_state(app: Flask) -> ModelState:
+    """Load the configured bundle; never raises, the reason goes into the state."""
+    source = bundle_location(app)
+    try:
+        if app.config.get("MODEL_REPO"):
+            from futurisys.hub import fetch_bundle
+
+            folder = fetch_bundle(app.config["MODEL_REPO"], app.config["MODEL_REVISION"])
+        else:
+            folder = model_dir(app)
+        predictor = Predictor.load(folder)
+    except BundleError as exc:
+        log.warning("model not loaded: %s", exc)
+        return ModelState(None, source, str(exc))
+    except Exception as exc:  # the Hub client raises many kinds (offline, not found, auth, network)
+        log.warning("model not loaded from %s: %s", source, exc)
+        return ModelState(None, source, f"cannot fetch model bundle from {source}: {type(exc).__name__}: {exc}")
+    log.info("model %s loaded from %s", predictor.version, source)
+    return ModelState(predictor, source)
+
+
+class ModelStore:
+    """Flask extension that owns the predictor of each app it is bound to."""
+
+    def __init__(self, app: Flask | None = None):
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Load the bundle once for `app`."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("ModelStore is already registered on this app")
+        app.extensions[EXTENSION_KEY] = load_state(app)
+
+    @staticmethod
+    def state(app: Flask | None = None) -> ModelState:
+        """The model state of `app` (default: the current app)."""
+        return (app or current_app).extensions[EXTENSION_KEY]
+
+    def reload(self, app: Flask | None = None) -> ModelState:
+        """Load the bundle again (after `model train` or `model pull`)."""
+        app = app or current_app._get_current_object()
+        app.extensions[EXTENSION_KEY] = load_state(app)
+        return app.extensions[EXTENSION_KEY]
+
+    @property
+    def predictor(self) -> Predictor:
+        """The current app's predictor, or ModelUnavailable."""
+        state = self.state()
+        if state.predictor is None:
+            raise ModelUnavailable(state.error or "no model loaded")
+        return state.predictor

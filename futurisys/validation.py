@@ -1,0 +1,160 @@
+"""WTForms forms generated from the schema: the same validation for the HR form, JSON payloads and CSV rows.
+
+Every field accepts both what a browser posts (strings) and what a JSON client sends (typed values), plus the
+forms HR exports use where unambiguous ("Oui"/"Non", "11 %"). Messages are in French.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from flask_wtf import FlaskForm
+from wtforms import Field as WTField
+from wtforms import widgets
+from wtforms.validators import StopValidation, ValidationError
+
+from futurisys import schema
+
+_INTEGER = re.compile(r"^\s*([+-]?\d+)\s*%?\s*$")
+_NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
+_TRUE, _FALSE = {"oui", "true", "vrai", "yes", "1"}, {"non", "false", "faux", "no", "0"}
+
+
+def parse_value(field: schema.Field, value):
+    """Convert a posted or JSON value to the field's Python type; raise ValueError with a French message."""
+    if field.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError("Doit être un booléen (true/false, « Oui »/« Non »).")
+    if field.kind == "category":
+        if not isinstance(value, str):
+            raise ValueError("Doit être une chaîne de caractères.")
+        return value.strip()
+    if isinstance(value, bool):
+        raise ValueError("Doit être un nombre, pas un booléen.")
+    if field.kind == "int":
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        match = _INTEGER.match(value) if isinstance(value, str) else None
+        if match and ("%" not in value or field.name == "augementation_salaire_precedente"):
+            return int(match.group(1))
+        raise ValueError("Doit être un nombre entier.")
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _NUMBER.match(value) if isinstance(value, str) else None
+    if match:
+        return float(match.group(1).replace(",", "."))
+    raise ValueError("Doit être un nombre.")
+
+
+class SchemaField(WTField):
+    """A WTForms field driven by one schema field: parsing, presence, range and allowed values."""
+
+    widget = widgets.TextInput()
+
+    def __init__(self, spec: schema.Field, **kwargs):
+        kwargs.setdefault("label", spec.label)
+        kwargs.setdefault("description", spec.help)
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def process_formdata(self, valuelist):
+        """Parse the first posted value; an empty string or JSON null counts as absent."""
+        if valuelist and valuelist[0] is not None and valuelist[0] != "":
+            self.data = parse_value(self.spec, valuelist[0])
+
+    def _value(self):
+        if self.raw_data:
+            return "" if self.raw_data[0] is None else str(self.raw_data[0])
+        return "" if self.data is None else str(self.data)
+
+    def pre_validate(self, form):
+        """Presence, then range or allowed values (with the allowed values listed)."""
+        if self.process_errors:
+            raise StopValidation()
+        if self.data is None:
+            if self.spec.required:
+                raise StopValidation("Champ obligatoire.")
+            raise StopValidation()
+        spec = self.spec
+        if spec.kind == "category" or (spec.choices and spec.kind != "bool"):
+            if self.data not in spec.values:
+                allowed = ", ".join(str(v) for v in spec.values)
+                raise StopValidation(f"Valeur inconnue « {self.data} ». Valeurs permises : {allowed}.")
+        elif spec.minimum is not None and not spec.minimum <= self.data <= spec.maximum:
+            raise StopValidation(f"Doit être compris entre {spec.minimum:g} et {spec.maximum:g}.")
+
+
+class RecordForm(FlaskForm):
+    """Base of the generated forms: `record` gives the validated values; cross-field rules in `validate`."""
+
+    fields_spec: tuple[schema.Field, ...] = ()
+
+    @property
+    def record(self) -> dict:
+        """The validated values, keyed by schema name (optional fields left out when empty)."""
+        return {f.name: self[f.name].data for f in self.fields_spec
+                if f.required or self[f.name].data is not None}
+
+    def consistency_errors(self, values: dict) -> dict[str, list[str]]:
+        """Cross-field rules (overridden per shape)."""
+        return {}
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks first; cross-field rules only on fields that are valid on their own."""
+        valid = super().validate(extra_validators)
+        values = {f.name: self[f.name].data for f in self.fields_spec if not self[f.name].errors}
+        for name, messages in self.consistency_errors(values).items():
+            self[name].errors = list(self[name].errors) + messages
+            valid = False
+        return valid
+
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        """{field: [messages]} for the fields that failed (CSRF included)."""
+        return {name: list(errors) for name, errors in self.errors.items() if errors}
+
+
+def _form_class(name: str, fields: tuple[schema.Field, ...], rules) -> type[RecordForm]:
+    attrs = {f.name: SchemaField(f) for f in fields}
+    attrs.update(fields_spec=fields, consistency_errors=lambda self, values: rules(values))
+    return type(name, (RecordForm,), attrs)
+
+
+#: The 27-field raw HR record.
+RawRecordForm = _form_class("RawRecordForm", schema.RAW_FIELDS, schema.raw_consistency_errors)
+#: The original API's 30-feature payload.
+FeatureRecordForm = _form_class("FeatureRecordForm", schema.FEATURES, schema.feature_consistency_errors)
+
+
+class JsonData(dict):
+    """A JSON object presented as WTForms form data, values kept with their JSON types."""
+
+    def getlist(self, key):
+        """WTForms asks every field for a list of posted values."""
+        return [self[key]] if key in self else []
+
+
+def is_raw_record(payload: Mapping) -> bool:
+    """The documented rule: a body with any raw-only key is a raw HR record, otherwise the 30-feature payload."""
+    return any(key in payload for key in schema.RAW_ONLY_NAMES)
+
+
+def validate_payload(payload: Mapping) -> tuple[dict | None, dict | None, dict]:
+    """Validate one JSON record of either shape: (features, raw record or None, errors)."""
+    raw = is_raw_record(payload)
+    form_class = RawRecordForm if raw else FeatureRecordForm
+    form = form_class(formdata=JsonData(payload), meta={"csrf": False})
+    if not form.validate():
+        return None, None, form.field_errors
+    if raw:
+        from futurisys.ml.features import derive_features
+
+        return derive_features(form.record), form.record, {}
+    return form.record, None, {}
