@@ -55,8 +55,13 @@ class FeatureEncoder:
                 matrix[:, position] = np.asarray(values, dtype=np.float32)
         return matrix
 
-    def fold(self, encoded_contributions: np.ndarray) -> np.ndarray:
+    def fold(self, per_column: np.ndarray) -> np.ndarray:
         """Sum per-column contributions (n, width) back onto the features (n, n_features)."""
-        out = np.zeros((encoded_contributions.shape[0], len(self.feature_names)), dtype=np.float64)
-        np.add.at(out.T, np.asarray(self.source), encoded_contributions.T)
-        return out
+        return fold_columns(per_column, self.source, len(self.feature_names))
+
+
+def fold_columns(per_column: np.ndarray, source: Sequence[int], n_features: int) -> np.ndarray:
+    """Sum columns that come from the same feature: (n, columns) -> (n, n_features)."""
+    out = np.zeros((per_column.shape[0], n_features), dtype=np.float64)
+    np.add.at(out.T, np.asarray(source), per_column.T)
+    return out

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from futurisys.ml.encoding import FeatureEncoder
+from futurisys.ml.linear import LinearDesign
 from futurisys.schema import CLASS_LABELS, FEATURES
 
 BOOSTER_FILE, LINEAR_FILE, METADATA_FILE = "xgboost.ubj", "linear.json", "metadata.json"
@@ -48,18 +48,17 @@ class Predictor:
 
     def __init__(self, booster, linear: Mapping, metadata: Mapping):
         self.booster = booster
+        self.linear = dict(linear)
         self.metadata = dict(metadata)
         self.encoder = FeatureEncoder()
-        self.version: str = metadata["version"]
-        self.threshold: float = float(metadata["threshold"])
+        self.design = LinearDesign(self.encoder)
+        self.version: str = metadata.get("version", "unversioned")
+        self.threshold: float = float(metadata.get("threshold", 0.5))
         self.weight: float = float(linear["xgboost_weight"])
-        mean, scale = np.asarray(linear["mean"]), np.asarray(linear["scale"])
-        coef = np.asarray(linear["coef"])
-        # Fold the standardisation into the coefficients once: z = x . w + b.
-        self._lin_coef = (coef / scale).astype(np.float64)
-        self._lin_mean = mean
-        self._lin_intercept = float(linear["intercept"]) - float(np.dot(coef, mean / scale))
-        self._lin_raw = (coef, mean, scale, float(linear["intercept"]))
+        self._mean = np.asarray(linear["mean"], dtype=np.float64)
+        self._scale = np.asarray(linear["scale"], dtype=np.float64)
+        self._coef = np.asarray(linear["coef"], dtype=np.float64)
+        self._intercept = float(linear["intercept"])
 
     @classmethod
     def load(cls, bundle_dir: str | Path) -> "Predictor":
@@ -75,6 +74,8 @@ class Predictor:
         except (OSError, ValueError) as exc:
             raise BundleError(f"unreadable model bundle in {bundle}: {exc}") from None
         check_compatible(metadata)
+        if linear.get("columns") != LinearDesign(FeatureEncoder()).columns:
+            raise BundleError("model bundle's logistic-regression columns do not match this version of Futurisys")
         booster = xgboost.Booster()
         try:
             booster.load_model(str(bundle / BOOSTER_FILE))
@@ -86,18 +87,19 @@ class Predictor:
     def _label(self, proba: float) -> str:
         return CLASS_LABELS[int(proba >= self.threshold)]
 
+    def _linear_terms(self, matrix: np.ndarray) -> np.ndarray:
+        """Per-design-column log-odds terms of the logistic regression (n, 66)."""
+        return (self.design.transform(matrix) - self._mean) / self._scale * self._coef
+
     def log_odds_many(self, matrix: np.ndarray) -> np.ndarray:
         """Blended log-odds for an encoded (n, width) matrix."""
         z_tree = self.booster.inplace_predict(matrix, predict_type="margin").astype(np.float64)
-        z_linear = matrix.astype(np.float64) @ self._lin_coef + self._lin_intercept
+        z_linear = self._linear_terms(matrix).sum(axis=1) + self._intercept
         return self.weight * z_tree + (1.0 - self.weight) * z_linear
 
     def predict_one(self, features: Mapping) -> Score:
         """Score one 30-feature record without pandas: encode one float32 row, predict in place."""
-        row = self.encoder.encode_one(features)
-        z_tree = float(self.booster.inplace_predict(row, predict_type="margin")[0])
-        z_linear = float(row[0].astype(np.float64) @ self._lin_coef) + self._lin_intercept
-        proba = 1.0 / (1.0 + math.exp(-(self.weight * z_tree + (1.0 - self.weight) * z_linear)))
+        proba = float(_sigmoid(self.log_odds_many(self.encoder.encode_one(features))[0]))
         return Score(proba, self._label(proba))
 
     def predict_many(self, records: Sequence[Mapping]) -> list[Score]:
@@ -113,12 +115,11 @@ class Predictor:
 
         matrix = self.encoder.encode_many(records)
         tree = self.booster.predict(xgboost.DMatrix(matrix), pred_contribs=True)
-        coef, mean, scale, intercept = self._lin_raw
-        linear = (matrix.astype(np.float64) - mean) / scale * coef
         w = self.weight
-        per_column = w * tree[:, :-1].astype(np.float64) + (1.0 - w) * linear
-        base = w * tree[:, -1].astype(np.float64) + (1.0 - w) * intercept
-        return self.encoder.fold(per_column), base
+        per_feature = w * self.encoder.fold(tree[:, :-1].astype(np.float64))
+        per_feature += (1.0 - w) * self.design.fold(self._linear_terms(matrix))
+        base = w * tree[:, -1].astype(np.float64) + (1.0 - w) * self._intercept
+        return per_feature, base
 
     def top_drivers(self, features: Mapping, count: int = 5) -> list[dict]:
         """The `count` features that move this record's risk most, with their sign and size (log-odds)."""

@@ -1,0 +1,53 @@
+"""The logistic-regression half's design matrix: log scales, -1 sentinels split out, a few indicator columns."""
+from __future__ import annotations
+
+import numpy as np
+
+from futurisys.ml.encoding import FeatureEncoder, fold_columns
+
+_SENTINEL_COLUMNS = ("revenu_par_annee_experience_interne", "revenu_par_annee_experience_totale",
+                     "ratio_sans_promotion")
+_LOG1P_COLUMNS = ("revenu_par_annee_experience_interne", "revenu_par_annee_experience_totale")
+_SATISFACTIONS = ("satisfaction_employee_environnement", "satisfaction_employee_nature_travail",
+                  "satisfaction_employee_equipe", "satisfaction_employee_equilibre_pro_perso")
+# (new column, source column, test); the test gives 0/1, or a value for "log".
+_EXTRA = (
+    *((f"is_sentinel({name})", name, ("eq", -1.0)) for name in _SENTINEL_COLUMNS),
+    ("nombre_participation_pee==0", "nombre_participation_pee", ("eq", 0.0)),
+    ("nombre_participation_pee==3", "nombre_participation_pee", ("eq", 3.0)),
+    ("mobilite_promotion==-1", "mobilite_promotion", ("eq", -1.0)),
+    ("log(age)", "age", ("log", None)),
+    *((f"{name}==1", name, ("eq", 1.0)) for name in _SATISFACTIONS),
+)
+
+
+class LinearDesign:
+    """Maps the encoded matrix (n, 55) to the logistic regression's inputs (n, 66), in plain numpy."""
+
+    def __init__(self, encoder: FeatureEncoder):
+        index = {name: i for i, name in enumerate(encoder.columns)}
+        self._income = index["revenu_mensuel"]
+        self._sentinels = [index[name] for name in _SENTINEL_COLUMNS]
+        self._log1p = [index[name] for name in _LOG1P_COLUMNS]
+        self._extra = [(index[source], test) for _, source, test in _EXTRA]
+        self._n_features = len(encoder.feature_names)
+        self.columns = list(encoder.columns) + [name for name, _, _ in _EXTRA]
+        #: feature index each design column comes from (for per-feature contributions)
+        self.source = list(encoder.source) + [encoder.source[index[source]] for _, source, _ in _EXTRA]
+
+    def transform(self, matrix: np.ndarray) -> np.ndarray:
+        """The design matrix for an encoded float32 matrix."""
+        x = np.asarray(matrix, dtype=np.float64)
+        design = np.empty((x.shape[0], len(self.columns)))
+        z = design[:, : x.shape[1]]
+        z[:] = x
+        z[:, self._income] = np.log(x[:, self._income])
+        z[:, self._sentinels] = np.where(x[:, self._sentinels] == -1.0, 0.0, x[:, self._sentinels])
+        z[:, self._log1p] = np.log1p(z[:, self._log1p])
+        for offset, (column, (test, value)) in enumerate(self._extra, start=x.shape[1]):
+            design[:, offset] = np.log(x[:, column]) if test == "log" else (x[:, column] == value)
+        return design
+
+    def fold(self, per_column: np.ndarray) -> np.ndarray:
+        """Sum per-design-column contributions back onto the 30 features."""
+        return fold_columns(per_column, self.source, self._n_features)
