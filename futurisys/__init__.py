@@ -41,13 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    from futurisys import cli, errors
-    from futurisys.api import bp as api_bp
+    from futurisys import admin, api, auth, cli, errors, metrics, web
 
-    csrf.exempt(api_bp)
-    app.register_blueprint(api_bp)
-    errors.init_app(app)
-    cli.init_app(app)
+    for part in (api, web, auth, admin, errors, cli, metrics):
+        part.init_app(app)
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
     return app

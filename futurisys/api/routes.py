@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadRequest
 
 from futurisys.api import bp
 from futurisys.errors import error_response
+from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.predictions import predict_and_store
 from futurisys.validation import validate_payload
@@ -44,7 +45,7 @@ def predict():
         body.update(prediction_id=stored.prediction_id, input_id=stored.input_id,
                     model_version=stored.model_version, threshold=stored.threshold,
                     shape="raw" if raw is not None else "features",
-                    drivers=model_store.predictor.top_drivers(features))
+                    drivers=drivers(model_store.predictor, features))
     return jsonify(body)
 
 

@@ -1,0 +1,36 @@
+"""What drives a prediction, in plain French, from the predictor's per-feature contributions."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from futurisys.ml.predictor import Predictor
+from futurisys.schema import feature
+
+_SENTINEL_FEATURES = {"revenu_par_annee_experience_totale", "revenu_par_annee_experience_interne",
+                      "ratio_sans_promotion", "mobilite_promotion"}
+
+
+def display_value(name: str, value) -> str:
+    """A feature value as HR staff read it (French labels for categories, yes/no, no sentinels)."""
+    spec = feature(name)
+    if spec.kind == "bool":
+        return "oui" if value else "non"
+    if name in _SENTINEL_FEATURES and value == -1 and name != "mobilite_promotion":
+        return "sans objet"
+    if spec.choices:
+        return spec.choice_label(value)
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+
+
+def drivers(predictor: Predictor, features: Mapping, count: int = 5) -> list[dict]:
+    """The `count` strongest drivers: feature, French label, value, contribution (log-odds) and a sentence."""
+    out = []
+    for item in predictor.top_drivers(features, count):
+        name, contribution = item["feature"], item["contribution"]
+        direction = "augmente le risque" if contribution > 0 else "réduit le risque"
+        value = display_value(name, features[name])
+        out.append({"feature": name, "label": feature(name).label, "value": value, "contribution": contribution,
+                    "increases": contribution > 0, "text": f"{feature(name).label} : {value} — {direction}"})
+    return out

@@ -1,0 +1,177 @@
+"""Shared fixtures: a model bundle trained once, real databases (PostgreSQL and SQLite), app/client/runner/db."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from futurisys import create_app
+from futurisys.extensions import db as _db
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", "futurisys_test")
+USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a real Chromium")
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory) -> Path:
+    """A real model bundle, trained once for the whole run."""
+    from futurisys.ml.train import train_bundle
+
+    folder = tmp_path_factory.mktemp("bundle")
+    train_bundle(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def reference_features():
+    """The 1,470 reference employees as 30-feature records, and their targets."""
+    from futurisys.ml.data import training_matrix
+
+    features, target = training_matrix()
+    return features.to_dict("records"), target.tolist()
+
+
+def _fresh_postgres_url() -> str:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+
+
+def migrated_app(url: str, bundle: Path, **overrides):
+    """An app on `url` with the schema built by the migrations and the reference data loaded."""
+    from flask_migrate import upgrade
+
+    app = make_app(url, bundle, **overrides)
+    with app.app_context():
+        upgrade()
+    assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
+    return app
+
+
+def make_app(url: str, bundle: Path, **overrides):
+    """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "MODEL_DIR": str(bundle),
+              "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test-secret", "SERVER_NAME": None}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session", params=["postgresql", "sqlite"])
+def database_url(request, bundle_dir, tmp_path_factory) -> str:
+    """A migrated database of each kind, shared by the session; tests leave it empty of user data."""
+    if request.param == "postgresql":
+        url = _fresh_postgres_url()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    app = migrated_app(url, bundle_dir)
+    with app.app_context():
+        _db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url, bundle_dir):
+    """The application, on each database kind; user tables are emptied after each test."""
+    app = make_app(database_url, bundle_dir)
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text(f"TRUNCATE {', '.join(USER_TABLES)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in USER_TABLES:
+                    connection.execute(sa.text(f"DELETE FROM {table}"))
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of `app`."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """The SQLAlchemy extension, inside an app context of `app`."""
+    with app.app_context():
+        yield _db
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Git-ignored folder for screenshots and other test artefacts."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_app(database_url, bundle_dir):
+    """An app as people use it (CSRF on), for the browser tests; user tables emptied afterwards."""
+    app = make_app(database_url, bundle_dir, WTF_CSRF_ENABLED=True, TESTING=False)
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            for table in USER_TABLES:
+                connection.execute(sa.text(f"DELETE FROM {table}"))
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    """`live_app` served over HTTP on 127.0.0.1 (a free port) in a background thread; yields the base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (own cookies) with a laptop-sized viewport."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
