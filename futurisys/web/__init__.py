@@ -3,7 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from futurisys.web import routes  # noqa: E402,F401
+from futurisys.web import batch, routes  # noqa: E402,F401
 
 
 def init_app(app) -> None:
