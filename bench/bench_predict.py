@@ -1,0 +1,132 @@
+"""Load benchmark of POST /predict under gunicorn on PostgreSQL, against /health on the same server.
+
+Starts its own gunicorn on 127.0.0.1 with a throw-away PostgreSQL database, drives it with wrk (Debian package
+`wrk`) at 8 connections for a bounded duration, prints requests/s, latency percentiles, the ratio to /health, the
+start-up time to ready, and checks that every 200 left exactly one input and one prediction row.
+
+Usage: PYTHONPATH=. .venv/bin/python bench/bench_predict.py [--seconds 10] [--connections 8] [--workers 2]
+       [--threads 4] [--bundle DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+DATABASE = "futurisys_bench_predict"
+WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[%s]]
+"""
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def recreate_database() -> str:
+    """Drop and create the benchmark database; return its URL."""
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
+    admin.dispose()
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict:
+    """Run wrk and parse requests/s, latency percentiles and non-2xx counts."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    to_ms = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    percentiles = {p: float(v) * to_ms[u] for p, v, u in re.findall(r"\s(50|90|99)%\s+([\d.]+)(us|ms|s)", output)}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+            "p50": percentiles.get("50"), "p90": percentiles.get("90"), "p99": percentiles.get("99")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--bundle", help="model bundle folder (default: train one)")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from futurisys.ml.train import train_bundle
+    from tests.payloads import FEATURES
+
+    work = Path(tempfile.mkdtemp(prefix="futurisys-bench-"))
+    bundle = args.bundle or str(work / "model")
+    if not args.bundle:
+        train_bundle(bundle)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": recreate_database(), "MODEL_DIR": bundle, "PORT": str(port),
+           "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(args.workers), "GUNICORN_THREADS": str(args.threads),
+           "ACCESS_LOG": "0", "SECRET_KEY": "bench", "FUTURISYS_ENV": "production", "LOG_LEVEL": "WARNING"}
+    venv = Path(sys.executable).parent
+    subprocess.run([str(venv / "flask"), "--app", "futurisys", "db", "upgrade"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    started = time.perf_counter()
+    server = subprocess.Popen([str(venv / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded: gives up after 30 s
+            try:
+                if urllib.request.urlopen(f"{base}/ready", timeout=1).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("server not ready after 30 s")
+                time.sleep(0.05)
+        ready_s = time.perf_counter() - started
+        script = work / "predict.lua"
+        script.write_text(WRK_LUA % json.dumps(FEATURES, ensure_ascii=False))
+        health = wrk(f"{base}/health", args.seconds, args.connections)
+        predict = wrk(f"{base}/predict", args.seconds, args.connections, str(script))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as connection:
+        inputs = connection.scalar(sa.text("SELECT count(*) FROM inputs"))
+        predictions = connection.scalar(sa.text("SELECT count(*) FROM predictions"))
+    engine.dispose()
+    print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, {args.connections} connections, "
+          f"{args.seconds} s per endpoint, PostgreSQL")
+    print(f"start-up to ready          : {ready_s:.2f} s")
+    for name, result in (("GET /health", health), ("POST /predict", predict)):
+        print(f"{name:<14} {result['rps']:8.0f} req/s   p50 {result['p50']:.2f} ms   p90 {result['p90']:.2f} ms   "
+              f"p99 {result['p99']:.2f} ms   non-2xx {result['non_2xx']}")
+    print(f"/predict / /health         : {predict['rps'] / health['rps']:.2f}")
+    print(f"rows: {inputs} inputs, {predictions} predictions for {predict['requests'] - predict['non_2xx']} "
+          f"answered 200 (wrk counts requests cut off at the end too)")
+
+
+if __name__ == "__main__":
+    main()
