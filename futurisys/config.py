@@ -31,7 +31,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     # None means: an SQLite file in the instance folder (set by create_app).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip on every request. A connection dropped by a database restart fails one
+    # request with a 503 and SQLAlchemy then discards the whole pool; recycling bounds the age of connections.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
     MODEL_DIR = os.environ.get("MODEL_DIR")  # None means: <instance>/model
     MODEL_REPO = os.environ.get("MODEL_REPO")
     MODEL_REVISION = os.environ.get("MODEL_REVISION", "main")
