@@ -154,3 +154,22 @@ def test_operations_endpoints(client):
     model = client.get("/model").get_json()
     assert model["version"] == ready["model_version"]
     assert len(model["features"]) == 30 and model["metrics"]["cv_roc_auc_mean"] >= 0.845
+
+
+def test_connections_dropped_by_the_database_cost_one_503_then_recover(app, client, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("server-side connection termination is a PostgreSQL scenario")
+    assert client.post("/predict", json=FEATURES).status_code == 200  # the pool now holds a connection
+    with db.engine.connect() as connection:
+        pool_pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    admin = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pool_pid})
+        connection.commit()
+    admin.dispose()
+    # The pool's only connection is dead: that request fails cleanly, the next one reconnects.
+    first = client.post("/predict", json=FEATURES)
+    assert first.status_code == 503
+    assert "Base de données indisponible" in first.get_json()["error"]
+    assert client.post("/predict", json=FEATURES).status_code == 200
+    assert counts(db) == (2, 2)

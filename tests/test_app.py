@@ -1,0 +1,46 @@
+"""The application factory, its configuration and the model extension."""
+import pytest
+
+from futurisys import create_app
+from futurisys.config import DEV_SECRET_KEY, database_url
+from futurisys.model_store import EXTENSION_KEY, ModelStore
+
+
+def test_production_refuses_the_default_secret_key(bundle_dir, tmp_path):
+    base = {"ENV": "production", "MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    for secret in (DEV_SECRET_KEY, "", None):
+        with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+            create_app({**base, "SECRET_KEY": secret})
+    assert create_app({**base, "SECRET_KEY": "a real secret"}).config["ENV"] == "production"
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(bundle_dir):
+    app = create_app({"MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": None})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{app.instance_path}/futurisys.db"
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("postgres://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
+    ("postgresql://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
+    ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
+    ("sqlite:///x.db", "sqlite:///x.db"),
+    (None, None),
+])
+def test_database_urls_are_normalised(given, expected):
+    assert database_url(given) == expected
+
+
+def test_the_model_is_loaded_once_per_app_and_kept_in_app_extensions(app):
+    state = app.extensions[EXTENSION_KEY]
+    assert state.predictor is not None and state.error is None
+    with pytest.raises(RuntimeError, match="already registered"):
+        ModelStore().init_app(app)
+
+
+def test_errors_answer_html_to_browsers_and_json_to_api_clients(client):
+    page = client.get("/nowhere", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    api = client.get("/nowhere", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.get_json()["error"]
+    assert client.get("/predict").status_code == 405
+    assert client.get("/predict").is_json
