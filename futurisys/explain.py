@@ -1,10 +1,11 @@
 """What drives a prediction, in plain French, from the predictor's per-feature contributions."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from futurisys.ml.predictor import Predictor
-from futurisys.schema import feature
+from futurisys.schema import feature, raw_field
 
 _SENTINEL_FEATURES = {"revenu_par_annee_experience_totale", "revenu_par_annee_experience_interne",
                       "ratio_sans_promotion", "mobilite_promotion"}
@@ -34,3 +35,26 @@ def drivers(predictor: Predictor, features: Mapping, count: int = 5) -> list[dic
         out.append({"feature": name, "label": feature(name).label, "value": value, "contribution": contribution,
                     "increases": contribution > 0, "text": f"{feature(name).label} : {value} — {direction}"})
     return out
+
+
+def display_raw_value(name: str, value) -> str:
+    """A raw-record value as HR staff read it ("Oui"/"Non", French labels, "non renseigné" when absent)."""
+    spec = raw_field(name)
+    if value is None:
+        return "non renseigné"
+    if spec.kind == "bool":
+        return "Oui" if value else "Non"
+    if spec.choices:
+        return spec.choice_label(value)
+    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+
+
+def format_percent(probability: float) -> str:
+    """A probability as a French whole percentage ("23 %").
+
+    Truncated rather than rounded so the figure always agrees with its risk band (cut-offs at whole percents):
+    0.1496 reads "14 %", in the band "moins de 15 %".
+    """
+    if probability < 0.01:
+        return "moins de 1\u00a0%"
+    return f"{math.floor(probability * 100 + 1e-9)}\u00a0%"

@@ -1,0 +1,103 @@
+"""The HR form in a real Chromium: evaluate an employee, read the result, simulate, and fix an invalid form."""
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from futurisys.extensions import db
+from futurisys.models import Input
+from futurisys.schema import raw_field
+from futurisys.web.forms import option_value, widget_for
+from tests.payloads import RAW, employee
+
+pytestmark = pytest.mark.browser
+PERCENT = re.compile(r"^(\d+|moins de 1)\u00a0%$")
+
+
+def fill(page, record: dict) -> None:
+    """Type a raw record into the form the way a user would: each field with the control it is shown as."""
+    for name, value in record.items():
+        widget = widget_for(raw_field(name))
+        if widget == "number":
+            page.locator(f"#{name}").fill("" if value is None else str(value))
+        elif widget == "select":
+            page.locator(f"#{name}").select_option("" if value is None else option_value(value))
+        else:
+            page.locator(f"input[name='{name}'][value='{option_value(value)}']").check()
+
+
+def fits_the_width(page) -> bool:
+    """No horizontal scrolling: the page is usable on a phone."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def stored(live_app, source: str) -> list[Input]:
+    with live_app.app_context():
+        rows = db.session.scalars(sa.select(Input).where(Input.source == source).order_by(Input.id)).all()
+        return [(row.id, row.parent_input_id, row.prediction.prediction_proba, row.prediction.prediction_label)
+                for row in rows]
+
+
+def test_evaluate_read_the_result_and_simulate(page, live_server, live_app, artifacts_dir):
+    page.goto(live_server + "/")
+    expect(page.get_by_role("heading", name="Évaluer le risque de départ d'un employé")).to_be_visible()
+    expect(page.get_by_role("link", name="Évaluer un employé")).to_have_attribute("aria-current", "page")
+    fill(page, RAW)
+    expect(page.get_by_label("Âge")).to_have_value("41")
+    page.screenshot(path=artifacts_dir / "form.png", full_page=True)
+    page.get_by_role("button", name="Évaluer le risque de départ").click()
+
+    expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
+    [(input_id, _, proba, label)] = stored(live_app, "form")
+    expect(page.get_by_test_id("label")).to_have_text(label)
+    expect(page.get_by_test_id("probability")).to_have_text(PERCENT)
+    assert page.get_by_test_id("probability").inner_text() == f"{int(proba * 100)}\u00a0%"
+    expect(page.get_by_test_id("band")).to_have_text(re.compile("^(faible|modéré|élevé)$"))
+    drivers = page.locator(".driver__text")
+    expect(drivers).to_have_count(5)
+    expect(drivers.filter(has_text="Heures supplémentaires : oui — augmente le risque")).to_be_visible()
+    assert page.locator(".driver__bar").first.bounding_box()["width"] > 0
+    features = page.locator("details.features")
+    expect(features.locator("table")).to_be_hidden()
+    features.locator("summary").click()
+    expect(features.get_by_role("row")).to_have_count(31)
+    page.screenshot(path=artifacts_dir / "result.png", full_page=True)
+
+    whatif = page.locator("form[action='/simulation']")
+    whatif.get_by_label("Non", exact=True).check()
+    whatif.get_by_role("button", name="Simuler").click()
+    expect(page.get_by_role("heading", name="Résultat de la simulation")).to_be_visible()
+    [(_, parent_id, new_proba, _)] = stored(live_app, "whatif")
+    assert parent_id == input_id and new_proba < proba
+    expect(page.get_by_test_id("probability")).to_have_text([f"{int(p * 100)}\u00a0%" for p in (proba, new_proba)])
+    expect(page.locator(".changes")).to_contain_text("Heures supplémentaires : Oui → Non")
+    expect(page.get_by_test_id("delta")).to_have_text(re.compile(r"^Risque en baisse de \d+ points?\.$"))
+    page.screenshot(path=artifacts_dir / "whatif.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert fits_the_width(page)
+    page.screenshot(path=artifacts_dir / "whatif-phone.png", full_page=True)
+
+
+def test_invalid_form_shows_the_messages_and_keeps_the_values(page, live_server, live_app, artifacts_dir):
+    page.goto(live_server + "/")
+    fill(page, {**employee(2), "age": 200, "annees_dans_le_poste_actuel": 40, "poste": None})
+    page.get_by_role("button", name="Évaluer le risque de départ").click()
+
+    summary = page.locator(".error-summary")
+    expect(summary.get_by_role("heading")).to_have_text(re.compile("3 erreurs"))
+    expect(page.locator("#age-erreur")).to_have_text(re.compile("Doit être compris entre 16 et 75"))
+    expect(page.locator("#poste-erreur")).to_have_text(re.compile("Champ obligatoire"))
+    expect(page.locator("#annees_dans_le_poste_actuel-erreur")).to_contain_text("ne peuvent pas dépasser")
+    expect(page.get_by_label("Âge")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Âge")).to_have_value("200")
+    expect(page.locator("#annees_dans_le_poste_actuel")).to_have_value("40")
+    expect(page.locator("#revenu_mensuel")).to_have_value(str(employee(2)["revenu_mensuel"]))
+    expect(page.locator("#departement")).to_have_value(employee(2)["departement"])
+    summary.get_by_role("link", name=re.compile("^Âge")).click()
+    expect(page.get_by_label("Âge")).to_be_focused()
+    page.screenshot(path=artifacts_dir / "form-errors.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert fits_the_width(page)
+    page.screenshot(path=artifacts_dir / "form-errors-phone.png", full_page=True)
+    assert stored(live_app, "form") == []
