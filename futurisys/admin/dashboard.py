@@ -1,0 +1,104 @@
+"""The dashboard: volumes and answers over a window, aggregated in SQL and drawn as SVG."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import render_template, request
+
+from futurisys.admin import bp
+from futurisys.admin.charts import bars, stacked
+from futurisys.admin.forms import SOURCE_LABELS
+from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
+from futurisys.errors import error_response
+from futurisys.extensions import db
+from futurisys.models import utcnow
+
+WINDOWS = {"7d": ("7 derniers jours", timedelta(days=7)), "30d": ("30 derniers jours", timedelta(days=30)),
+           "90d": ("90 derniers jours", timedelta(days=90)), "all": ("Tout l'historique", None)}
+HISTOGRAM_BINS = 20
+
+
+def read_window(default: str = "30d") -> tuple[str | None, datetime | None]:
+    """The `window` query parameter and the instant it starts at (None for all); key None when unknown."""
+    key = request.args.get("window", default)
+    if key not in WINDOWS:
+        return None, None
+    span = WINDOWS[key][1]
+    return key, (utcnow() - span if span else None)
+
+
+def _day():
+    if db.engine.dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone(LOCAL_TZ.key, PRED.c.created_at), sa.Date)
+    return sa.func.date(PRED.c.created_at)  # SQLite has no time zones: days in UTC there
+
+
+def _is_part():
+    return sa.case((PRED.c.prediction_label == "Part", 1), else_=0)
+
+
+def _grouped(key, where):
+    """Count, number of "Part" and mean probability per value of `key`."""
+    query = (sa.select(key, sa.func.count(), sa.func.sum(_is_part()), sa.func.avg(PRED.c.prediction_proba))
+             .select_from(JOINED).where(*where).group_by(key).order_by(key))
+    return [(k, n, int(part or 0), float(mean or 0)) for k, n, part, mean in db.session.execute(query)]
+
+
+def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
+    day = _day().label("day")
+    query = (sa.select(day, PRED.c.prediction_label, sa.func.count()).where(*where)
+             .group_by(day, PRED.c.prediction_label).order_by(day))
+    counts: dict[date, dict[str, int]] = {}
+    for value, label, n in db.session.execute(query):
+        value = value if isinstance(value, date) else date.fromisoformat(value)
+        counts.setdefault(value, {})[label] = n
+    if not counts:
+        return [], {}, []
+    days, current = [], min(counts)
+    while current <= max(counts):  # days without predictions are shown as zero, not skipped
+        days.append(current)
+        current += timedelta(days=1)
+    series = {label: [counts.get(d, {}).get(label, 0) for d in days] for label in ("Part", "Reste")}
+    rows = [(d.strftime("%d/%m/%Y"), series["Part"][i] + series["Reste"][i], series["Part"][i])
+            for i, d in enumerate(days)]
+    return [d.strftime("%d/%m") for d in days], series, rows
+
+
+def _histogram(where) -> list[int]:
+    width = 1 / HISTOGRAM_BINS
+    bucket = sa.case(*[(PRED.c.prediction_proba < (k + 1) * width, k) for k in range(HISTOGRAM_BINS - 1)],
+                     else_=HISTOGRAM_BINS - 1).label("bucket")
+    found = dict(db.session.execute(sa.select(bucket, sa.func.count()).where(*where).group_by(bucket)).all())
+    return [found.get(k, 0) for k in range(HISTOGRAM_BINS)]
+
+
+@bp.get("/dashboard")
+def dashboard():
+    """Predictions per day, share of "Part", distribution of probabilities, by source and by model version."""
+    key, since = read_window()
+    if key is None:
+        return error_response(400, f"Fenêtre inconnue : choisissez parmi {', '.join(WINDOWS)}.")
+    where = [PRED.c.created_at >= since] if since is not None else []
+    by_source = [(SOURCE_LABELS.get(s, s), n, part, mean) for s, n, part, mean in _grouped(INPUT.c.source, where)]
+    by_version = _grouped(PRED.c.model_version, where)
+    total, part = sum(row[1] for row in by_source), sum(row[2] for row in by_source)
+    day_labels, day_series, day_rows = _per_day(where)
+    histogram = _histogram(where)
+    bin_labels = [f"{k * 100 // HISTOGRAM_BINS}–{(k + 1) * 100 // HISTOGRAM_BINS} %" for k in range(HISTOGRAM_BINS)]
+    charts = {
+        "per_day": stacked(day_labels, day_series, rotate=-45 if len(day_labels) > 10 else 0),
+        "histogram": bars(bin_labels, histogram, rotate=-45, series="Prédictions", counts=True),
+        "source_share": bars([r[0] for r in by_source], [100 * r[2] / r[1] for r in by_source], percent=True,
+                             series="Part (%)"),
+        "version_count": bars([r[0] for r in by_version], [r[1] for r in by_version], series="Prédictions",
+                              horizontal=True, counts=True),
+    }
+    return render_template("admin/dashboard.html", windows=WINDOWS, window=key, total=total, part=part,
+                           charts=charts, day_rows=day_rows, histogram=list(zip(bin_labels, histogram)),
+                           by_version=by_version, source_rows=_table(by_source), version_rows=_table(by_version),
+                           group_headers=["Prédictions", "dont « Part »", "Probabilité moyenne"])
+
+
+def _table(grouped) -> list[tuple]:
+    return [(name, n, part, f"{100 * mean:.1f} %".replace(".", ",")) for name, n, part, mean in grouped]

@@ -1,0 +1,97 @@
+"""Forms of the admin area: the history filters (a GET form) and the delete confirmation."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, SubmitField
+from wtforms.meta import DefaultMeta
+from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.widgets import NumberInput
+
+from futurisys.models import SOURCES
+
+SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation (what-if)", "batch": "Lot (CSV)"}
+assert set(SOURCE_LABELS) == set(SOURCES)
+SORTS = {"date_desc": "Date, récentes d'abord", "date_asc": "Date, anciennes d'abord",
+         "proba_desc": "Probabilité décroissante", "proba_asc": "Probabilité croissante"}
+LABELS = ("Part", "Reste")
+
+
+class FrenchMeta(DefaultMeta):
+    """WTForms' own French messages (Flask-WTF would look for Flask-Babel, which this app does not use)."""
+
+    locales = ("fr_FR", "fr")
+
+    def get_translations(self, form):
+        return DefaultMeta.get_translations(self, form)
+
+
+def _choices(pairs, everything: str | None = "Toutes") -> list[SelectChoice]:
+    """Select options from (value, label) pairs, after an empty "all" option when `everything` is given."""
+    head = [SelectChoice("", everything)] if everything else []
+    return head + [SelectChoice(value, label) for value, label in pairs]
+
+
+class PercentField(FloatField):
+    """A percentage from 0 to 100; accepts a decimal comma; one clear message when it is not a number."""
+
+    widget = NumberInput(step="any", min=0, max=100)
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if text:
+            try:
+                self.data = float(text.replace(",", "."))
+            except ValueError:
+                raise ValueError("Doit être un nombre, par exemple 12,5.") from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # not a number: the range check would only repeat it
+
+
+def _percent(label: str) -> PercentField:
+    return PercentField(label, [Optional(), NumberRange(0, 100, "Entre 0 et 100 %%.")])
+
+
+class HistoryFilterForm(FlaskForm):
+    """Filters and sort order of the history and of the export (query string, no CSRF: it changes nothing)."""
+
+    class Meta(FrenchMeta):
+        csrf = False
+
+    date_from = DateField("Du", [Optional()])
+    date_to = DateField("Au (inclus)", [Optional()])
+    label = SelectField("Prédiction", choices=_choices((v, v) for v in LABELS), default="")
+    proba_min = _percent("Probabilité min. (%)")
+    proba_max = _percent("Probabilité max. (%)")
+    source = SelectField("Origine", choices=_choices(SOURCE_LABELS.items()), default="")
+    model_version = SelectField("Version du modèle", choices=_choices(()), default="")
+    sort = SelectField("Tri", choices=_choices(SORTS.items(), None), default="date_desc")
+
+    def __init__(self, *args, model_versions: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.model_version.choices = _choices((v, v) for v in model_versions)
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("La date de fin précède la date de début.")
+
+    def validate_proba_max(self, field):
+        if field.data is not None and self.proba_min.data is not None and field.data < self.proba_min.data:
+            raise ValidationError("Le maximum est inférieur au minimum.")
+
+    def filters(self) -> dict:
+        """The validated filters, without the empty ones and the sort order."""
+        return {name: f.data for name, f in self._fields.items() if name != "sort" and f.data not in (None, "")}
+
+
+class DeleteForm(FlaskForm):
+    """Deleting a prediction and its input needs a ticked confirmation (works without JavaScript)."""
+
+    class Meta(FrenchMeta):
+        pass
+
+    confirm = BooleanField("Je confirme la suppression définitive de cette prédiction et des données saisies.",
+                           [DataRequired("Cochez la case pour confirmer la suppression.")])
+    submit = SubmitField("Supprimer définitivement")

@@ -1,0 +1,81 @@
+"""The history's SQL: filters, sort orders and the local-time helpers the admin pages share."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from futurisys.extensions import db
+from futurisys.models import Input, Prediction
+
+#: Admins read and filter dates in French local time; the database stores UTC.
+LOCAL_TZ = ZoneInfo("Europe/Paris")
+PRED, INPUT = Prediction.__table__, Input.__table__
+JOINED = PRED.join(INPUT, INPUT.c.id == PRED.c.input_id)
+_ORDER = {
+    "date_desc": (PRED.c.created_at.desc(), PRED.c.id.desc()),
+    "date_asc": (PRED.c.created_at.asc(), PRED.c.id.asc()),
+    "proba_desc": (PRED.c.prediction_proba.desc(), PRED.c.id.desc()),
+    "proba_asc": (PRED.c.prediction_proba.asc(), PRED.c.id.asc()),
+}
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime (SQLite gives back naive UTC ones)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored datetime in French local time."""
+    return as_utc(value).astimezone(LOCAL_TZ)
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant at which `day` starts in French local time."""
+    return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc)
+
+
+def conditions(filters: dict) -> list:
+    """SQL conditions on predictions `PRED` joined to inputs `INPUT` for validated history filters."""
+    where = []
+    if "date_from" in filters:
+        where.append(PRED.c.created_at >= local_midnight(filters["date_from"]))
+    if "date_to" in filters:
+        where.append(PRED.c.created_at < local_midnight(filters["date_to"] + timedelta(days=1)))
+    if "label" in filters:
+        where.append(PRED.c.prediction_label == filters["label"])
+    if "proba_min" in filters:
+        where.append(PRED.c.prediction_proba >= filters["proba_min"] / 100)
+    if "proba_max" in filters:
+        where.append(PRED.c.prediction_proba <= filters["proba_max"] / 100)
+    if "source" in filters:
+        where.append(INPUT.c.source == filters["source"])
+    if "model_version" in filters:
+        where.append(PRED.c.model_version == filters["model_version"])
+    return where
+
+
+def history_select(filters: dict, sort: str):
+    """Predictions with their input, filtered and sorted (ORM entities, for the paginated page)."""
+    return (sa.select(Prediction).join(Prediction.input).options(contains_eager(Prediction.input))
+            .where(*conditions(filters)).order_by(*_ORDER[sort]))
+
+
+def label_counts(filters: dict) -> dict[str, int]:
+    """How many matching predictions per label (their sum is the total)."""
+    query = (sa.select(PRED.c.prediction_label, sa.func.count()).select_from(JOINED)
+             .where(*conditions(filters)).group_by(PRED.c.prediction_label))
+    return dict(db.session.execute(query).all())
+
+
+def model_versions() -> list[str]:
+    """The model versions that made at least one stored prediction, newest name last."""
+    return sorted(db.session.scalars(sa.select(PRED.c.model_version).distinct()))
+
+
+def export_select(columns: list, filters: dict, sort: str):
+    """Core select of `columns` over predictions joined to inputs, with the history's filters and order."""
+    return (sa.select(*columns).select_from(JOINED)
+            .where(*conditions(filters)).order_by(*_ORDER[sort]))

@@ -1,0 +1,96 @@
+"""History, detail and deletion of stored predictions."""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from futurisys.admin import bp
+from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, HistoryFilterForm
+from futurisys.admin.queries import history_select, label_counts, model_versions
+from futurisys.explain import display_value, drivers
+from futurisys.extensions import db, model_store
+from futurisys.models import Input, Prediction
+from futurisys.risk import risk_band
+from futurisys.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
+
+log = logging.getLogger(__name__)
+PER_PAGE = 50
+
+
+def filter_form() -> HistoryFilterForm:
+    """The history filters read from the query string (a GET form: Flask-WTF would only read POSTed data)."""
+    return HistoryFilterForm(request.args, model_versions=model_versions())
+
+
+def filter_args(form: HistoryFilterForm) -> dict:
+    """The non-empty filter values, as they appear in the query string, for links that keep them."""
+    return {name: request.args[name] for name in form._fields if request.args.get(name)}
+
+
+@bp.get("/", endpoint="history")
+@bp.get("/predictions", endpoint="history")
+def history():
+    """The predictions, newest first by default, filtered, sorted and paginated in SQL."""
+    form = filter_form()
+    if not form.validate():
+        return render_template("admin/history.html", form=form, pagination=None, counts={}, args={},
+                               sources=SOURCE_LABELS), 422
+    filters, sort = form.filters(), form.sort.data
+    counts = label_counts(filters)
+    page = db.paginate(history_select(filters, sort), page=request.args.get("page", 1, type=int),
+                       per_page=PER_PAGE, error_out=False, count=False)
+    page.total = sum(counts.values())  # the per-label counts already give the total: no second COUNT(*)
+    return render_template("admin/history.html", form=form, pagination=page, counts=counts,
+                           args=filter_args(form), sort_label=SORTS[sort], sources=SOURCE_LABELS)
+
+
+def _raw_value(spec, value) -> str:
+    if value is None:
+        return "—"
+    if spec.kind == "bool":
+        return "Oui" if value else "Non"
+    return spec.choice_label(value) if spec.choices else str(value)
+
+
+def _detail_context(prediction_id: int) -> dict:
+    prediction = db.session.scalar(sa.select(Prediction).options(joinedload(Prediction.input))
+                                   .where(Prediction.id == prediction_id))
+    if prediction is None:
+        abort(404, "Prédiction introuvable (supprimée ou jamais enregistrée).")
+    record = prediction.input
+    features = {name: getattr(record, name) for name in FEATURE_NAMES}
+    raw = record.raw_record
+    state = model_store.state()
+    same_model = state.predictor is not None and state.predictor.version == prediction.model_version
+    return {
+        "prediction": prediction, "record": record, "band": risk_band(prediction.prediction_proba),
+        "source_label": SOURCE_LABELS.get(record.source, record.source),
+        "feature_rows": [(f.label, f.name, display_value(f.name, features[f.name])) for f in FEATURES],
+        "raw_rows": [(f.label, _raw_value(f, raw.get(f.name))) for f in RAW_FIELDS] if raw else None,
+        "drivers": drivers(state.predictor, features) if same_model else None,
+        "loaded_version": state.predictor.version if state.predictor else None,
+    }
+
+
+@bp.get("/predictions/<int:prediction_id>")
+def detail(prediction_id: int):
+    """One prediction with its inputs, its traceability fields and its drivers (when its model is loaded)."""
+    return render_template("admin/detail.html", form=DeleteForm(), **_detail_context(prediction_id))
+
+
+@bp.post("/predictions/<int:prediction_id>/suppression")
+def delete(prediction_id: int):
+    """Delete one input and, by ON DELETE CASCADE, its prediction, once the confirmation box is ticked."""
+    form = DeleteForm()
+    context = _detail_context(prediction_id)
+    if not form.validate_on_submit():
+        return render_template("admin/detail.html", form=form, **context), 422
+    db.session.execute(sa.delete(Input).where(Input.id == context["record"].id))
+    db.session.commit()
+    log.info("prediction %d and its input deleted by user %d", prediction_id, current_user.id)
+    flash(f"La prédiction n° {prediction_id} et ses données ont été supprimées.", "success")
+    return redirect(url_for("admin.history"))

@@ -1,0 +1,74 @@
+"""Login and logout pages."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from futurisys.auth import bp, throttle
+from futurisys.auth.accounts import normalise_username
+from futurisys.auth.forms import LoginForm, LogoutForm
+from futurisys.extensions import db
+from futurisys.models import User, utcnow
+
+log = logging.getLogger(__name__)
+BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+THROTTLED = ("Trop de tentatives de connexion échouées. Réessayez dans "
+             f"{int(throttle.WINDOW.total_seconds() // 60)} minutes.")
+_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site (no scheme, no host, no `//` or backslash trick), else None."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after logging in without a `next`."""
+    return url_for("admin.history") if user.role == "admin" else url_for("web.index")
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login():
+    """The login form; throttled per account and per address before any password is checked."""
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or home_for(current_user))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form, next_url=next_url), 422 if form.errors else 200
+    username = normalise_username(form.username.data)[:64]
+    address = (request.remote_addr or "inconnue")[:64]
+    if throttle.is_throttled(username, address):
+        log.warning("login refused: too many failures for the account or the address")
+        return render_template("auth/login.html", form=form, next_url=next_url, error=THROTTLED), 429
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    # An unknown account costs the same hashing time as a known one: timing does not tell which names exist.
+    valid = user.check_password(form.password.data) if user else check_password_hash(_DUMMY_HASH, "x")
+    if not (user and valid):
+        throttle.record_failure(username, address)
+        return render_template("auth/login.html", form=form, next_url=next_url, error=BAD_CREDENTIALS), 401
+    throttle.clear_failures(username)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    login_user(user)
+    return redirect(next_url or home_for(user))
+
+
+@bp.post("/deconnexion")
+def logout():
+    """End the session (a POST with a CSRF token, so no link can log anyone out)."""
+    if not LogoutForm().validate_on_submit():
+        abort(400, "Jeton de sécurité manquant ou expiré.")
+    logout_user()
+    flash("Vous êtes déconnecté.", "info")
+    return redirect(url_for("auth.login"))
