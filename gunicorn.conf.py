@@ -1,5 +1,6 @@
 """gunicorn settings, from the environment (see README, "Configuration")."""
 import os
+import tempfile
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -13,3 +14,28 @@ preload_app = False
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 # Paths and statuses only: request bodies (personal HR data) are never logged.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+# Several workers share one set of Prometheus metrics through files (see futurisys/metrics.py); a folder of its own
+# per port unless PROMETHEUS_MULTIPROC_DIR says otherwise. Set here, before the workers import prometheus_client.
+if workers > 1:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                          os.path.join(tempfile.gettempdir(), f"futurisys-prometheus-{os.environ.get('PORT', '8000')}"))
+
+
+def on_starting(server):
+    """With PROMETHEUS_MULTIPROC_DIR set, start from an empty metrics folder (values of a previous run are stale)."""
+    from pathlib import Path
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):  # only prometheus_client's files: the folder may hold others
+            stale.unlink()
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges (model loaded/info) in multiprocess metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

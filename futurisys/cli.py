@@ -97,6 +97,35 @@ def pull_command(repo: str | None, revision: str | None, out_dir: str | None) ->
     click.echo(f"bundle {version} from {repo}@{revision} copied to {out}")
 
 
+@model_cli.command("push")
+@click.option("--repo", required=True, help="Hub model repository, owner/name (created if missing).")
+@click.option("--bundle", "bundle_dir", type=click.Path(exists=True, file_okay=False),
+              help="Bundle folder (default: MODEL_DIR).")
+@click.option("--private/--public", default=True, show_default=True,
+              help="Visibility of the repository when it is created.")
+def push_command(repo: str, bundle_dir: str | None, private: bool) -> None:
+    """Publish a model bundle to the Hugging Face Hub (write token from HF_TOKEN)."""
+    import os
+
+    from futurisys.hub import push_bundle
+    from futurisys.ml.predictor import BundleError, Predictor
+    from futurisys.model_store import model_dir
+
+    folder = Path(bundle_dir) if bundle_dir else model_dir(current_app)
+    try:
+        version = Predictor.load(folder).version  # never publish a bundle the service could not load
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from None
+    token = os.environ.get("HF_TOKEN")
+    if not token:
+        raise click.UsageError("set HF_TOKEN to a Hugging Face token with write access")
+    try:
+        commit = push_bundle(folder, repo, token=token, private=private)
+    except Exception as exc:  # the Hub client raises many kinds (auth, unknown namespace, network...)
+        raise click.ClickException(f"cannot push to {repo}: {type(exc).__name__}: {exc}") from None
+    click.echo(f"bundle {version} pushed to {repo} (commit {commit})")
+
+
 def init_app(app) -> None:
     """Register the command groups on `app`."""
     app.cli.add_command(data_cli)

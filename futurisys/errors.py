@@ -4,20 +4,24 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from futurisys.extensions import db
+from futurisys.metrics import count_db_error
 from futurisys.model_store import ModelUnavailable
 
 log = logging.getLogger(__name__)
 JSON_BLUEPRINTS = {"api"}
+# Paths of the JSON API, for errors raised before a blueprint is matched (404, 405 on those URLs).
+JSON_PATHS = ("/predict",)
 
 
 def wants_json() -> bool:
     """API routes always answer JSON; elsewhere, whoever prefers JSON to HTML gets JSON."""
-    if request.blueprint in JSON_BLUEPRINTS or request.is_json:
+    if request.blueprint in JSON_BLUEPRINTS or request.is_json or request.path.startswith(JSON_PATHS):
         return True
     accept = request.accept_mimetypes
     return accept.best_match(["text/html", "application/json"]) == "application/json"
@@ -37,12 +41,18 @@ def _http_error(exc: HTTPException):
     return error_response(exc.code or 500, exc.description or exc.name)
 
 
+def _csrf_error(exc: CSRFError):
+    return error_response(400, "Le formulaire n'a pas pu être vérifié (jeton de sécurité absent ou expiré). "
+                               "Rechargez la page et recommencez.")
+
+
 def _model_unavailable(exc: ModelUnavailable):
     return error_response(503, f"Modèle indisponible : {exc}")
 
 
 def _database_error(exc: SQLAlchemyError):
     db.session.rollback()
+    count_db_error(exc)
     unavailable = isinstance(exc, (OperationalError, PoolTimeout)) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
     if unavailable:
@@ -60,6 +70,7 @@ def _unexpected(exc: Exception):
 def init_app(app) -> None:
     """Register the handlers on `app`."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ModelUnavailable, _model_unavailable)
     app.register_error_handler(SQLAlchemyError, _database_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,10 +1,16 @@
 """Scoring a validated record and storing its input and prediction rows together, in one transaction."""
 from __future__ import annotations
 
+import io
+import json
+import re
 import time
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from futurisys.extensions import db, model_store
+from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Score
 from futurisys.models import Input, Prediction, utcnow
 
@@ -47,6 +53,7 @@ def predict_and_store(features: dict, raw: dict | None, *, source: str, request_
         prediction_id = connection.execute(
             Prediction.__table__.insert().returning(Prediction.__table__.c.id),
             {**prediction_row, "input_id": input_id}).scalar_one()
+    count_predictions((score.label,), predictor.version)
     return StoredPrediction(score, prediction_id, input_id, predictor.version, predictor.threshold)
 
 
@@ -54,15 +61,71 @@ def predict_and_store_many(items: list[tuple[dict, dict | None]], *, source: str
                            api_key_name: str | None = None) -> list[Score]:
     """Score many records in one vectorised pass and store all their rows in one transaction."""
     predictor = model_store.predictor
+    if not items:
+        return []
     scores = predictor.predict_many([features for features, _ in items])
     latency_ms = (time.perf_counter() - started) * 1000
     now = utcnow()
     rows = [_rows(features, raw, score, source=source, request_id=request_id, latency_ms=latency_ms,
                   predictor=predictor, api_key_name=api_key_name, now=now)
             for (features, raw), score in zip(items, scores)]
+    inputs, predictions = Input.__table__, Prediction.__table__
     with db.engine.begin() as connection:
-        ids = connection.execute(Input.__table__.insert().returning(Input.__table__.c.id, sort_by_parameter_order=True),
-                                 [input_row for input_row, _ in rows]).scalars().all()
-        connection.execute(Prediction.__table__.insert(),
-                           [{**prediction_row, "input_id": input_id} for (_, prediction_row), input_id in zip(rows, ids)])
+        if connection.dialect.name == "postgresql":
+            # COPY, with the input ids taken from the sequence first: 10,000 pairs of rows in a fraction of a
+            # second, where multi-row INSERTs (even batched by SQLAlchemy's insertmanyvalues) take seconds.
+            ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence('inputs', 'id')) "
+                                             "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+            _copy(connection, inputs, [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids)])
+            _copy(connection, predictions, [{**prediction_row, "input_id": input_id}
+                                            for (_, prediction_row), input_id in zip(rows, ids)])
+        else:
+            ids = connection.execute(inputs.insert().returning(inputs.c.id, sort_by_parameter_order=True),
+                                     [input_row for input_row, _ in rows]).scalars().all()
+            connection.execute(predictions.insert(), [{**prediction_row, "input_id": input_id}
+                                                      for (_, prediction_row), input_id in zip(rows, ids)])
+    count_predictions((score.label for score in scores), predictor.version)
     return scores
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _copy_escape(text: str) -> str:
+    return _COPY_SPECIAL.sub(lambda match: _COPY_ESCAPES[match.group()], text)
+
+
+def _copy_formatter(column: sa.Column):
+    """How one column's non-None values are written in COPY's text format."""
+    if isinstance(column.type, sa.Boolean):
+        return lambda value: "t" if value else "f"
+    if isinstance(column.type, sa.JSON):
+        return lambda value: _copy_escape(json.dumps(value, ensure_ascii=False))
+    if isinstance(column.type, sa.DateTime):
+        return lambda value: value.isoformat()
+    if isinstance(column.type, sa.String):
+        return _copy_escape
+    return str  # numbers
+
+
+def _copy(connection, table: sa.Table, rows: list[dict]) -> None:
+    """Write `rows` into `table` with PostgreSQL's COPY, on `connection` (inside its transaction)."""
+    columns = [column for column in table.columns if column.name in rows[0]]
+    # None is SQL NULL, except in JSON columns, where SQLAlchemy's inserts store JSON null (none_as_null=False).
+    formats = [(column.name, _copy_formatter(column),
+                "null" if isinstance(column.type, sa.JSON) and not column.type.none_as_null else "\\N")
+               for column in columns]
+    text = "".join("\t".join(null if row[name] is None else write(row[name]) for name, write, null in formats) + "\n"
+                   for row in rows)
+    quote = connection.dialect.identifier_preparer
+    statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with connection.connection.cursor() as cursor:  # the DB-API cursor of this very transaction
+            cursor.copy_expert(statement, io.StringIO(text))
+    except dbapi.Error as exc:
+        # The driver's own error: wrapped as SQLAlchemy wraps the others, so that errors.py answers 503 or 500.
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, dbapi.Error, dialect=connection.dialect,
+            connection_invalidated=connection.dialect.is_disconnect(exc, None, None)) from exc

@@ -3,12 +3,18 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from futurisys.api import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from futurisys.api import batch, openapi, routes  # noqa: E402,F401  (routes attach themselves to bp)
+from futurisys import apikeys  # noqa: E402
+
+bp.before_request(apikeys.authenticate_request)  # X-API-Key on /predict and /predict/batch
 
 
 def init_app(app) -> None:
     """Register the API (JSON clients send no CSRF token)."""
+    from futurisys.api.docs import docs_bp
     from futurisys.extensions import csrf
 
     csrf.exempt(bp)
+    apikeys.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(docs_bp)

@@ -5,7 +5,6 @@ import logging
 import time
 
 from flask import g, render_template
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from futurisys.errors import error_response
@@ -72,13 +71,6 @@ def simulation():
     whatif = WhatIfForm(formdata=None, data=record, parent_input_id=parent.id)
     return render_template("web/result.html", **result_context(
         features, stored.score.proba, stored.score.label, stored.threshold), whatif=whatif, before=before)
-
-
-@bp.errorhandler(CSRFError)
-def csrf_error(exc: CSRFError):
-    """A post without a valid CSRF token (forged, or the page was left open too long)."""
-    return error_response(400, "Le formulaire n'a pas pu être vérifié (jeton de sécurité absent ou expiré). "
-                               "Rechargez la page et recommencez.")
 
 
 def result_context(features: dict, proba: float, label: str, threshold: float) -> dict:

@@ -1,0 +1,38 @@
+"""POST /predict/batch: many records scored in one vectorised pass and stored all together, or not at all."""
+from __future__ import annotations
+
+import time
+
+from flask import current_app, g, jsonify
+
+from futurisys.api import bp
+from futurisys.api.routes import read_json
+from futurisys.errors import error_response
+from futurisys.extensions import model_store
+from futurisys.predictions import predict_and_store_many
+from futurisys.validation import validate_many
+
+
+@bp.post("/predict/batch")
+def predict_batch():
+    """Score a JSON array of records (each in either shape); answers in the same order, all or nothing."""
+    started = time.perf_counter()
+    payload = read_json()
+    if not isinstance(payload, list):
+        message = "Un tableau JSON d'enregistrements est attendu."
+        return error_response(422, message, {"_body": [message]})
+    if not payload:
+        message = "Le tableau est vide : au moins un enregistrement est attendu."
+        return error_response(422, message, {"_body": [message]})
+    limit = current_app.config["BATCH_MAX_RECORDS"]
+    if len(payload) > limit:
+        return error_response(413, f"Trop d'enregistrements : {len(payload)} reçus, {limit} au plus par lot.")
+    model_store.predictor  # 503 before validating when no model is loaded
+    items, errors = validate_many(payload)
+    if errors:
+        return error_response(
+            422, f"{len(errors)} enregistrement(s) invalide(s) sur {len(payload)} : aucun n'a été enregistré.",
+            {str(index): record_errors for index, record_errors in errors.items()})
+    scores = predict_and_store_many(items, source="batch", request_id=g.request_id, started=started,
+                                    api_key_name=g.get("api_key_name"))
+    return jsonify([{"Prediction": score.label, "Probabilite_depart": score.proba} for score in scores])

@@ -1,0 +1,48 @@
+"""The batch page in a real Chromium: upload a CSV, see the summary, download the scored file; see errors by line."""
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from futurisys.extensions import db
+from futurisys.models import Input
+from tests.test_web_batch import IDS, raw_csv
+
+pytestmark = pytest.mark.browser
+
+
+def test_upload_then_download_the_scored_file(page, live_server, live_app, artifacts_dir, tmp_path):
+    source = tmp_path / "équipe.csv"
+    source.write_bytes(raw_csv())
+    page.goto(live_server + "/lot")
+    expect(page.get_by_role("link", name="Traitement par lot")).to_have_attribute("aria-current", "page")
+    page.get_by_label("Fichier CSV").set_input_files(source)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Évaluer le fichier").click()
+    expect(page.get_by_role("heading", name="Fichier évalué")).to_be_visible()
+    expect(page.locator(".batch-summary dd").first).to_have_text(str(len(IDS)))
+    expect(page.get_by_role("status")).to_contain_text("lignes évaluées")
+    expect(page.locator("#progression")).to_be_hidden()
+    page.screenshot(path=artifacts_dir / "batch.png", full_page=True)
+
+    assert download.value.suggested_filename.endswith("_predictions.csv")
+    scored = download.value.path().read_bytes().decode("utf-8-sig").splitlines()
+    assert scored[0].endswith(";prediction;probabilite_depart;niveau_de_risque")
+    assert len(scored) == len(IDS) + 1 and scored[1].startswith("É-001;")
+    with live_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.source == "batch")) == 5
+
+
+def test_errors_are_shown_by_line_on_the_page(page, live_server, artifacts_dir, tmp_path):
+    source = tmp_path / "lot.csv"
+    source.write_bytes(raw_csv().replace(b";41;", b";quarante;", 1))
+    page.goto(live_server + "/lot")
+    page.get_by_label("Fichier CSV").set_input_files(source)
+    page.get_by_role("button", name="Évaluer le fichier").click()
+    errors = page.get_by_role("table")
+    expect(errors.get_by_role("cell").first).to_have_text("2")
+    expect(errors).to_contain_text("age")
+    expect(errors).to_contain_text("Doit être un nombre entier.")
+    expect(page).to_have_title("Erreurs — Traitement par lot · Futurisys")
+    page.screenshot(path=artifacts_dir / "batch-errors.png", full_page=True)
+    # The form is back, ready for the corrected file.
+    expect(page.get_by_role("button", name="Évaluer le fichier")).to_be_enabled()
