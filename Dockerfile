@@ -23,8 +23,8 @@ RUN flask --app futurisys model train
 
 ENV FUTURISYS_ENV=production \
     PORT=7860 \
-    WEB_CONCURRENCY=2 \
-    GUNICORN_THREADS=4
+    WEB_CONCURRENCY=3 \
+    GUNICORN_THREADS=3
 EXPOSE 7860
 # SECRET_KEY must come from the platform's secrets; DATABASE_URL too when PostgreSQL is used.
 CMD ["./scripts/boot.sh"]

@@ -6,6 +6,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -37,6 +38,12 @@ def _rows(features: dict, raw: dict | None, score: Score, *, source: str, reques
     return input_row, prediction_row
 
 
+@lru_cache(maxsize=None)
+def _insert_returning_id(table: sa.Table) -> sa.Insert:
+    """`INSERT ... RETURNING id`, built once: SQLAlchemy then finds it in its cache without recomputing its key."""
+    return table.insert().returning(table.c.id)
+
+
 def predict_and_store(features: dict, raw: dict | None, *, source: str, request_id: str, started: float,
                       api_key_name: str | None = None, parent_input_id: int | None = None) -> StoredPrediction:
     """Score one feature record and write its `inputs` and `predictions` rows in a single transaction."""
@@ -48,11 +55,9 @@ def predict_and_store(features: dict, raw: dict | None, *, source: str, request_
                                       parent_input_id=parent_input_id)
     # SQLAlchemy Core on one connection: two inserts and a commit, or nothing at all.
     with db.engine.begin() as connection:
-        input_id = connection.execute(Input.__table__.insert().returning(Input.__table__.c.id),
-                                      input_row).scalar_one()
-        prediction_id = connection.execute(
-            Prediction.__table__.insert().returning(Prediction.__table__.c.id),
-            {**prediction_row, "input_id": input_id}).scalar_one()
+        input_id = connection.execute(_insert_returning_id(Input.__table__), input_row).scalar_one()
+        prediction_id = connection.execute(_insert_returning_id(Prediction.__table__),
+                                           {**prediction_row, "input_id": input_id}).scalar_one()
     count_predictions((score.label,), predictor.version)
     return StoredPrediction(score, prediction_id, input_id, predictor.version, predictor.threshold)
 
