@@ -23,22 +23,12 @@ from futurisys.admin.export import COLUMNS  # noqa: E402
 from futurisys.admin.queries import export_select, history_select, label_counts  # noqa: E402
 from futurisys.extensions import db  # noqa: E402
 from futurisys.models import Input, Prediction, utcnow  # noqa: E402
+from bench.common import recreate_database  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DATABASE = "futurisys_bench_admin"
 SOURCES = ("api", "form", "batch", "whatif")
 VERSIONS = ("fx-aaaaaaaaaaaa", "fx-bbbbbbbbbbbb", "fx-cccccccccccc")
 PASSWORD = "bench-password-123"
-
-
-def recreate(drop_only: bool = False) -> str:
-    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        if not drop_only:
-            connection.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-    engine.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def fill(rows: int) -> None:
@@ -94,7 +84,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
     rows = min(args.rows, 1_000_000)
-    url = recreate()
+    url = recreate_database(DATABASE)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False,
                       "SECRET_KEY": "bench", "MODEL_DIR": "/nonexistent"})
     try:
@@ -141,7 +131,7 @@ def main() -> None:
         with app.app_context():
             db.engine.dispose()
         if not args.keep:
-            recreate(drop_only=True)
+            recreate_database(DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ import argparse
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,8 +24,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.common import gunicorn, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 DATABASE = "futurisys_bench_batch"
 
 
@@ -53,17 +52,6 @@ def best_rate(function, count: int, runs: int) -> float:
         function()
         best = min(best, time.perf_counter() - started)
     return count / best
-
-
-def recreate_database(drop_only: bool = False) -> str:
-    """Drop (and create) the benchmark database; return its URL."""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        if not drop_only:
-            connection.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def post(url: str, body: bytes, api_key: str | None = None) -> tuple[int, float, bytes]:
@@ -126,38 +114,11 @@ def in_process(url: str, bundle: str, body: bytes, count: int, runs: int) -> Non
         db.engine.dispose()
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def with_gunicorn(url: str, bundle: str, body: bytes, count: int, runs: int) -> None:
     """POST /predict/batch to a gunicorn (1 worker) started here on 127.0.0.1, stopped afterwards."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "MODEL_DIR": bundle, "PORT": str(port), "HOST": "127.0.0.1",
-           "WEB_CONCURRENCY": "1", "ACCESS_LOG": "0", "SECRET_KEY": "bench", "FUTURISYS_ENV": "production",
-           "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    venv = Path(sys.executable).parent
-    server = subprocess.Popen([str(venv / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # bounded: gives up after 30 s
-            try:
-                if urllib.request.urlopen(f"{base}/ready", timeout=1).status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn not ready after 30 s") from None
-                time.sleep(0.05)
+    with gunicorn(url, bundle, workers=1, threads=3) as (base, _):
         timings = [post(f"{base}/predict/batch", body)[:2] for _ in range(runs)]
-        report_requests("gunicorn (1 worker), HTTP", timings, count)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    report_requests("gunicorn (1 worker), HTTP", timings, count)
 
 
 def main() -> None:
@@ -207,13 +168,13 @@ def main() -> None:
             print(f"{'  for comparison, one form each':<34}: "
                   f"{best_rate(lambda: form_per_record(payloads[:2000]), 2000, 1):,.0f} records/s")
         assert validate_payload(payloads[0])[2] == {}
-        url = recreate_database()
+        url = recreate_database(DATABASE)
         try:
             in_process(url, bundle, body, args.records, args.runs)
             if not args.no_gunicorn:
                 with_gunicorn(url, bundle, body, args.records, args.runs)
         finally:
-            recreate_database(drop_only=True)
+            recreate_database(DATABASE, drop_only=True)
 
 
 def form_per_record(payloads: list[dict]) -> None:

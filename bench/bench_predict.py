@@ -4,50 +4,28 @@ Starts its own gunicorn on 127.0.0.1 with a throw-away PostgreSQL database, driv
 `wrk`) at 8 connections for a bounded duration, prints requests/s, latency percentiles, the ratio to /health, the
 start-up time to ready, and checks that every 200 left exactly one input and one prediction row.
 
-Usage: PYTHONPATH=. .venv/bin/python bench/bench_predict.py [--seconds 10] [--connections 8] [--workers 2]
-       [--threads 4] [--bundle DIR]
+Usage: PYTHONPATH=. .venv/bin/python bench/bench_predict.py [--seconds 10] [--connections 8] [--workers 3]
+       [--threads 3] [--bundle DIR]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+from bench.common import gunicorn, recreate_database
+
 DATABASE = "futurisys_bench_predict"
 WRK_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[%s]]
 """
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def recreate_database() -> str:
-    """Drop and create the benchmark database; return its URL."""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def row_counts(url: str) -> tuple[int, int]:
@@ -83,7 +61,6 @@ def main() -> None:
     parser.add_argument("--bundle", help="model bundle folder (default: train one)")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
     from futurisys.ml.train import train_bundle
     from tests.payloads import FEATURES
 
@@ -91,39 +68,17 @@ def main() -> None:
     bundle = args.bundle or str(work / "model")
     if not args.bundle:
         train_bundle(bundle)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": recreate_database(), "MODEL_DIR": bundle, "PORT": str(port),
-           "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(args.workers), "GUNICORN_THREADS": str(args.threads),
-           "ACCESS_LOG": "0", "SECRET_KEY": "bench", "FUTURISYS_ENV": "production", "LOG_LEVEL": "WARNING"}
-    venv = Path(sys.executable).parent
-    subprocess.run([str(venv / "flask"), "--app", "futurisys", "db", "upgrade"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
-    started = time.perf_counter()
-    server = subprocess.Popen([str(venv / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # bounded: gives up after 30 s
-            try:
-                if urllib.request.urlopen(f"{base}/ready", timeout=1).status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("server not ready after 30 s")
-                time.sleep(0.05)
-        ready_s = time.perf_counter() - started
+    database_url = recreate_database(DATABASE)
+    with gunicorn(database_url, bundle, args.workers, args.threads) as (base, ready_s):
         script = work / "predict.lua"
         script.write_text(WRK_LUA % json.dumps(FEATURES, ensure_ascii=False))
         wrk(f"{base}/health", 3, args.connections)  # warm-up: every worker has loaded the app
         health = wrk(f"{base}/health", args.seconds, args.connections)
         wrk(f"{base}/predict", 3, args.connections, str(script))  # warm-up
-        rows_before = row_counts(env["DATABASE_URL"])
+        rows_before = row_counts(database_url)
         predict = wrk(f"{base}/predict", args.seconds, args.connections, str(script))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    inputs, predictions = (after - before for after, before in zip(row_counts(env["DATABASE_URL"]), rows_before))
+    inputs, predictions = (after - before for after, before in zip(row_counts(database_url), rows_before))
+    recreate_database(DATABASE, drop_only=True)
     print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, {args.connections} connections, "
           f"{args.seconds} s per endpoint, PostgreSQL")
     print(f"start-up to ready          : {ready_s:.2f} s")

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from futurisys.extensions import db, model_store
+from futurisys.extensions import db
 
 data_cli = AppGroup("data", help="The reference dataset.")
 model_cli = AppGroup("model", help="Model bundles: train, pull from and push to the Hugging Face Hub.")

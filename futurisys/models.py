@@ -45,7 +45,8 @@ class Input(db.Model):
         "inputs", db.metadata,
         sa.Column("id", sa.Integer, primary_key=True),
         *_typed_columns(FEATURE_NAMES),
-        sa.Column("raw_record", sa.JSON, nullable=True),
+        # SQL NULL (not JSON null) when only the 30 features were sent.
+        sa.Column("raw_record", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("source", sa.String(16), nullable=False, index=True),
         sa.Column("request_id", sa.String(64), nullable=False, index=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True),

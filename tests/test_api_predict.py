@@ -22,6 +22,8 @@ def test_original_payload_gets_the_original_answer(client, db):
     assert body["Prediction"] in {"Reste", "Part"}
     assert 0.0 <= body["Probabilite_depart"] <= 1.0
     assert counts(db) == (1, 1)
+    # No raw record was sent: the column is SQL NULL, not a JSON null.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.raw_record.is_(None))) == 1
 
 
 def test_raw_record_and_features_give_the_same_probability(client):
