@@ -32,7 +32,8 @@ def row_counts(url: str) -> tuple[int, int]:
     """Rows in `inputs` and in `predictions`."""
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        counts = tuple(connection.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in ("inputs", "predictions"))
+        counts = tuple(connection.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+                       for table in ("inputs", "predictions"))
     engine.dispose()
     return counts
 

@@ -20,7 +20,9 @@ from futurisys import schema
 
 _INTEGER = re.compile(r"^\s*([+-]?\d+)\s*%?\s*$")
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
-_TRUE, _FALSE = {"oui", "true", "vrai", "yes", "1"}, {"non", "false", "faux", "no", "0"}
+#: The spellings a boolean may take in a form, a JSON string or a CSV cell (compared lower-cased).
+TRUE_WORDS = frozenset({"oui", "true", "vrai", "yes", "1"})
+FALSE_WORDS = frozenset({"non", "false", "faux", "no", "0"})
 
 
 def parse_value(field: schema.Field, value):
@@ -30,8 +32,8 @@ def parse_value(field: schema.Field, value):
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
         raise ValueError("Doit être un booléen (true/false, « Oui »/« Non »).")
     if field.kind == "category":
         if not isinstance(value, str):

@@ -38,7 +38,8 @@ def test_features_keep_the_original_names_order_and_types():
     assert tuple(features) == FEATURE_NAMES and len(features) == 30
     assert isinstance(features["heure_supplementaires"], bool)
     assert isinstance(features["satisfaction_globale"], float)
-    assert all(isinstance(features[n], int) for n in ("age", "mobilite_promotion", "revenu_par_annee_experience_totale"))
+    assert all(isinstance(features[n], int)
+               for n in ("age", "mobilite_promotion", "revenu_par_annee_experience_totale"))
 
 
 def test_experienced_employee():
@@ -101,7 +102,8 @@ def test_revenue_ratios_floor_rather_than_round():
     assert f["revenu_par_annee_experience_totale"] == 1719  # 12036 / 7 = 1719.43
 
 
-@pytest.mark.parametrize("current, previous, gap, trend", [(4, 1, 3, "hausse"), (3, 4, -1, "baisse"), (3, 3, 0, "stable")])
+@pytest.mark.parametrize("current, previous, gap, trend",
+                         [(4, 1, 3, "hausse"), (3, 4, -1, "baisse"), (3, 3, 0, "stable")])
 def test_evaluation_gap_and_trend(current, previous, gap, trend):
     f = derive_features({**BASE, "note_evaluation_actuelle": current, "note_evaluation_precedente": previous})
     assert (f["ecart_note_evaluation"], f["evolution_cat_evol"]) == (gap, trend)

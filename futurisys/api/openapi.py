@@ -6,7 +6,7 @@ from flask import current_app, jsonify
 from futurisys import schema
 from futurisys.api import bp
 from futurisys.ml.features import derive_features
-from futurisys.validation import _FALSE, _TRUE  # the spellings parse_value accepts for a boolean
+from futurisys.validation import FALSE_WORDS, TRUE_WORDS
 
 EXTENSION_KEY = "futurisys.openapi"
 API_VERSION = "1.0.0"
@@ -29,7 +29,7 @@ def _caseless(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
 
 
-BOOLEAN_PATTERN = r"^\s*(" + "|".join(_caseless(w) for w in sorted(_TRUE | _FALSE)) + r")\s*$"
+BOOLEAN_PATTERN = r"^\s*(" + "|".join(_caseless(w) for w in sorted(TRUE_WORDS | FALSE_WORDS)) + r")\s*$"
 
 
 def _canonical(field: schema.Field) -> dict:

@@ -12,9 +12,7 @@ from futurisys.errors import error_response
 from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.predictions import predict_and_store
-from futurisys.validation import validate_payload
-
-_TRUE = {"1", "true", "yes", "oui"}
+from futurisys.validation import TRUE_WORDS, validate_payload
 
 
 def read_json():
@@ -41,7 +39,7 @@ def predict():
     stored = predict_and_store(features, raw, source="api", request_id=g.request_id, started=started,
                                api_key_name=g.get("api_key_name"))
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
-    if request.args.get("details", "").lower() in _TRUE:
+    if request.args.get("details", "").strip().lower() in TRUE_WORDS:
         body.update(prediction_id=stored.prediction_id, input_id=stored.input_id,
                     model_version=stored.model_version, threshold=stored.threshold,
                     shape="raw" if raw is not None else "features",
