@@ -22,6 +22,7 @@ USER 1000:1000
 RUN flask --app futurisys model train
 
 ENV FUTURISYS_ENV=production \
+    PROXY_COUNT=1 \
     PORT=7860 \
     WEB_CONCURRENCY=3 \
     GUNICORN_THREADS=3

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from futurisys.config import DEV_SECRET_KEY, Config
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
@@ -45,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for part in (api, web, auth, admin, errors, cli, metrics):
         part.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
     return app

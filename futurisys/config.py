@@ -40,6 +40,9 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     BATCH_MAX_RECORDS = int(os.environ.get("BATCH_MAX_RECORDS", 10_000))
     API_KEYS_REQUIRED = _flag("API_KEYS_REQUIRED")
+    # Reverse proxies in front of the app (Spaces: 1): their X-Forwarded-For/-Proto are trusted, so the login
+    # throttle sees the client's address. 0 trusts no header.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", ENV == "production")

@@ -44,3 +44,15 @@ def test_errors_answer_html_to_browsers_and_json_to_api_clients(client):
     assert api.status_code == 404 and api.get_json()["error"]
     assert client.get("/predict").status_code == 405
     assert client.get("/predict").is_json
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(bundle_dir):
+    from flask import request
+
+    seen = []
+    for count in (0, 1):
+        app = create_app({"MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXY_COUNT": count})
+        app.add_url_rule("/whoami", "whoami", lambda: seen.append(request.remote_addr) or "")
+        app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                              environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen == ["10.0.0.1", "203.0.113.7"]
