@@ -1,6 +1,7 @@
 """gunicorn settings, from the environment (see README, "Configuration")."""
 import os
 import tempfile
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -9,8 +10,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-# Each worker loads the app (and the model) itself; the model is small and loads in well under a second.
-preload_app = False
+# The arbiter imports the app and loads the model once, then forks: workers are ready at once and share the
+# memory. Safe here: no database connection is opened before the fork and the predictor runs XGBoost with one
+# thread (no OpenMP pool to inherit).
+preload_app = True
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 # Paths and statuses only: request bodies (personal HR data) are never logged.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -20,17 +23,12 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 if workers > 1:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                           os.path.join(tempfile.gettempdir(), f"futurisys-prometheus-{os.environ.get('PORT', '8000')}"))
-
-
-def on_starting(server):
-    """With PROMETHEUS_MULTIPROC_DIR set, start from an empty metrics folder (values of a previous run are stale)."""
-    from pathlib import Path
-
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        for stale in Path(folder).glob("*.db"):  # only prometheus_client's files: the folder may hold others
-            stale.unlink()
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Start from an empty folder (values of a previous run are stale), before the preloaded app writes any.
+    _metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for _stale in _metrics_dir.glob("*.db"):  # only prometheus_client's files: the folder may hold others
+        _stale.unlink()
 
 
 def child_exit(server, worker):
