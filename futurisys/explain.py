@@ -7,8 +7,16 @@ from collections.abc import Mapping
 from futurisys.ml.predictor import Predictor
 from futurisys.schema import feature, raw_field
 
+# Features where -1 means "does not apply" (mobilite_promotion's -1 is also a real value, so it is shown).
 _SENTINEL_FEATURES = {"revenu_par_annee_experience_totale", "revenu_par_annee_experience_interne",
-                      "ratio_sans_promotion", "mobilite_promotion"}
+                      "ratio_sans_promotion"}
+
+
+def _number(value) -> str:
+    # French writing: decimal comma, narrow no-break space between thousands (from 10 000 up).
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and abs(value) >= 10_000 else str(value)
 
 
 def display_value(name: str, value) -> str:
@@ -16,13 +24,11 @@ def display_value(name: str, value) -> str:
     spec = feature(name)
     if spec.kind == "bool":
         return "oui" if value else "non"
-    if name in _SENTINEL_FEATURES and value == -1 and name != "mobilite_promotion":
+    if name in _SENTINEL_FEATURES and value == -1:
         return "sans objet"
     if spec.choices:
         return spec.choice_label(value)
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+    return _number(value)
 
 
 def drivers(predictor: Predictor, features: Mapping, count: int = 5) -> list[dict]:
@@ -46,7 +52,7 @@ def display_raw_value(name: str, value) -> str:
         return "Oui" if value else "Non"
     if spec.choices:
         return spec.choice_label(value)
-    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+    return _number(value)
 
 
 def format_percent(probability: float) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from futurisys.admin import bp
 from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, HistoryFilterForm
 from futurisys.admin.queries import history_select, label_counts, model_versions
-from futurisys.explain import display_value, drivers
+from futurisys.explain import display_raw_value, display_value, drivers
 from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
 from futurisys.risk import risk_band
@@ -48,14 +48,6 @@ def history():
                            args=filter_args(form), sort_label=SORTS[sort], sources=SOURCE_LABELS)
 
 
-def _raw_value(spec, value) -> str:
-    if value is None:
-        return "—"
-    if spec.kind == "bool":
-        return "Oui" if value else "Non"
-    return spec.choice_label(value) if spec.choices else str(value)
-
-
 def _detail_context(prediction_id: int) -> dict:
     prediction = db.session.scalar(sa.select(Prediction).options(joinedload(Prediction.input))
                                    .where(Prediction.id == prediction_id))
@@ -70,7 +62,7 @@ def _detail_context(prediction_id: int) -> dict:
         "prediction": prediction, "record": record, "band": risk_band(prediction.prediction_proba),
         "source_label": SOURCE_LABELS.get(record.source, record.source),
         "feature_rows": [(f.label, f.name, display_value(f.name, features[f.name])) for f in FEATURES],
-        "raw_rows": [(f.label, _raw_value(f, raw.get(f.name))) for f in RAW_FIELDS] if raw else None,
+        "raw_rows": [(f.label, display_raw_value(f.name, raw.get(f.name))) for f in RAW_FIELDS] if raw else None,
         "drivers": drivers(state.predictor, features) if same_model else None,
         "loaded_version": state.predictor.version if state.predictor else None,
     }
