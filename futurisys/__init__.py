@@ -10,6 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from futurisys import formatting
 from futurisys.config import DEV_SECRET_KEY, Config
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
 
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    app.jinja_env.filters.update(formatting.FILTERS)
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
     return app

@@ -1,6 +1,7 @@
 """Database tables. The feature columns of `inputs` and `employees_dataset` are generated from the schema."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -10,12 +11,19 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from futurisys.extensions import db
 from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, TARGET, feature
 
-SOURCES = ("api", "form", "whatif", "batch")
+#: Where an input came from: the JSON API, the HR form, a what-if, the batch API, the HR CSV upload (« lot »).
+SOURCES = ("api", "form", "whatif", "batch", "lot")
+EMPLOYEE_REF_LENGTH = 32
 
 
 def utcnow() -> datetime:
     """Timezone-aware now, in UTC."""
     return datetime.now(timezone.utc)
+
+
+def new_session_token() -> str:
+    """A random token that ties session cookies to the account's current sessions."""
+    return secrets.token_hex(16)
 
 
 def column_type(kind: str):
@@ -52,7 +60,13 @@ class Input(db.Model):
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True),
         # A what-if points at the input it was derived from.
         sa.Column("parent_input_id", sa.Integer, sa.ForeignKey("inputs.id", ondelete="SET NULL"), nullable=True),
+        # HR pages: the unguessable id in the evaluation's URL, its author and the employee's reference (no names).
+        sa.Column("public_id", sa.String(32), nullable=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_inputs_user_id_users"),
+                  nullable=True, index=True),
+        sa.Column("employee_ref", sa.String(EMPLOYEE_REF_LENGTH), nullable=True, index=True),
         sa.CheckConstraint(f"source IN ({', '.join(repr(s) for s in SOURCES)})", name="ck_inputs_source"),
+        sa.UniqueConstraint("public_id", name="uq_inputs_public_id"),
     )
 
 
@@ -83,10 +97,27 @@ class User(UserMixin, db.Model):
     role = sa.Column(sa.String(16), nullable=False)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     last_login_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    disabled_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    # Part of the session cookie's user id: a new token (logout, password change) ends every earlier session.
+    session_token = sa.Column(sa.String(64), nullable=False, default=new_session_token)
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled accounts cannot log in, and their open sessions end."""
+        return self.disabled_at is None
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session: the account and its current session token."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session of this account (the caller commits)."""
+        self.session_token = new_session_token()
 
     def set_password(self, password: str) -> None:
-        """Store a salted hash of `password` (werkzeug's scrypt)."""
+        """Store a salted hash of `password` (werkzeug's scrypt) and end the sessions opened with the old one."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         """Whether `password` matches the stored hash."""
@@ -94,12 +125,14 @@ class User(UserMixin, db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed login attempt, kept to throttle guessing per account and per address (across workers)."""
+    """A login attempt under way or failed, kept to throttle guessing per account, device and address."""
 
     __tablename__ = "login_failures"
     id = sa.Column(sa.Integer, primary_key=True)
     username = sa.Column(sa.String(64), nullable=False, index=True)
     address = sa.Column(sa.String(64), nullable=False, index=True)
+    # The device cookie's id when the attempt came with a valid one (OWASP device cookies), else NULL.
+    device = sa.Column(sa.String(64), nullable=True, index=True)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from futurisys import create_app
 from futurisys.extensions import db as _db
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", "futurisys_test")
+# A database of this run's own (parallel runs on one server never meet), dropped when the run ends.
+PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", f"futurisys_test_{os.getpid()}_{secrets.token_hex(3)}")
 USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -39,13 +41,11 @@ def reference_features():
     return features.to_dict("records"), target.tolist()
 
 
-def _fresh_postgres_url() -> str:
+def _postgres_admin(statement: str) -> None:
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+        connection.execute(sa.text(statement))
     admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
 
 
 def migrated_app(url: str, bundle: Path, **overrides):
@@ -70,14 +70,19 @@ def make_app(url: str, bundle: Path, **overrides):
 @pytest.fixture(scope="session", params=["postgresql", "sqlite"])
 def database_url(request, bundle_dir, tmp_path_factory) -> str:
     """A migrated database of each kind, shared by the session; tests leave it empty of user data."""
-    if request.param == "postgresql":
-        url = _fresh_postgres_url()
+    postgres = request.param == "postgresql"
+    if postgres:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
+        _postgres_admin(f'CREATE DATABASE "{PG_TEST_DB}"')
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
     app = migrated_app(url, bundle_dir)
     with app.app_context():
         _db.engine.dispose()
-    return url
+    yield url
+    if postgres:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_upload_then_download_the_scored_file(page, live_server, live_app, artif
     assert scored[0].endswith(";prediction;probabilite_depart;niveau_de_risque")
     assert len(scored) == len(IDS) + 1 and scored[1].startswith("É-001;")
     with live_app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.source == "batch")) == 5
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.source == "lot")) == 5
 
 
 def test_errors_are_shown_by_line_on_the_page(page, live_server, artifacts_dir, tmp_path):

@@ -86,7 +86,7 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
         assert row[-2] == f"{expected['Probabilite_depart']:.4f}".replace(".", ",")  # decimal comma with `;`
         assert row[-1] == risk_band(expected["Probabilite_depart"]).label
         assert row[1 + RAW_NAMES.index("heure_supplementaires")] in ("Oui", "Non")  # cells kept as sent
-    batch = db.session.execute(sa.select(Input).where(Input.source == "batch").order_by(Input.id)).scalars().all()
+    batch = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
     assert [row.raw_record["age"] for row in batch] == [employee(i)["age"] for i in IDS]
 
 
@@ -98,7 +98,7 @@ def test_comma_utf8_bom_feature_file_is_scored(client, db):
     assert rows[0][-3:] == [first["Prediction"], f"{first['Probabilite_depart']:.4f}",
                             risk_band(first["Probabilite_depart"]).label]
     assert counts(db) == (len(IDS) + 1, len(IDS) + 1)
-    assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "batch")).scalars().all() == [None] * 5
+    assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "lot")).scalars().all() == [None] * 5
 
 
 def test_comma_utf8_hr_export_with_accents(client, db):

@@ -9,7 +9,8 @@ from wtforms.widgets import NumberInput
 
 from futurisys.models import SOURCES
 
-SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation (what-if)", "batch": "Lot (CSV)"}
+SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation", "batch": "Lot (API)",
+                 "lot": "Lot (CSV)"}
 assert set(SOURCE_LABELS) == set(SOURCES)
 SORTS = {"date_desc": "Date, récentes d'abord", "date_asc": "Date, anciennes d'abord",
          "proba_desc": "Probabilité décroissante", "proba_asc": "Probabilité croissante"}

@@ -1,6 +1,7 @@
 """Who may see what: the Flask-Login settings, and role checks for blueprints (admin now, HR staff later)."""
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
 from flask import flash, redirect, request, url_for
@@ -25,8 +26,11 @@ def configure_login_manager(app) -> None:
     login_manager.unauthorized_handler(_unauthorized)
 
 
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    """The account of a session, if its token is still current (logout and password changes renew it)."""
+    user_id, _, token = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() and token else None
+    return user if user is not None and secrets.compare_digest(user.session_token, token) else None
 
 
 def _unauthorized():

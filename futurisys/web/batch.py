@@ -176,7 +176,7 @@ def batch():
                "separateur": table.delimiter, "encodage": ENCODINGS[table.encoding]}
     if errors:
         return _page(form, 422, summary=summary, error_lines=error_lines(table, errors))
-    scores = predict_and_store_many(items, source="batch", request_id=g.request_id, started=started)
+    scores = predict_and_store_many(items, source="lot", request_id=g.request_id, started=started)
     bands = Counter(risk_band(score.proba).key for score in scores)
     summary.update(part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
                    **{key: bands.get(key, 0) for key in ("faible", "modere", "eleve")})

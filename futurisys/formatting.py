@@ -1,0 +1,72 @@
+"""French formatting of numbers, money, percentages and dates: the one place every page, chart and export uses."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
+LOCALE = "fr_FR"
+PARIS = ZoneInfo("Europe/Paris")
+NBSP = "\u00a0"  # between a number and its unit ("12 %", "2 414 €")
+
+
+def number(value, decimals: int = 0) -> str:
+    """A number in French: narrow no-break space between thousands, decimal comma ("3 500", "0,25")."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
+
+
+def money(value, unit: str = "€") -> str:
+    """An amount in whole euros ("2 414 €")."""
+    return f"{number(value)}{NBSP}{unit}"
+
+
+def whole_percent(probability: float) -> int:
+    """A probability as the whole percentage every page shows (half up: 0.1995 → 20)."""
+    return int(Decimal(repr(float(probability) * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def percent(probability: float | None, decimals: int = 0) -> str:
+    """A probability as a French percentage ("20 %"; with `decimals`, "19,95 %")."""
+    if probability is None:
+        return "—"
+    if decimals:
+        return f"{number(probability * 100, decimals)}{NBSP}%"
+    return f"{whole_percent(probability)}{NBSP}%"
+
+
+def local_time(moment: datetime) -> datetime:
+    """`moment` (naive means UTC, as SQLite gives it back) in Paris time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(PARIS)
+
+
+def date_time(moment: datetime | None) -> str:
+    """A moment in Paris time, as HR reads it ("26 nov. 2026 14:05")."""
+    if moment is None:
+        return "—"
+    return format_datetime(local_time(moment), "d MMM y HH:mm", locale=LOCALE)
+
+
+def date(moment: datetime | None) -> str:
+    """A day in Paris time ("26 nov. 2026")."""
+    if moment is None:
+        return "—"
+    return format_datetime(local_time(moment), "d MMM y", locale=LOCALE)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """"1 variable", "20 variables": the count in French and the noun agreed with it."""
+    word = singular if abs(count) < 2 else (plural_form or singular + "s")
+    return f"{number(count)} {word}"
+
+
+#: Jinja filters, registered once by the app factory.
+FILTERS = {"nombre": number, "euros": money, "pourcent": percent, "date_heure": date_time, "date_fr": date,
+           "pluriel": plural}
