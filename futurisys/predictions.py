@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,13 +26,28 @@ class StoredPrediction:
     input_id: int
     model_version: str
     threshold: float
+    public_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who asked for an evaluation on the HR pages: the account, and the employee's reference when given."""
+
+    user_id: int
+    employee_ref: str | None = None
+
+
+def new_public_id() -> str:
+    """The unguessable id of an evaluation's page (128 random bits)."""
+    return secrets.token_urlsafe(16)
 
 
 def _rows(features: dict, raw: dict | None, score: Score, *, source: str, request_id: str, latency_ms: float,
-          predictor, api_key_name=None, parent_input_id=None, now=None):
+          predictor, api_key_name=None, parent_input_id=None, now=None, author: Author | None = None):
     now = now or utcnow()
     input_row = {**features, "raw_record": raw, "source": source, "request_id": request_id, "created_at": now,
-                 "parent_input_id": parent_input_id}
+                 "parent_input_id": parent_input_id, "user_id": author and author.user_id,
+                 "employee_ref": author and author.employee_ref, "public_id": author and new_public_id()}
     prediction_row = {"prediction_label": score.label, "prediction_proba": score.proba,
                       "threshold": predictor.threshold, "model_version": predictor.version, "created_at": now,
                       "latency_ms": latency_ms, "api_key_name": api_key_name}
@@ -45,35 +61,45 @@ def _insert_returning_id(table: sa.Table) -> sa.Insert:
 
 
 def predict_and_store(features: dict, raw: dict | None, *, source: str, request_id: str, started: float,
-                      api_key_name: str | None = None, parent_input_id: int | None = None) -> StoredPrediction:
-    """Score one feature record and write its `inputs` and `predictions` rows in a single transaction."""
+                      api_key_name: str | None = None, parent_input_id: int | None = None,
+                      author: Author | None = None) -> StoredPrediction:
+    """Score one feature record and write its `inputs` and `predictions` rows in a single transaction.
+
+    An `author` (HR pages) gives the input an unguessable public id, its account and the employee's reference.
+    """
     predictor = model_store.predictor
     score = predictor.predict_one(features)
     latency_ms = (time.perf_counter() - started) * 1000
     input_row, prediction_row = _rows(features, raw, score, source=source, request_id=request_id,
                                       latency_ms=latency_ms, predictor=predictor, api_key_name=api_key_name,
-                                      parent_input_id=parent_input_id)
+                                      parent_input_id=parent_input_id, author=author)
     # SQLAlchemy Core on one connection: two inserts and a commit, or nothing at all.
     with db.engine.begin() as connection:
         input_id = connection.execute(_insert_returning_id(Input.__table__), input_row).scalar_one()
         prediction_id = connection.execute(_insert_returning_id(Prediction.__table__),
                                            {**prediction_row, "input_id": input_id}).scalar_one()
     count_predictions((score.label,), predictor.version)
-    return StoredPrediction(score, prediction_id, input_id, predictor.version, predictor.threshold)
+    return StoredPrediction(score, prediction_id, input_id, predictor.version, predictor.threshold,
+                            input_row["public_id"])
 
 
 def predict_and_store_many(items: list[tuple[dict, dict | None]], *, source: str, request_id: str, started: float,
-                           api_key_name: str | None = None) -> list[Score]:
-    """Score many records in one vectorised pass and store all their rows in one transaction."""
+                           api_key_name: str | None = None,
+                           authors: list[Author] | None = None) -> list[Score]:
+    """Score many records in one vectorised pass and store all their rows in one transaction.
+
+    `authors`, aligned with `items`, is given by the HR upload (account and employee reference of each line).
+    """
     predictor = model_store.predictor
     if not items:
         return []
     scores = predictor.predict_many([features for features, _ in items])
     latency_ms = (time.perf_counter() - started) * 1000
     now = utcnow()
+    authors = authors or [None] * len(items)
     rows = [_rows(features, raw, score, source=source, request_id=request_id, latency_ms=latency_ms,
-                  predictor=predictor, api_key_name=api_key_name, now=now)
-            for (features, raw), score in zip(items, scores)]
+                  predictor=predictor, api_key_name=api_key_name, now=now, author=author)
+            for (features, raw), score, author in zip(items, scores, authors)]
     inputs, predictions = Input.__table__, Prediction.__table__
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
