@@ -1,9 +1,9 @@
-"""What drives a prediction, in plain French, from the predictor's per-feature contributions."""
+"""What drives a prediction, in plain French with units, from the predictor's per-feature contributions."""
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from futurisys.formatting import money, number
 from futurisys.ml.predictor import Predictor
 from futurisys.schema import feature, raw_field
 
@@ -12,15 +12,85 @@ _SENTINEL_FEATURES = {"revenu_par_annee_experience_totale", "revenu_par_annee_ex
                       "ratio_sans_promotion"}
 
 
-def _number(value) -> str:
-    # French writing: decimal comma, narrow no-break space between thousands (from 10 000 up).
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+def _years(count: int) -> str:
+    return f"{number(count)} an{'s' if abs(count) >= 2 else ''}"
+
+
+def _points(count: int) -> str:
+    return f"{number(abs(count))} point{'s' if abs(count) >= 2 else ''}"
+
+
+def _rating_gap(gap: int) -> str:
+    if gap == 0:
+        return "note d'évaluation stable d'une année sur l'autre"
+    return f"note d'évaluation en {'hausse' if gap > 0 else 'baisse'} de {_points(gap)} sur un an"
+
+
+def _no_promotion(flag: int) -> str:
+    return {1: "aucune promotion depuis son arrivée", 0: "au moins une promotion depuis son arrivée"}.get(
+        flag, "arrivé(e) dans l'année : pas encore de promotion possible")
+
+
+def _mobility(gap: int) -> str:
+    if gap == -1:  # both a new role (the derivation's marker) and a promotion a year before the role
+        return "poste pris dans l'année, ou promotion un an avant la prise du poste"
+    if gap == 0:
+        return "pas de promotion depuis la prise du poste actuel"
+    return f"promotion {_years(abs(gap))} {'après' if gap > 0 else 'avant'} la prise du poste actuel"
+
+
+def _pay_per_year(kind: str) -> Callable[[int], str]:
+    def phrase(value: int) -> str:
+        if value == -1:
+            return "sans objet (" + ("aucune expérience" if kind == "d'expérience" else "embauche de l'année") + ")"
+        return f"{money(value)} de salaire annuel par année {kind}"
+    return phrase
+
+
+def _scale_word(name: str, value: int) -> str:
+    """The word of a labelled scale ("3 — Élevée" → "élevée")."""
+    return feature(name).choice_label(value).split(" — ")[-1].lower()
+
+
+def _scale(subject: str, name: str) -> Callable[[int], str]:
+    return lambda value: f"{subject} : {_scale_word(name, value)} ({value} sur 4)"
+
+
+#: The features whose raw value would not speak to HR: each gets its own sentence.
+_PHRASES: dict[str, Callable] = {
+    "ecart_note_evaluation": _rating_gap,
+    "evolution_cat_evol": lambda v: {"hausse": "évaluation en progrès", "baisse": "évaluation en recul"}.get(
+        v, "évaluation stable"),
+    "ratio_sans_promotion": _no_promotion,
+    "mobilite_promotion": _mobility,
+    "revenu_par_annee_experience_totale": _pay_per_year("d'expérience"),
+    "revenu_par_annee_experience_interne": _pay_per_year("d'ancienneté"),
+    "revenu_mensuel": lambda v: f"salaire mensuel brut de {money(v)}",
+    "distance_domicile_travail": lambda v: f"{number(v)} km entre domicile et travail",
+    "heure_supplementaires": lambda v: "fait des heures supplémentaires" if v else "pas d'heures supplémentaires",
+    "annees_depuis_la_derniere_promotion": lambda v: ("promotion cette année" if v == 0
+                                                       else f"dernière promotion il y a {_years(v)}"),
+    "annees_dans_l_entreprise": lambda v: f"{_years(v)} d'ancienneté" if v else "embauche de l'année",
+    "exp_hors_entreprise": lambda v: f"{_years(v)} d'expérience avant l'entreprise",
+    "nombre_experiences_precedentes": lambda v: f"{number(v)} employeur{'s' if v >= 2 else ''} avant celui-ci",
+    "nb_formations_suivies": lambda v: f"{number(v)} formation{'s' if v >= 2 else ''} suivie{'s' if v >= 2 else ''}"
+                                       " l'an dernier",
+    "satisfaction_globale": lambda v: f"satisfaction moyenne de {number(v, 1)} sur 4",
+    "age": lambda v: f"{number(v)} ans",
+    "nombre_participation_pee": lambda v: "participation au plan d'épargne entreprise : "
+                                          f"{_scale_word('nombre_participation_pee', v)} ({v} sur 3)",
+    "satisfaction_employee_environnement": _scale("satisfaction sur l'environnement de travail",
+                                                  "satisfaction_employee_environnement"),
+    "satisfaction_employee_nature_travail": _scale("satisfaction sur la nature du travail",
+                                                   "satisfaction_employee_nature_travail"),
+    "satisfaction_employee_equipe": _scale("satisfaction sur l'équipe", "satisfaction_employee_equipe"),
+    "satisfaction_employee_equilibre_pro_perso": _scale("équilibre vie professionnelle / personnelle",
+                                                        "satisfaction_employee_equilibre_pro_perso"),
+}
 
 
 def display_value(name: str, value) -> str:
-    """A feature value as HR staff read it (French labels for categories, yes/no, no sentinels)."""
+    """A feature value as HR staff read it (French labels for categories, yes/no, units, no sentinels)."""
     spec = feature(name)
     if spec.kind == "bool":
         return "oui" if value else "non"
@@ -28,23 +98,38 @@ def display_value(name: str, value) -> str:
         return "sans objet"
     if spec.choices:
         return spec.choice_label(value)
-    return _number(value)
+    return _with_unit(spec.unit, value)
+
+
+def _with_unit(unit: str, value) -> str:
+    text = number(value, 1 if isinstance(value, float) and not float(value).is_integer() else 0)
+    if unit == "€":
+        return money(value)
+    return f"{text}\u00a0{unit}" if unit else text
+
+
+def describe(name: str, value) -> str:
+    """One feature's value as a plain French phrase ("25 km entre domicile et travail")."""
+    phrase = _PHRASES.get(name)
+    return phrase(value) if phrase else f"{feature(name).label} : {display_value(name, value)}"
 
 
 def drivers(predictor: Predictor, features: Mapping, count: int = 5) -> list[dict]:
-    """The `count` strongest drivers: feature, French label, value, contribution (log-odds) and a sentence."""
+    """The `count` strongest drivers: feature, plain phrase, direction, lever or context, contribution (log-odds)."""
     out = []
     for item in predictor.top_drivers(features, count):
         name, contribution = item["feature"], item["contribution"]
-        direction = "augmente le risque" if contribution > 0 else "réduit le risque"
-        value = display_value(name, features[name])
-        out.append({"feature": name, "label": feature(name).label, "value": value, "contribution": contribution,
-                    "increases": contribution > 0, "text": f"{feature(name).label} : {value} — {direction}"})
+        spec = feature(name)
+        out.append({"feature": name, "label": spec.label, "value": display_value(name, features[name]),
+                    "phrase": describe(name, features[name]), "contribution": contribution,
+                    "increases": contribution > 0, "lever": spec.lever,
+                    "text": f"{describe(name, features[name])} — "
+                            f"{'augmente' if contribution > 0 else 'réduit'} le risque"})
     return out
 
 
 def display_raw_value(name: str, value) -> str:
-    """A raw-record value as HR staff read it ("Oui"/"Non", French labels, "non renseigné" when absent)."""
+    """A raw-record value as HR staff read it ("Oui"/"Non", French labels, units, "non renseigné" when absent)."""
     spec = raw_field(name)
     if value is None:
         return "non renseigné"
@@ -52,15 +137,4 @@ def display_raw_value(name: str, value) -> str:
         return "Oui" if value else "Non"
     if spec.choices:
         return spec.choice_label(value)
-    return _number(value)
-
-
-def format_percent(probability: float) -> str:
-    """A probability as a French whole percentage ("23 %").
-
-    Truncated rather than rounded so the figure always agrees with its risk band (cut-offs at whole percents):
-    0.1496 reads "14 %", in the band "moins de 15 %".
-    """
-    if probability < 0.01:
-        return "moins de 1\u00a0%"
-    return f"{math.floor(probability * 100 + 1e-9)}\u00a0%"
+    return _with_unit(spec.unit, value)

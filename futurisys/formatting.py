@@ -37,7 +37,17 @@ def percent(probability: float | None, decimals: int = 0) -> str:
         return "—"
     if decimals:
         return f"{number(probability * 100, decimals)}{NBSP}%"
-    return f"{whole_percent(probability)}{NBSP}%"
+    shown = whole_percent(probability)
+    return f"moins de 1{NBSP}%" if shown == 0 and probability > 0 else f"{shown}{NBSP}%"
+
+
+def out_of_100(probability: float) -> str:
+    """The probability as HR reads it: « Sur 100 salariés au profil comparable, environ 28 ont quitté l'entreprise. »"""
+    shown = whole_percent(probability)
+    if shown == 0:
+        return "Sur 100 salariés au profil comparable, moins d'un a quitté l'entreprise."
+    verb = "a" if shown == 1 else "ont"
+    return f"Sur 100 salariés au profil comparable, environ {shown} {verb} quitté l'entreprise."
 
 
 def local_time(moment: datetime) -> datetime:
@@ -68,5 +78,7 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 
 #: Jinja filters, registered once by the app factory.
-FILTERS = {"nombre": number, "euros": money, "pourcent": percent, "date_heure": date_time, "date_fr": date,
-           "pluriel": plural}
+FILTERS = {"nombre": number, "euros": money, "pourcent": percent, "percent": percent, "date_heure": date_time,
+           "date_fr": date,
+           "pluriel": plural,
+           "sur_cent": out_of_100}

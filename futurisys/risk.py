@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from futurisys.formatting import whole_percent
+
 
 @dataclass(frozen=True)
 class RiskBand:
@@ -26,8 +28,11 @@ BANDS = (
 
 
 def risk_band(probability: float) -> RiskBand:
-    """The band a probability of departure falls in."""
-    for band in BANDS:
-        if band.lower <= probability < band.upper:
+    """The band of a probability of departure, read as the whole percentage every page shows (0.1496 → 15 %)."""
+    if not 0 <= probability <= 1:
+        raise ValueError(f"probability out of [0, 1]: {probability}")
+    shown = whole_percent(probability)
+    for band in BANDS[:-1]:
+        if shown < round(band.upper * 100):
             return band
-    raise ValueError(f"probability out of [0, 1]: {probability}")
+    return BANDS[-1]

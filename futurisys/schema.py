@@ -33,6 +33,8 @@ class Field:
     choices: tuple[tuple[object, str], ...] = ()
     section: str = ""
     required: bool = True
+    unit: str = ""  # how a value reads to HR: "€", "km", "ans"
+    lever: bool = False  # something HR can act on (pay, overtime, training, promotion, travel, satisfaction)
 
     @property
     def values(self) -> tuple:
@@ -68,7 +70,7 @@ S_ID, S_PATH, S_PAY, S_EVAL, S_SAT, S_WORK = SECTIONS
 
 # Fields that are both in the raw HR record and, unchanged, among the model's 30 features.
 _SHARED = (
-    Field("age", "int", "Âge", "En années révolues.", 16, 75, section=S_ID),
+    Field("age", "int", "Âge", "En années révolues.", 16, 75, section=S_ID, unit="ans"),
     Field("genre", "category", "Genre", choices=(("F", "Femme"), ("M", "Homme")), section=S_ID),
     Field("statut_marital", "category", "Statut marital", choices=_same("Célibataire", "Marié(e)", "Divorcé(e)"),
           section=S_ID),
@@ -83,29 +85,33 @@ _SHARED = (
     Field("nombre_experiences_precedentes", "int", "Nombre d'entreprises précédentes",
           "Employeurs avant l'entreprise actuelle.", 0, 30, section=S_PATH),
     Field("annees_dans_l_entreprise", "int", "Années dans l'entreprise", "Ancienneté ; 0 pour une embauche récente.",
-          0, 60, section=S_PATH),
+          0, 60, section=S_PATH, unit="ans"),
     Field("annees_depuis_la_derniere_promotion", "int", "Années depuis la dernière promotion",
-          "0 si promu cette année ou jamais promu depuis l'arrivée récente.", 0, 60, section=S_PATH),
-    Field("nb_formations_suivies", "int", "Formations suivies l'an dernier", minimum=0, maximum=20, section=S_PATH),
-    Field("revenu_mensuel", "int", "Revenu mensuel brut (€)", minimum=500, maximum=100_000, section=S_PAY),
+          "0 si promu cette année ou jamais promu depuis l'arrivée récente.", 0, 60, section=S_PATH, unit="ans",
+          lever=True),
+    Field("nb_formations_suivies", "int", "Formations suivies l'an dernier", minimum=0, maximum=20, section=S_PATH,
+          lever=True),
+    Field("revenu_mensuel", "int", "Revenu mensuel brut (€)", minimum=500, maximum=100_000, section=S_PAY, unit="€",
+          lever=True),
     Field("nombre_participation_pee", "int", "Participation au PEE",
-          "Niveau de participation au plan d'épargne entreprise.", 0, 3, choices=PEE, section=S_PAY),
+          "Niveau de participation au plan d'épargne entreprise.", 0, 3, choices=PEE, section=S_PAY, lever=True),
     Field("note_evaluation_actuelle", "int", "Note de l'évaluation actuelle", "Dernier entretien annuel.",
           1, 4, choices=EVALUATION, section=S_EVAL),
     Field("satisfaction_employee_environnement", "int", "Satisfaction : environnement de travail", minimum=1,
-          maximum=4, choices=SATISFACTION, section=S_SAT),
+          maximum=4, choices=SATISFACTION, section=S_SAT, lever=True),
     Field("satisfaction_employee_nature_travail", "int", "Satisfaction : nature du travail", minimum=1,
-          maximum=4, choices=SATISFACTION, section=S_SAT),
+          maximum=4, choices=SATISFACTION, section=S_SAT, lever=True),
     Field("satisfaction_employee_equipe", "int", "Satisfaction : équipe", minimum=1, maximum=4,
-          choices=SATISFACTION, section=S_SAT),
+          choices=SATISFACTION, section=S_SAT, lever=True),
     Field("satisfaction_employee_equilibre_pro_perso", "int", "Équilibre vie professionnelle / personnelle",
-          minimum=1, maximum=4, choices=BALANCE, section=S_SAT),
+          minimum=1, maximum=4, choices=BALANCE, section=S_SAT, lever=True),
     Field("heure_supplementaires", "bool", "Heures supplémentaires", "Fait régulièrement des heures supplémentaires.",
-          choices=((True, "Oui"), (False, "Non")), section=S_WORK),
+          choices=((True, "Oui"), (False, "Non")), section=S_WORK, lever=True),
     Field("frequence_deplacement", "category", "Déplacements professionnels",
-          choices=(("Aucun", "Aucun"), ("Occasionnel", "Occasionnel"), ("Frequent", "Fréquent")), section=S_WORK),
+          choices=(("Aucun", "Aucun"), ("Occasionnel", "Occasionnel"), ("Frequent", "Fréquent")), section=S_WORK,
+          lever=True),
     Field("distance_domicile_travail", "int", "Distance domicile–travail (km)", minimum=0, maximum=300,
-          section=S_WORK),
+          section=S_WORK, unit="km"),
 )
 _BY_NAME = {f.name: f for f in _SHARED}
 
@@ -149,16 +155,18 @@ _ENGINEERED = {f.name: f for f in (
                    ("employe_experimente_nouvel_entrant", "Expérimenté, nouvel entrant"),
                    ("employe_nouveau_poste_interne", "Nouveau poste interne"),
                    ("employe_experimente", "Expérimenté"))),
-    Field("exp_hors_entreprise", "int", "Expérience hors entreprise (années)", minimum=0, maximum=60),
+    Field("exp_hors_entreprise", "int", "Expérience hors entreprise (années)", minimum=0, maximum=60, unit="ans"),
     Field("ratio_sans_promotion", "int", "Sans promotion depuis l'arrivée",
-          "1 si aucune promotion depuis l'arrivée, 0 sinon, −1 pour une embauche de l'année.", -1, 1),
-    Field("satisfaction_globale", "float", "Satisfaction globale", "Moyenne des quatre satisfactions.", 1, 4),
+          "1 si aucune promotion depuis l'arrivée, 0 sinon, −1 pour une embauche de l'année.", -1, 1, lever=True),
+    Field("satisfaction_globale", "float", "Satisfaction globale", "Moyenne des quatre satisfactions.", 1, 4,
+          lever=True),
     Field("revenu_par_annee_experience_totale", "int", "Revenu annuel par année d'expérience",
-          "−1 sans expérience.", -1, 1_200_000),
+          "−1 sans expérience.", -1, 1_200_000, unit="€", lever=True),
     Field("revenu_par_annee_experience_interne", "int", "Revenu annuel par année d'ancienneté",
-          "−1 pour une embauche de l'année.", -1, 1_200_000),
+          "−1 pour une embauche de l'année.", -1, 1_200_000, unit="€", lever=True),
     Field("mobilite_promotion", "int", "Mobilité et promotion",
-          "Années dans le poste moins années depuis la promotion ; −1 pour un poste de l'année.", -60, 60),
+          "Années dans le poste moins années depuis la promotion ; −1 pour un poste de l'année.", -60, 60,
+          lever=True),
 )}
 
 _FEATURE_ORDER = (
@@ -193,6 +201,11 @@ DATASET_COLUMNS: tuple[str, ...] = (
 #: Keys that only a raw HR record carries: their presence tells a raw record from a feature payload.
 RAW_ONLY_NAMES = frozenset(f.name for f in _RAW_ONLY)
 CLASS_LABELS = {0: "Reste", 1: "Part"}
+
+#: The employee's reference (matricule) HR may attach to an evaluation: never a name.
+EMPLOYEE_REF_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
+EMPLOYEE_REF_MESSAGE = "Jusqu'à 32 caractères parmi lettres sans accent, chiffres, « - », « _ » et « . »."
+EMPLOYEE_REF_HELP = "Facultatif : le matricule, pour retrouver l'évaluation. Jamais de nom."
 
 
 def raw_field(name: str) -> Field:

@@ -15,5 +15,7 @@ export FUTURISYS_ENV="${FUTURISYS_ENV:-production}"
 # Served over plain http on this machine: secure-only cookies would not be sent back. Behind HTTPS, set it to 1.
 export SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
 export PORT="${PORT:-8000}"
+# On a database with no account, create an admin with a random password and print it once (change it at once).
+export FIRST_ADMIN="${FIRST_ADMIN:-generate}"
 echo "Futurisys on http://127.0.0.1:$PORT (database: ${DATABASE_URL:-SQLite in instance/})"
 exec bash scripts/boot.sh

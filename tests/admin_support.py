@@ -19,9 +19,12 @@ def make_user(app, username: str = "admin", role: str = "admin", password: str =
         create_user(username, password, role)
 
 
-def login(client, username: str = "admin", password: str = PASSWORD, **kwargs):
-    """POST the login form (CSRF is off in the `client` fixture's app)."""
-    return client.post("/connexion", data={"username": username, "password": password}, **kwargs)
+def login(client, username: str = "admin", password: str = PASSWORD, csrf_token: str | None = None, **kwargs):
+    """POST the login form (CSRF is off in the `client` fixture's app; pass the page's token where it is on)."""
+    data = {"username": username, "password": password}
+    if csrf_token:
+        data["csrf_token"] = csrf_token
+    return client.post("/connexion", data=data, **kwargs)
 
 
 def logged_in(app, client, role: str = "admin"):
@@ -54,3 +57,13 @@ def counts(app) -> tuple[int, int]:
     with app.app_context():
         return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
                 db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+
+
+def scalar(app, query):
+    """One value read in an app context of its own.
+
+    Tests that switch between clients (accounts, anonymous visitors) must not hold the `db` fixture's app
+    context: Flask would reuse it for every request, and Flask-Login's user cached in `g` would leak across.
+    """
+    with app.app_context():
+        return db.session.scalar(query)

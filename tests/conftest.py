@@ -24,9 +24,12 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory) -> Path:
-    """A real model bundle, trained once for the whole run."""
+    """A real model bundle, trained once for the whole run (or FUTURISYS_TEST_BUNDLE, one trained beforehand)."""
     from futurisys.ml.train import train_bundle
 
+    given = os.environ.get("FUTURISYS_TEST_BUNDLE")
+    if given and (Path(given) / "metadata.json").exists():
+        return Path(given)
     folder = tmp_path_factory.mktemp("bundle")
     train_bundle(folder)
     return folder
@@ -120,6 +123,16 @@ def db(app):
         yield _db
 
 
+@pytest.fixture
+def hr_client(app, client):
+    """`client` signed in as the HR account `rh` (the HR pages require one)."""
+    from tests.admin_support import login, make_user
+
+    make_user(app, "rh", "hr")
+    assert login(client, "rh").status_code == 302
+    return client
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Git-ignored folder for screenshots and other test artefacts."""
@@ -180,3 +193,22 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Log in through the login page, as a person does."""
+    page.goto(base_url + "/connexion")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+
+
+@pytest.fixture
+def hr_page(page, live_app, live_server):
+    """A browser page signed in as the HR account `rh`."""
+    from tests.admin_support import PASSWORD, make_user
+
+    make_user(live_app, "rh", "hr")
+    sign_in(page, live_server, "rh", PASSWORD)
+    return page

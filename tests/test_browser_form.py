@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from futurisys.extensions import db
-from futurisys.models import Input
+from futurisys.formatting import whole_percent
+from futurisys.models import Input, Prediction
 from futurisys.schema import raw_field
 from futurisys.web.forms import option_value, widget_for
 from tests.payloads import RAW, employee
@@ -39,47 +40,85 @@ def stored(live_app, source: str) -> list[Input]:
                 for row in rows]
 
 
-def test_evaluate_read_the_result_and_simulate(page, live_server, live_app, artifacts_dir):
+def rows(live_app) -> tuple[int, int]:
+    with live_app.app_context():
+        return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+                db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+
+
+def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server, live_app, browser,
+                                                          artifacts_dir):
+    page = hr_page
     page.goto(live_server + "/")
     expect(page.get_by_role("heading", name="Évaluer le risque de départ d'un employé")).to_be_visible()
     expect(page.get_by_role("link", name="Évaluer un employé")).to_have_attribute("aria-current", "page")
+    page.get_by_label("Référence salarié").fill("MAT-0042")
     fill(page, RAW)
     expect(page.get_by_label("Âge")).to_have_value("41")
     page.screenshot(path=artifacts_dir / "form.png", full_page=True)
     page.get_by_role("button", name="Évaluer le risque de départ").click()
 
     expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
+    assert re.search(r"/evaluations/[A-Za-z0-9_-]{22}$", page.url)
+    result_url = page.url
     [(input_id, _, proba, label)] = stored(live_app, "form")
-    expect(page.get_by_test_id("label")).to_have_text(label)
-    expect(page.get_by_test_id("probability")).to_have_text(PERCENT)
-    assert page.get_by_test_id("probability").inner_text() == f"{int(proba * 100)}\u00a0%"
+    assert page.get_by_test_id("probability").inner_text() == f"{whole_percent(proba)}\u00a0%"
     expect(page.get_by_test_id("band")).to_have_text(re.compile("^(faible|modéré|élevé)$"))
-    drivers = page.locator(".driver__text")
+    expect(page.get_by_test_id("sentence")).to_have_text(
+        f"Sur 100 salariés au profil comparable, environ {whole_percent(proba)} ont quitté l'entreprise.")
+    expect(page.get_by_test_id("threshold")).to_have_text(re.compile("^(Au-dessus|En dessous) du seuil d'alerte"))
+    expect(page.get_by_test_id("reference")).to_have_text("MAT-0042")
+    drivers = page.get_by_test_id("driver")
     expect(drivers).to_have_count(5)
-    expect(drivers.filter(has_text="Heures supplémentaires : oui — augmente le risque")).to_be_visible()
+    expect(drivers.filter(has_text="Fait des heures supplémentaires — augmente le risque")).to_contain_text("levier")
     assert page.locator(".driver__bar").first.bounding_box()["width"] > 0
-    features = page.locator("details.features")
-    expect(features.locator("table")).to_be_hidden()
-    features.locator("summary").click()
-    expect(features.get_by_role("row")).to_have_count(31)
     page.screenshot(path=artifacts_dir / "result.png", full_page=True)
+    page.reload()
+    expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
+    assert rows(live_app) == (1, 1)  # a reload shows the result again and stores nothing
 
-    whatif = page.locator("form[action='/simulation']")
+    whatif = page.locator("form.whatif__form")
     whatif.get_by_label("Non", exact=True).check()
     whatif.get_by_role("button", name="Simuler").click()
     expect(page.get_by_role("heading", name="Résultat de la simulation")).to_be_visible()
     [(_, parent_id, new_proba, _)] = stored(live_app, "whatif")
     assert parent_id == input_id and new_proba < proba
-    expect(page.get_by_test_id("probability")).to_have_text([f"{int(p * 100)}\u00a0%" for p in (proba, new_proba)])
+    expect(page.get_by_test_id("probability")).to_have_text([f"{whole_percent(p)}\u00a0%" for p in (proba, new_proba)])
     expect(page.locator(".changes")).to_contain_text("Heures supplémentaires : Oui → Non")
     expect(page.get_by_test_id("delta")).to_have_text(re.compile(r"^Risque en baisse de \d+ points?\.$"))
     page.screenshot(path=artifacts_dir / "whatif.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     assert fits_the_width(page)
     page.screenshot(path=artifacts_dir / "whatif-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.get_by_role("link", name="Mes évaluations").first.click()
+    expect(page.get_by_role("heading", name="Mes évaluations")).to_be_visible()
+    expect(page.get_by_test_id("evaluation-row")).to_have_count(2)
+    page.get_by_label("Référence salarié").fill("MAT-0042")
+    page.get_by_role("button", name="Filtrer").click()
+    expect(page.get_by_test_id("evaluation-row")).to_have_count(2)
+    expect(page.get_by_test_id("evaluation-row").last).to_contain_text("Formulaire RH")
+    page.screenshot(path=artifacts_dir / "mes-evaluations.png", full_page=True)
+    page.get_by_test_id("evaluation-row").last.get_by_role("link").click()
+    assert page.url == result_url
+
+    # Another HR account cannot open it.
+    from tests.admin_support import PASSWORD, make_user
+    from tests.conftest import sign_in
+
+    make_user(live_app, "rh2", "hr")
+    other = browser.new_context(locale="fr-FR").new_page()
+    sign_in(other, live_server, "rh2", PASSWORD)
+    answer = other.goto(result_url)
+    assert answer.status == 404
+    expect(other.get_by_text("Évaluation introuvable.")).to_be_visible()
+    other.context.close()
+    assert rows(live_app) == (2, 2)
 
 
-def test_invalid_form_shows_the_messages_and_keeps_the_values(page, live_server, live_app, artifacts_dir):
+def test_invalid_form_shows_the_messages_and_keeps_the_values(hr_page, live_server, live_app, artifacts_dir):
+    page = hr_page
     page.goto(live_server + "/")
     fill(page, {**employee(2), "age": 200, "annees_dans_le_poste_actuel": 40, "poste": None})
     page.get_by_role("button", name="Évaluer le risque de départ").click()

@@ -1,12 +1,15 @@
-"""The HR form (GET/POST /), its result page and the what-if (POST /simulation), on PostgreSQL and SQLite."""
+"""The HR form (GET/POST /), the evaluation page it redirects to and its what-ifs, on PostgreSQL and SQLite."""
 import re
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
-from futurisys.models import Input, Prediction
+from futurisys.formatting import whole_percent
+from futurisys.models import Input, Prediction, User
 from futurisys.schema import RAW_NAMES, raw_field
+from tests.admin_support import counts as table_counts
+from tests.admin_support import login, make_user, scalar
 from tests.conftest import make_app
 from tests.payloads import RAW, employee
 
@@ -31,14 +34,14 @@ def field_block(html: str, name: str) -> str:
     return unescape(html[start:end])
 
 
-def test_form_renders_every_raw_field_in_sections(client):
-    html = client.get("/").get_data(as_text=True)
+def test_form_renders_every_raw_field_in_sections(hr_client):
+    html = hr_client.get("/").get_data(as_text=True)
     for name in RAW_NAMES:
         assert f'name="{name}"' in html, name
     sections = re.findall(r'<legend class="section__title">.*?</span>(.*?)</legend>', html)
     assert sections == ["Identité et poste", "Parcours", "Rémunération", "Évaluations", "Satisfaction",
                         "Conditions de travail"]
-    assert html.count("(facultatif)") == 3
+    assert html.count("(facultatif)") == 4  # three schema fields and the employee reference
     age = field_block(html, "age")
     assert 'type="number"' in age and 'min="16"' in age and 'max="75"' in age and 'aria-describedby="age-aide"' in age
     satisfaction = field_block(html, "satisfaction_employee_equipe")
@@ -47,26 +50,47 @@ def test_form_renders_every_raw_field_in_sections(client):
     overtime = field_block(html, "heure_supplementaires")
     assert 'value="true"' in overtime and ">Oui<" in overtime and ">Non<" in overtime
     assert '<option value="Frequent">Fréquent</option>' in field_block(html, "frequence_deplacement")
-    assert 'href="/lot"' in html and 'href="/admin/"' in html
+    assert 'href="/lot"' in html and 'href="/evaluations"' in html and 'href="/admin/' not in html  # role hr
 
 
-def test_valid_post_stores_one_input_and_shows_the_result(client, db):
-    response = client.post("/", data=form_data(RAW), headers={"X-Request-ID": "form-1"})
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
+def evaluate(client, record: dict = RAW, **extra) -> str:
+    """POST the form; return the evaluation page's path it redirects to (303, Post/Redirect/Get)."""
+    response = client.post("/", data={**form_data(record), **extra})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+def test_valid_post_stores_one_input_and_redirects_to_its_page(hr_client, db):
+    location = evaluate(hr_client, headers={"X-Request-ID": "form-1"}, reference_salarie=" MAT-0042 ")
+    assert re.fullmatch(r"/evaluations/[A-Za-z0-9_-]{22}", location)
     assert counts(db) == (1, 1)
     row = db.session.scalars(sa.select(Input)).one()
-    assert row.source == "form" and row.raw_record == RAW and row.request_id == "form-1"
+    assert row.source == "form" and row.raw_record == RAW and row.employee_ref == "MAT-0042"
+    assert row.user_id == db.session.scalar(sa.select(User.id).where(User.username == "rh"))
+    assert location == f"/evaluations/{row.public_id}"
+    page = hr_client.get(location)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and counts(db) == (1, 1)  # reading (or reloading) the page stores nothing
+    assert hr_client.get(location).status_code == 200 and counts(db) == (1, 1)
     prediction = row.prediction
-    assert prediction.latency_ms > 0
-    assert f'data-testid="label">{prediction.prediction_label}<' in html
-    assert f"{int(prediction.prediction_proba * 100)}\u00a0%" in html
-    assert "Heures supplémentaires : oui — augmente le risque" in html
-    assert html.count('class="driver driver--') == 5
+    percent = whole_percent(prediction.prediction_proba)
+    assert f'data-testid="probability">{percent}\u00a0%<' in html
+    assert f"Sur 100 salariés au profil comparable, environ {percent} ont quitté l'entreprise." in unescape(html)
+    assert "Au-dessus du seuil d'alerte (20\u00a0%)." in unescape(html) and "Prédiction" not in html
+    assert 'data-testid="reference">MAT-0042<' in html
+    assert "Fait des heures supplémentaires — augmente le risque" in html
+    assert html.count('data-testid="driver"') == 5 and "levier" in html
     for explanation in ("moins de 15 %", "de 15 % à 40 %", "40 % et plus"):
         assert explanation in html
-    assert "<details" in html and "Satisfaction globale" in html
-    assert f'name="parent_input_id" type="hidden" value="{row.id}"' in html
+    assert f'action="/evaluations/{row.public_id}/simulation"' in html and "parent_input_id" not in html
+
+
+def test_a_bad_employee_reference_is_refused_on_its_field(hr_client, db):
+    response = hr_client.post("/", data={**form_data(RAW), "reference_salarie": "Jean Dupont"})
+    assert response.status_code == 422 and counts(db) == (0, 0)
+    html = unescape(response.get_data(as_text=True))
+    assert "Jusqu'à 32 caractères parmi lettres sans accent" in html and 'aria-invalid="true"' in html
+    assert 'value="Jean Dupont"' in html
 
 
 @pytest.mark.parametrize("changes, field, message", [
@@ -77,9 +101,9 @@ def test_valid_post_stores_one_input_and_shows_the_result(client, db):
     ({"annees_dans_le_poste_actuel": "9"}, "annees_dans_le_poste_actuel",
      "Les années dans le poste actuel ne peuvent pas dépasser les années dans l'entreprise."),
 ])
-def test_each_error_is_shown_on_its_field_with_values_kept(client, db, changes, field, message):
+def test_each_error_is_shown_on_its_field_with_values_kept(hr_client, db, changes, field, message):
     data = {**form_data(RAW), **changes}
-    response = client.post("/", data=data)
+    response = hr_client.post("/", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert counts(db) == (0, 0)
@@ -99,66 +123,77 @@ def test_each_error_is_shown_on_its_field_with_values_kept(client, db, changes, 
     assert 'value="1" checked' in field_block(html, "satisfaction_employee_equipe")
 
 
-def test_optional_fields_may_be_left_empty(client, db):
+def test_optional_fields_may_be_left_empty(hr_client, db):
     data = form_data(RAW)
     for name in ("niveau_hierarchique_poste", "augementation_salaire_precedente", "annes_sous_responsable_actuel"):
         assert not raw_field(name).required
         data[name] = ""
-    assert client.post("/", data=data).status_code == 200
+    assert hr_client.post("/", data=data).status_code == 303
     stored = db.session.scalars(sa.select(Input)).one().raw_record
     assert "niveau_hierarchique_poste" not in stored and stored["age"] == RAW["age"]
 
 
-def test_whatif_is_stored_apart_and_compared_with_the_original(client, db):
-    client.post("/", data=form_data(RAW))
+def test_whatif_is_stored_apart_and_compared_with_the_original(hr_client, db):
+    location = evaluate(hr_client, reference_salarie="MAT-7")
     original = db.session.scalars(sa.select(Input)).one()
-    response = client.post("/simulation", data={**form_data(RAW), "heure_supplementaires": "false",
-                                                "parent_input_id": str(original.id),
-                                                "Probabilite_depart": "0.01"})  # ignored: re-read from the DB
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert counts(db) == (2, 2)
+    response = hr_client.post(location + "/simulation", data={
+        **form_data(RAW), "heure_supplementaires": "false", "parent_input_id": "1",  # ignored: the URL decides
+        "Probabilite_depart": "0.01"})  # ignored: re-read from the DB
+    assert response.status_code == 303 and counts(db) == (2, 2)
     whatif = db.session.scalars(sa.select(Input).where(Input.source == "whatif")).one()
-    assert whatif.parent_input_id == original.id
+    assert response.headers["Location"] == f"/evaluations/{whatif.public_id}"
+    assert whatif.parent_input_id == original.id and whatif.employee_ref == "MAT-7"
+    assert whatif.user_id == original.user_id
     assert whatif.raw_record == {**RAW, "heure_supplementaires": False}
     assert whatif.prediction.prediction_proba < original.prediction.prediction_proba
+    html = hr_client.get(response.headers["Location"]).get_data(as_text=True)
     probabilities = re.findall(r'data-testid="probability">([^<]*)<', html)
-    assert probabilities == [f"{int(p.prediction_proba * 100)}\u00a0%" for p in (original.prediction,
-                                                                                  whatif.prediction)]
+    assert probabilities == [f"{whole_percent(p.prediction_proba)}\u00a0%" for p in (original.prediction,
+                                                                                     whatif.prediction)]
     assert "Heures supplémentaires : Oui → <strong>Non</strong>" in html
-    # The next what-if still compares with the original evaluation.
-    assert f'name="parent_input_id" type="hidden" value="{original.id}"' in html
+    # A what-if of the what-if still compares with the original evaluation, starting from this scenario.
+    again = hr_client.post(f"/evaluations/{whatif.public_id}/simulation",
+                           data={**form_data(RAW), "heure_supplementaires": "false", "nb_formations_suivies": "3"})
+    assert again.status_code == 303 and counts(db) == (3, 3)
+    third = db.session.scalars(sa.select(Input).order_by(Input.id.desc())).first()
+    assert third.parent_input_id == original.id
 
 
-def test_invalid_whatif_keeps_the_original_result_and_the_values(client, db):
-    client.post("/", data=form_data(RAW))
+def test_invalid_whatif_keeps_the_result_and_the_values(hr_client, db):
+    location = evaluate(hr_client)
     original = db.session.scalars(sa.select(Input)).one()
-    response = client.post("/simulation", data={**form_data(RAW), "revenu_mensuel": "50",
-                                                "parent_input_id": str(original.id)})
+    response = hr_client.post(location + "/simulation", data={**form_data(RAW), "revenu_mensuel": "50"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and counts(db) == (1, 1)
-    assert "Doit être compris entre 500 et 100000." in field_block(html, "revenu_mensuel")
+    assert "Doit être compris entre" in field_block(html, "revenu_mensuel")
     assert 'value="50"' in field_block(html, "revenu_mensuel")
-    assert f"{int(original.prediction.prediction_proba * 100)}\u00a0%" in html
+    assert f"{whole_percent(original.prediction.prediction_proba)}\u00a0%" in html
 
 
-def test_whatif_without_a_known_parent_is_refused(client, db):
-    response = client.post("/simulation", data={**form_data(RAW), "parent_input_id": "999"},
-                           headers={"Accept": "text/html"})
-    assert response.status_code == 400 and "introuvable" in response.get_data(as_text=True)
-    assert counts(db) == (0, 0)
+def test_the_old_simulation_address_reads_nothing(app, hr_client):
+    evaluate(hr_client)
+    original_id = scalar(app, sa.select(Input.id))
+    for who, status in ((hr_client, 404), (app.test_client(), 404)):
+        response = who.post("/simulation", data={**form_data(RAW), "parent_input_id": str(original_id)},
+                            headers={"Accept": "text/html"})
+        assert response.status_code == status
+        assert "5993" not in response.get_data(as_text=True)
+    assert table_counts(app) == (1, 1)
 
 
 def test_csrf_rejects_a_forged_post(database_url, bundle_dir):
     app = make_app(database_url, bundle_dir, WTF_CSRF_ENABLED=True)
     client = app.test_client()
+    make_user(app, "rh", "hr")
+    page = client.get("/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert login(client, "rh", csrf_token=token).status_code == 302
     forged = client.post("/", data=form_data(employee(2)), headers={"Accept": "text/html"})
     assert forged.status_code == 400
     assert "jeton de sécurité" in forged.get_data(as_text=True)
-    assert client.post("/simulation", data={**form_data(RAW), "parent_input_id": "1"}).status_code == 400
     # The same client with the page's token gets through, so the 400 above was the CSRF check.
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/").get_data(as_text=True))
-    assert client.post("/", data={**form_data(employee(2)), "csrf_token": token.group(1)}).status_code == 200
+    assert client.post("/", data={**form_data(employee(2)), "csrf_token": token.group(1)}).status_code == 303
     with app.app_context():
         from futurisys.extensions import db
 
@@ -166,4 +201,6 @@ def test_csrf_rejects_a_forged_post(database_url, bundle_dir):
         with db.engine.begin() as connection:
             connection.execute(sa.delete(Prediction))
             connection.execute(sa.delete(Input))
+            connection.execute(sa.delete(User))
+            connection.execute(sa.text("DELETE FROM login_failures"))
         db.engine.dispose()

@@ -22,7 +22,7 @@ from futurisys.schema import FEATURE_NAMES
 COLUMNS = [PRED.c.id.label("prediction_id"), PRED.c.created_at.label("created_at_paris"), PRED.c.prediction_label,
            PRED.c.prediction_proba, PRED.c.threshold, PRED.c.model_version, PRED.c.latency_ms, PRED.c.api_key_name,
            PRED.c.input_id,
-           *(INPUT.c[name] for name in FEATURE_NAMES), INPUT.c.source, INPUT.c.request_id]
+           *(INPUT.c[name] for name in FEATURE_NAMES), INPUT.c.source, INPUT.c.request_id, INPUT.c.employee_ref]
 HEADER = [column.name for column in COLUMNS]
 SEPARATOR = ";"
 CHUNK_ROWS = 1000

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, SubmitField
+from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.meta import DefaultMeta
-from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import NumberInput
 
-from futurisys.models import SOURCES
+from futurisys.models import EMPLOYEE_REF_LENGTH, SOURCES
 
 SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation", "batch": "Lot (API)",
                  "lot": "Lot (CSV)"}
@@ -68,6 +68,8 @@ class HistoryFilterForm(FlaskForm):
     proba_max = _percent("Probabilité max. (%)")
     source = SelectField("Origine", choices=_choices(SOURCE_LABELS.items()), default="")
     model_version = SelectField("Version du modèle", choices=_choices(()), default="")
+    employee_ref = StringField("Référence salarié", [Optional(), Length(max=EMPLOYEE_REF_LENGTH)],
+                               filters=[lambda value: value.strip() if isinstance(value, str) else value])
     sort = SelectField("Tri", choices=_choices(SORTS.items(), None), default="date_desc")
 
     def __init__(self, *args, model_versions: list[str] = (), **kwargs):

@@ -52,6 +52,8 @@ def conditions(filters: dict) -> list:
         where.append(PRED.c.prediction_proba <= filters["proba_max"] / 100)
     if "source" in filters:
         where.append(INPUT.c.source == filters["source"])
+    if "employee_ref" in filters:
+        where.append(INPUT.c.employee_ref == filters["employee_ref"])
     if "model_version" in filters:
         where.append(PRED.c.model_version == filters["model_version"])
     return where

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import sqlalchemy as sa
 
 from futurisys.extensions import db
-from futurisys.models import User
+from futurisys.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
@@ -37,3 +38,42 @@ def create_user(username: str, password: str, role: str) -> User:
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def find_user(username: str) -> User:
+    """The account called `username`; AccountError when there is none."""
+    user = db.session.scalar(sa.select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise AccountError(f"no user {normalise_username(username)!r}")
+    return user
+
+
+def change_password(username: str, password: str) -> User:
+    """Set a new password (ending every open session of the account) and commit."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    user = find_user(username)
+    user.set_password(password)
+    user.disabled_at = None
+    db.session.commit()
+    return user
+
+
+def disable_user(username: str) -> User:
+    """Disable an account: it can no longer log in and its open sessions end at their next request."""
+    user = find_user(username)
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    user.end_sessions()
+    db.session.commit()
+    return user
+
+
+def has_accounts() -> bool:
+    """Whether the database holds any account."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
+
+
+def generated_password() -> str:
+    """A strong random password for a first account (shown once, to be changed)."""
+    return secrets.token_urlsafe(15)

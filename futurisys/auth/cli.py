@@ -1,25 +1,102 @@
-"""`flask --app futurisys users …`: accounts of the admin area (there is no default account)."""
+"""`flask --app futurisys users …`: accounts of HR staff and admins (there is no built-in account)."""
 from __future__ import annotations
+
+import os
 
 import click
 from flask.cli import AppGroup
 
 from futurisys.models import User
 
-users_cli = AppGroup("users", help="Accounts of the admin area.")
+users_cli = AppGroup("users", help="Accounts of HR staff (role hr) and admins (role admin).")
+_PASSWORD_OPTION = dict(prompt=True, hide_input=True, confirmation_prompt=True,
+                        help="Prompted (hidden, twice) when omitted; pass it only from scripts.")
+
+
+def _database() -> str:
+    """The database the command works on, password hidden: a newcomer sees at once which one it is."""
+    from futurisys.extensions import db
+
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _run(action):
+    from futurisys.auth.accounts import AccountError
+
+    try:
+        return action()
+    except AccountError as exc:
+        raise click.ClickException(f"{exc} (database: {_database()})") from None
 
 
 @users_cli.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(User.ROLES), required=True, help="admin: the admin area; hr: HR staff.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted (hidden, twice) when omitted; pass it only from scripts.")
+@click.option("--role", type=click.Choice(User.ROLES), required=True, help="admin: everything; hr: HR pages.")
+@click.option("--password", **_PASSWORD_OPTION)
 def create_command(username: str, role: str, password: str) -> None:
     """Create an account with a hashed password."""
-    from futurisys.auth.accounts import AccountError, create_user
+    from futurisys.auth.accounts import create_user
 
-    try:
-        user = create_user(username, password, role)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"user {user.username!r} created with role {user.role}")
+    user = _run(lambda: create_user(username, password, role))
+    click.echo(f"user {user.username!r} created with role {user.role} in {_database()}")
+
+
+@users_cli.command("list")
+def list_command() -> None:
+    """List the accounts: name, role, state, last login."""
+    import sqlalchemy as sa
+
+    from futurisys.extensions import db
+
+    click.echo(f"accounts in {_database()}:")
+    for user in db.session.scalars(sa.select(User).order_by(User.username)):
+        state = "disabled" if user.disabled_at else "active"
+        last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
+        click.echo(f"  {user.username:<24} {user.role:<6} {state:<9} last login: {last}")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.option("--password", **_PASSWORD_OPTION)
+def set_password_command(username: str, password: str) -> None:
+    """Change an account's password (and re-enable it); its open sessions end."""
+    from futurisys.auth.accounts import change_password
+
+    user = _run(lambda: change_password(username, password))
+    click.echo(f"password of {user.username!r} changed in {_database()}; its open sessions are ended")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def disable_command(username: str) -> None:
+    """Disable an account: no more logins, open sessions end (set-password re-enables it)."""
+    from futurisys.auth.accounts import disable_user
+
+    user = _run(lambda: disable_user(username))
+    click.echo(f"user {user.username!r} disabled in {_database()}")
+
+
+@users_cli.command("bootstrap")
+@click.option("--generate", is_flag=True,
+              help="With no ADMIN_USERNAME/ADMIN_PASSWORD, create 'admin' with a random password printed once.")
+def bootstrap_command(generate: bool) -> None:
+    """First admin account, only on a database with no account: from ADMIN_USERNAME/ADMIN_PASSWORD, or generated."""
+    from futurisys.auth.accounts import create_user, generated_password, has_accounts
+
+    if has_accounts():
+        return
+    username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
+    if not (username and password):
+        if not generate:
+            click.echo("No account yet: create one with `flask --app futurisys users create NAME --role admin`.")
+            return
+        username, password = username or "admin", generated_password()
+        shown = True
+    else:
+        shown = False
+    user = _run(lambda: create_user(username, password, "admin"))
+    click.echo(f"First admin account {user.username!r} created in {_database()}.")
+    if shown:
+        click.echo(f"\n    username: {user.username}\n    password: {password}\n\n"
+                   "This password is shown only once. Change it now with:\n"
+                   f"    .venv/bin/flask --app futurisys users set-password {user.username}\n")

@@ -5,7 +5,7 @@ import logging
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -39,7 +39,7 @@ def home_for(user: User) -> str:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login():
-    """The login form; throttled per account and per address before any password is checked."""
+    """The login form; every attempt is counted (per device or account, and per address) before it is checked."""
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for(current_user))
@@ -48,27 +48,36 @@ def login():
         return render_template("auth/login.html", form=form, next_url=next_url), 422 if form.errors else 200
     username = normalise_username(form.username.data)[:64]
     address = (request.remote_addr or "inconnue")[:64]
-    if throttle.is_throttled(username, address):
-        log.warning("login refused: too many failures for the account or the address")
+    secret = current_app.config["SECRET_KEY"]
+    device = throttle.trusted_device(secret, request.cookies.get(throttle.DEVICE_COOKIE), username)
+    attempt = throttle.begin(username, address, device)
+    if attempt is None:
+        log.warning("login refused: too many failures for the account, the device or the address")
         return render_template("auth/login.html", form=form, next_url=next_url, error=THROTTLED), 429
     user = db.session.scalar(sa.select(User).where(User.username == username))
     # An unknown account costs the same hashing time as a known one: timing does not tell which names exist.
     valid = user.check_password(form.password.data) if user else check_password_hash(_DUMMY_HASH, "x")
-    if not (user and valid):
-        throttle.record_failure(username, address)
+    if not (user and valid and user.is_active):
         return render_template("auth/login.html", form=form, next_url=next_url, error=BAD_CREDENTIALS), 401
-    throttle.clear_failures(username)
+    throttle.succeeded(attempt)
     user.last_login_at = utcnow()
     db.session.commit()
     login_user(user)
-    return redirect(next_url or home_for(user))
+    response = redirect(next_url or home_for(user))
+    response.set_cookie(throttle.DEVICE_COOKIE, throttle.new_device_cookie(secret, username),
+                        max_age=int(throttle.DEVICE_COOKIE_AGE.total_seconds()), path=url_for("auth.login"),
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+    return response
 
 
 @bp.post("/deconnexion")
 def logout():
-    """End the session (a POST with a CSRF token, so no link can log anyone out)."""
+    """End the session everywhere it was copied (a POST with a CSRF token, so no link can log anyone out)."""
     if not LogoutForm().validate_on_submit():
         abort(400, "Jeton de sécurité manquant ou expiré.")
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))

@@ -4,11 +4,11 @@ Both subclass `RawRecordForm`, so the HTML form, the JSON API and the CSV upload
 """
 from __future__ import annotations
 
-from wtforms import IntegerField
-from wtforms.validators import InputRequired, NumberRange
-from wtforms.widgets import HiddenInput
+from wtforms import StringField
+from wtforms.validators import Length, Optional, Regexp
 
 from futurisys import schema
+from futurisys.models import EMPLOYEE_REF_LENGTH
 from futurisys.validation import RawRecordForm, SchemaField
 
 #: Facts a user may change on the result page; the rest of the record is carried in hidden fields.
@@ -45,7 +45,19 @@ def current_value(field: SchemaField) -> str:
 
 
 class EvaluationForm(RawRecordForm):
-    """The 27-field raw HR record, as HR staff fill it in."""
+    """The 27-field raw HR record, as HR staff fill it in, with the employee's optional reference."""
+
+    reference_salarie = StringField(
+        "Référence salarié", filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Optional(), Length(max=EMPLOYEE_REF_LENGTH, message=schema.EMPLOYEE_REF_MESSAGE),
+                    Regexp(schema.EMPLOYEE_REF_PATTERN, message=schema.EMPLOYEE_REF_MESSAGE)],
+        description=schema.EMPLOYEE_REF_HELP,
+        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": EMPLOYEE_REF_LENGTH})
+
+    @property
+    def employee_ref(self) -> str | None:
+        """The reference as stored (None when left empty)."""
+        return self.reference_salarie.data or None
 
     def sections(self) -> list[tuple[str, list[SchemaField]]]:
         """The fields grouped by the schema's sections, in section order, export order inside each."""
@@ -54,15 +66,12 @@ class EvaluationForm(RawRecordForm):
 
     def error_list(self) -> list[tuple[SchemaField, str]]:
         """Every (field, message) pair, in the order the fields appear on the page."""
-        ordered = [field for _, fields in self.sections() for field in fields]
+        ordered = [self.reference_salarie] + [field for _, fields in self.sections() for field in fields]
         return [(field, message) for field in ordered for message in field.errors]
 
 
-class WhatIfForm(EvaluationForm):
-    """The same record, a few facts editable, pointing at the evaluation it varies."""
-
-    parent_input_id = IntegerField("Évaluation d'origine", widget=HiddenInput(),
-                                 validators=[InputRequired(), NumberRange(min=1)])
+class WhatIfForm(RawRecordForm):
+    """The record of an evaluation with a few facts editable (the evaluation it varies is in the URL)."""
 
     def editable(self) -> list[SchemaField]:
         """The fields shown to the user."""
@@ -74,5 +83,5 @@ class WhatIfForm(EvaluationForm):
 
     def error_list(self) -> list[tuple[SchemaField, str]]:
         """Every (field, message) pair, editable fields first (hidden ones only when tampered with)."""
-        fields = self.editable() + self.carried() + [self.parent_input_id]
+        fields = self.editable() + self.carried()
         return [(field, message) for field in fields for message in field.errors]

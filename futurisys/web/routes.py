@@ -1,87 +1,121 @@
-"""Routes of the HR pages: the evaluation form, its result, and the what-if simulation."""
+"""Routes of the HR pages: the evaluation form, each evaluation's own page, and its what-if simulations."""
 from __future__ import annotations
 
 import logging
 import time
 
-from flask import g, render_template
+import sqlalchemy as sa
+from flask import abort, g, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
-from futurisys.errors import error_response
-from futurisys.explain import display_raw_value, display_value, drivers
+from futurisys.formatting import whole_percent
+from futurisys.explain import display_raw_value, drivers
 from futurisys.extensions import db, model_store
 from futurisys.ml.features import derive_features
 from futurisys.model_store import ModelUnavailable
 from futurisys.models import Input
-from futurisys.predictions import predict_and_store
+from futurisys.predictions import Author, predict_and_store
 from futurisys.risk import BANDS, risk_band
-from futurisys.schema import FEATURE_NAMES, RAW_NAMES, feature, raw_field
+from futurisys.schema import FEATURE_NAMES, RAW_NAMES, raw_field
 from futurisys.web import bp
 from futurisys.web.forms import EvaluationForm, WhatIfForm
 
 log = logging.getLogger(__name__)
 INVALID = 422  # an invalid form is re-rendered with this status, its values kept
+UNAVAILABLE = {ModelUnavailable: "Le modèle est indisponible pour le moment.",
+               OperationalError: "La base de données est indisponible pour le moment."}
 
 
 @bp.route("/", methods=["GET", "POST"])
 def index():
-    """The evaluation form; a valid submission is scored, stored (source "form") and its result shown."""
+    """The evaluation form; a valid submission is scored, stored (source "form") and shown on its own page."""
     started = time.perf_counter()
     form = EvaluationForm()
     if not form.is_submitted():
         return render_template("web/form.html", form=form)
     if not form.validate():
         return render_template("web/form.html", form=form), INVALID
-    record = form.record
-    features = derive_features(record)
     try:
-        stored = predict_and_store(features, record, source="form", request_id=g.request_id, started=started)
+        stored = predict_and_store(derive_features(form.record), form.record, source="form",
+                                   request_id=g.request_id, started=started,
+                                   author=Author(current_user.id, form.employee_ref))
     except (ModelUnavailable, OperationalError) as exc:
         # Keep what was typed: the user can submit again once the service is back.
         log.warning("form prediction not made: %s", type(exc).__name__)
-        notice = ("Le modèle est indisponible pour le moment." if isinstance(exc, ModelUnavailable)
-                  else "La base de données est indisponible pour le moment.")
+        notice = UNAVAILABLE[type(exc) if type(exc) in UNAVAILABLE else OperationalError]
         return render_template("web/form.html", form=form, notice=notice + " Vos saisies sont conservées : "
                                "réessayez dans quelques instants."), 503
-    whatif = WhatIfForm(formdata=None, data=record, parent_input_id=stored.input_id)
-    return render_template("web/result.html", **result_context(
-        features, stored.score.proba, stored.score.label, stored.threshold), whatif=whatif)
+    # Post/Redirect/Get: the result has an address, and reloading it stores nothing.
+    return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
 
 
-@bp.post("/simulation")
-def simulation():
-    """A what-if: the record of an evaluation with a few facts changed, stored (source "whatif") and compared."""
+def evaluation_or_404(public_id: str) -> Input:
+    """The evaluation behind `public_id`, if the signed-in account wrote it or is an admin; 404 otherwise."""
+    query = sa.select(Input).where(Input.public_id == public_id)
+    if current_user.role != "admin":
+        query = query.where(Input.user_id == current_user.id)
+    evaluation = db.session.scalar(query)
+    if evaluation is None or evaluation.prediction is None:
+        abort(404, "Évaluation introuvable.")
+    return evaluation
+
+
+def origin_of(evaluation: Input) -> Input:
+    """The evaluation a what-if varies (itself when it is not a what-if): what-ifs always compare with it."""
+    parent = evaluation.parent_input_id and db.session.get(Input, evaluation.parent_input_id)
+    if evaluation.source == "whatif" and parent is not None and parent.user_id == evaluation.user_id:
+        return parent
+    return evaluation
+
+
+@bp.get("/evaluations/<public_id>")
+def evaluation(public_id: str):
+    """One evaluation's page: its risk, what drives it, and the what-if form (a what-if shows its origin too)."""
+    shown = evaluation_or_404(public_id)
+    whatif = WhatIfForm(formdata=None, data=shown.raw_record or {})
+    return render_evaluation(shown, whatif)
+
+
+@bp.post("/evaluations/<public_id>/simulation")
+def simulation(public_id: str):
+    """A what-if of this evaluation: stored (source "whatif") against its origin, then shown on its own page."""
     started = time.perf_counter()
+    shown = evaluation_or_404(public_id)
     form = WhatIfForm()
-    parent = db.session.get(Input, form.parent_input_id.data) if form.parent_input_id.data else None
-    if parent is None or parent.prediction is None:
-        return error_response(400, "Évaluation d'origine introuvable : recommencez depuis le formulaire.")
-    parent_features = {name: getattr(parent, name) for name in FEATURE_NAMES}
     if not form.validate():
-        context = result_context(parent_features, parent.prediction.prediction_proba,
-                                 parent.prediction.prediction_label, parent.prediction.threshold)
-        return render_template("web/result.html", **context, whatif=form), INVALID
-    record = form.record
-    features = derive_features(record)
-    stored = predict_and_store(features, record, source="whatif", request_id=g.request_id, started=started,
-                               parent_input_id=parent.id)
-    before = {"proba": parent.prediction.prediction_proba, "label": parent.prediction.prediction_label,
-              "band": risk_band(parent.prediction.prediction_proba), "changes": changes(parent.raw_record, record)}
-    # The next what-if still compares with the original evaluation, starting from this scenario.
-    whatif = WhatIfForm(formdata=None, data=record, parent_input_id=parent.id)
-    return render_template("web/result.html", **result_context(
-        features, stored.score.proba, stored.score.label, stored.threshold), whatif=whatif, before=before)
+        return render_evaluation(shown, form), INVALID
+    origin = origin_of(shown)
+    stored = predict_and_store(derive_features(form.record), form.record, source="whatif", request_id=g.request_id,
+                               started=started, parent_input_id=origin.id,
+                               author=Author(current_user.id, origin.employee_ref))
+    return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
+
+
+def render_evaluation(shown: Input, whatif: WhatIfForm):
+    """The result page of a stored evaluation (with its origin when it is a what-if)."""
+    features = {name: getattr(shown, name) for name in FEATURE_NAMES}
+    origin = origin_of(shown)
+    before = None
+    if origin is not shown:
+        before = {"proba": origin.prediction.prediction_proba, "band": risk_band(origin.prediction.prediction_proba),
+                  "label": origin.prediction.prediction_label, "public_id": origin.public_id,
+                  "changes": changes(origin.raw_record, shown.raw_record or {}),
+                  "delta": whole_percent(shown.prediction.prediction_proba)
+                  - whole_percent(origin.prediction.prediction_proba)}
+    return render_template("web/result.html", evaluation=shown, origin=origin, before=before, whatif=whatif,
+                           **result_context(features, shown.prediction.prediction_proba,
+                                            shown.prediction.prediction_label, shown.prediction.threshold))
 
 
 def result_context(features: dict, proba: float, label: str, threshold: float) -> dict:
-    """What the result page shows for one scored record: label, risk band, drivers and features."""
+    """What the result page shows for one scored record: risk band, threshold, drivers."""
     found = drivers(model_store.predictor, features)
     largest = max((abs(d["contribution"]) for d in found), default=0) or 1
     for driver in found:
         driver["width"] = max(2, round(100 * abs(driver["contribution"]) / largest))
-    return {"proba": proba, "label": label, "threshold": threshold, "band": risk_band(proba), "bands": BANDS,
-            "drivers": found,
-            "features": [(feature(name).label, display_value(name, features[name])) for name in FEATURE_NAMES]}
+    return {"proba": proba, "above_threshold": label == "Part", "threshold": threshold, "band": risk_band(proba),
+            "bands": BANDS, "drivers": found}
 
 
 def changes(before: dict | None, after: dict) -> list[tuple[str, str, str]]:
