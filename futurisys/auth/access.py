@@ -1,8 +1,7 @@
-"""Who may see what: the Flask-Login settings, and role checks for blueprints (admin now, HR staff later)."""
+"""Who may see what: the Flask-Login settings and the role check every blueprint of people runs first."""
 from __future__ import annotations
 
 import secrets
-from functools import wraps
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
@@ -48,13 +47,3 @@ def refuse_unless_role(*roles: str):
     if current_user.role not in roles:
         return error_response(403, "Accès refusé : votre rôle ne permet pas d'ouvrir cette page.")
     return None
-
-
-def role_required(*roles: str):
-    """Decorator form of `refuse_unless_role` for single views."""
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            return refuse_unless_role(*roles) or view(*args, **kwargs)
-        return wrapped
-    return decorator
