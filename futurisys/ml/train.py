@@ -226,13 +226,16 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
         # Each feature's mean term on the training data: contributions read "compared with the average employee".
         "feature_centres": [round(float(c), 12) for c in final.feature_terms(matrix).mean(axis=0)],
         "threshold": threshold,
-        "threshold_rule": f"maximises F{settings.threshold_beta:g} (recall weighted {settings.threshold_beta:g}x "
-                          "precision) on pooled out-of-fold probabilities of the repeated CV",
+        "threshold_rule": f"le seuil qui maximise le score F{settings.threshold_beta:g} (le rappel y compte "
+                          f"{settings.threshold_beta:g} fois plus que la précision, car manquer un départ coûte "
+                          "plus cher que signaler à tort) sur les probabilités hors échantillon de la validation "
+                          "croisée",
         "class_labels": {str(k): v for k, v in CLASS_LABELS.items()},
-        "model": "blend of XGBoost stumps and a standardised logistic regression, averaged in log-odds",
+        "model": "mélange, en logarithme de la cote, d'arbres XGBoost à une coupure et d'une régression logistique",
         "settings": asdict(settings),
         "metrics": {
-            "cv": f"{settings.cv_repeats}x{settings.cv_splits} repeated stratified K-fold, seed {settings.cv_seed}",
+            "cv": f"validation croisée stratifiée {settings.cv_splits} blocs × {settings.cv_repeats} répétitions, "
+                  f"graine {settings.cv_seed}",
             **cv_summary(cv, target, settings), **at_threshold,
         },
         "variants": {"without_protected": cv_summary(cv_without, target, settings),
