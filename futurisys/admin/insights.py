@@ -111,9 +111,15 @@ def _curve(predictor, name: str, reference: pd.DataFrame) -> dict:
     else:
         numbers = observed.to_numpy(dtype=float)
         low, high = float(numbers.min()), float(numbers.max())
-        bins = min(20, len(np.unique(numbers)))
-        histogram, edges = np.histogram(numbers, bins=bins, range=(low, high if high > low else low + 1))
-        chart = model_charts.line_panel(values, effects, summary, histogram=histogram.tolist(), x_range=(low, high))
+        distinct, counts = np.unique(numbers, return_counts=True)
+        integral = spec.kind == "int"
+        if integral and len(distinct) <= 20:  # one bar per value, centred on it
+            bars, width, x_range = list(zip(distinct, counts)), 1.0, (low - 0.5, high + 0.5)
+        else:
+            histogram, edges = np.histogram(numbers, bins=20, range=(low, high if high > low else low + 1))
+            bars, width, x_range = list(zip((edges[:-1] + edges[1:]) / 2, histogram)), edges[1] - edges[0], (low, high)
+        chart = model_charts.line_panel(values, effects, summary, histogram=bars, bar_width=width, x_range=x_range,
+                                        integral=integral)
         step = max(1, len(values) // 12)
         picked = sorted(set(range(0, len(values), step)) | {len(values) - 1, worst, best})
         rows = [(_value_label(spec, values[k]), _effect(effects[k]),
@@ -139,8 +145,10 @@ def _reliability_chart(calibration: dict) -> tuple[Markup | None, list]:
     xs, ys = [b["mean_proba"] for b in bins], [b["observed_rate"] for b in bins]
     label = ("Diagramme de fiabilité : pour chaque tranche de probabilité prédite, la part de départs observée ; "
              "la diagonale est la calibration parfaite.")
-    chart = model_charts.line_panel(xs, ys, label, histogram=[b["n"] for b in bins], x_range=(0.0, 1.0),
-                                    y_range=(0.0, 1.0), diagonal=True, zero_line=False, markers=True)
+    width = bins[0]["upper"] - bins[0]["lower"]
+    chart = model_charts.line_panel(xs, ys, label, histogram=[((b["lower"] + b["upper"]) / 2, b["n"]) for b in bins],
+                                    bar_width=width, x_range=(0.0, 1.0), y_range=(0.0, 1.0), diagonal=True,
+                                    zero_line=False, markers=True)
     total = sum(b["n"] for b in bins)
     rows = [(f"{percent(b['lower'])} à {percent(b['upper'])}", percent(b["n"] / total, 1),
              percent(b["mean_proba"], 1), percent(b["observed_rate"], 1)) for b in bins]

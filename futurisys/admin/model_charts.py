@@ -21,24 +21,29 @@ def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
     return Markup(head + "".join(body) + "</svg>")
 
 
-def _ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """About `count` round tick values covering [low, high]."""
+def _ticks(low: float, high: float, count: int = 4, integral: bool = False) -> list[float]:
+    """About `count` round tick values covering [low, high] (whole numbers only when `integral`)."""
     if high <= low:
         return [low]
     raw = (high - low) / count
     step = 10 ** np.floor(np.log10(raw))
     step *= next(m for m in (1, 2, 2.5, 5, 10) if raw <= m * step)
-    return [float(v) for v in np.arange(np.ceil(low / step) * step, high + step * 1e-9, step)]
+    if integral:
+        step = max(1.0, float(np.ceil(step)))
+    # + 0.0 turns -0.0 into 0.0, which would otherwise be written "-0".
+    return [float(v) + 0.0 for v in np.round(np.arange(np.ceil(low / step) * step, high + step * 1e-9, step), 9)]
 
 
 def _decimals(ticks: Sequence[float]) -> int:
     return next((d for d in range(4) if all(abs(round(t, d) - t) < 1e-9 for t in ticks)), 3)
 
 
-def line_panel(xs: Sequence[float], ys: Sequence[float], label: str, *, histogram: Sequence[int] = (),
+def line_panel(xs: Sequence[float], ys: Sequence[float], label: str, *,
+               histogram: Sequence[tuple[float, float]] = (), bar_width: float = 1.0,
                y_range: tuple[float, float] | None = None, x_range: tuple[float, float] | None = None,
-               diagonal: bool = False, zero_line: bool = True, markers: bool = False) -> Markup:
-    """A curve (y against x) above a histogram of the training distribution over the same x axis."""
+               diagonal: bool = False, zero_line: bool = True, markers: bool = False,
+               integral: bool = False) -> Markup:
+    """A curve (y against x) above bars of the training distribution ((centre, count), `bar_width` wide)."""
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     x_low, x_high = x_range or (float(xs.min()), float(xs.max()))
     if x_high == x_low:
@@ -74,15 +79,15 @@ def line_panel(xs: Sequence[float], ys: Sequence[float], label: str, *, histogra
         body += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{RISK_UP}"/>' for x, y in zip(xs, ys)]
     bottom = TOP + CURVE_HEIGHT
     if len(histogram):
-        top, tallest = bottom + GAP, max(histogram) or 1
-        bar_width = plot_width / len(histogram)
-        for k, count in enumerate(histogram):
+        top, tallest = bottom + GAP, max(count for _, count in histogram) or 1
+        width = bar_width / (x_high - x_low) * plot_width
+        for centre, count in histogram:
             bar = count / tallest * HISTOGRAM_HEIGHT
-            body.append(f'<rect x="{LEFT + k * bar_width + 0.5:.1f}" y="{top + HISTOGRAM_HEIGHT - bar:.1f}" '
-                        f'width="{max(bar_width - 1, 0.5):.1f}" height="{bar:.1f}" fill="{MUTED}"/>')
+            body.append(f'<rect x="{px(centre) - width / 2 + 0.5:.1f}" y="{top + HISTOGRAM_HEIGHT - bar:.1f}" '
+                        f'width="{max(width - 1, 0.5):.1f}" height="{bar:.1f}" fill="{MUTED}"/>')
         bottom = top + HISTOGRAM_HEIGHT
     body.append(f'<line x1="{LEFT}" x2="{LEFT + plot_width}" y1="{bottom}" y2="{bottom}" stroke="{INK}"/>')
-    x_ticks = _ticks(x_low, x_high)
+    x_ticks = _ticks(x_low, x_high, integral=integral)
     for tick in x_ticks:
         body.append(f'<text x="{px(tick):.1f}" y="{bottom + 16}" text-anchor="middle">'
                     f'{number(tick, _decimals(x_ticks))}</text>')
@@ -91,7 +96,7 @@ def line_panel(xs: Sequence[float], ys: Sequence[float], label: str, *, histogra
 
 def category_panel(labels: Sequence[str], effects: Sequence[float], shares: Sequence[float], label: str) -> Markup:
     """One horizontal bar per category from the zero line (red raises the risk, blue lowers it), with its share."""
-    row, label_width, share_width = 24, 150, 48
+    row, label_width, share_width = 24, 172, 44
     plot_left, plot_width = label_width + 8, WIDTH - label_width - 8 - share_width - RIGHT
     reach = max([abs(e) for e in effects] + [0.1])
     zero = plot_left + plot_width / 2
