@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from futurisys.formatting import date_time
+from futurisys.formatting import date_time, percent
 from tests.admin_support import logged_in
 from tests.conftest import make_app
 
@@ -103,3 +103,11 @@ def test_curves_come_most_important_first(app, page):
     expected = [feature(name).label for name, _ in importance if name not in ("genre", "statut_marital", "age")]
     titles = re.findall(r"<figcaption>(.*?)</figcaption>", page)
     assert [t.replace("&#39;", "'") for t in titles[1:28]] == expected
+
+
+def test_flag_rates_of_both_variants_side_by_side(page, bundle_dir):
+    meta = json.loads((bundle_dir / "metadata.json").read_text())
+    rate = meta["variants"]["with_protected"]["flag_rates"]["statut_marital"]["Célibataire"]
+    row = re.search(r"Statut marital : Célibataire</th>\s*<td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>",
+                    page.replace("&#39;", "'"))
+    assert row and row.group(2) == percent(rate, 1) and "," in row.group(2)

@@ -64,7 +64,10 @@ def test_metadata_records_the_exclusion_and_both_variants(bundle_dir):
     # The goals for the default model, and the same figures as the bundle's own metrics.
     assert without["cv_roc_auc_mean"] >= 0.85 and without["cv_pr_auc_mean"] >= 0.65
     assert without["ece"] <= 0.03
-    assert {k: meta["metrics"][k] for k in without} == without
+    figures = {k: v for k, v in without.items() if k != "flag_rates"}
+    assert {k: meta["metrics"][k] for k in figures} == figures
+    assert without["flag_rates"]["genre"] == {row["group"]: row["flag_rate"] for row in meta["fairness"]["genre"]}
+    assert set(with_all["flag_rates"]["tranche_age"]) == {"<30", "30-44", "45+"}
     assert with_all != without and with_all["cv_roc_auc_mean"] >= 0.845
     assert meta["calibration"]["ece"] == without["ece"]
     assert set(meta["fairness"]) == {"genre", "statut_marital", "tranche_age"}
@@ -163,3 +166,53 @@ def test_age_bands_and_groups():
     groups = fairness.groups_of([{"genre": "F", "statut_marital": "Marié(e)", "age": 31}])
     assert {k: v.tolist() for k, v in groups.items()} == {
         "genre": ["F"], "statut_marital": ["Marié(e)"], "tranche_age": ["30-44"]}
+
+
+def test_the_final_fit_is_byte_identical_to_the_bundle(bundle_dir, reference_features, tmp_path):
+    records, target = reference_features
+    refit = fit(FeatureEncoder().encode_many(records), np.array(target), TrainSettings())
+    refit.booster.save_model(str(tmp_path / "xgboost.ubj"))
+    assert (tmp_path / "xgboost.ubj").read_bytes() == (bundle_dir / "xgboost.ubj").read_bytes()
+    assert json.dumps(refit.linear, indent=1) == (bundle_dir / "linear.json").read_text(encoding="utf-8")
+
+
+def test_folds_give_the_same_figures_in_worker_processes_and_in_one(reference_features):
+    from dataclasses import replace
+
+    from futurisys.ml.train import cross_validate_variants
+
+    records, target = reference_features
+    matrix, target = FeatureEncoder().encode_many(records), np.array(target)
+    quick = replace(TrainSettings(), xgboost_rounds=40, cv_splits=2, cv_repeats=1)
+    variants = [quick, with_protected(quick)]
+    calls = []
+    serial = cross_validate_variants(matrix, target, variants, workers=1, progress=lambda: calls.append(1))
+    parallel = cross_validate_variants(matrix, target, variants, workers=2)
+    assert len(calls) == 4
+    for one, other in zip(serial, parallel):
+        assert np.array_equal(one["out_of_fold"], other["out_of_fold"])
+        assert np.array_equal(one["scores"], other["scores"])
+    assert not np.array_equal(serial[0]["out_of_fold"], serial[1]["out_of_fold"])
+
+
+@pytest.mark.parametrize("flag, excluded", [([], ["genre", "statut_marital", "age"]), (["--with-protected"], [])])
+def test_model_train_chooses_the_variant_and_reports_both(bundle_dir, tmp_path, monkeypatch, flag, excluded):
+    from futurisys.ml import train
+    from tests.conftest import make_app
+
+    meta = json.loads((bundle_dir / "metadata.json").read_text())
+    chosen = {}
+
+    def fake_train_bundle(out, settings, progress, workers):
+        chosen.update(settings=settings, workers=workers)
+        progress()
+        return {**meta, "excluded_features": list(settings.excluded_features)}
+
+    monkeypatch.setattr(train, "train_bundle", fake_train_bundle)
+    result = make_app("sqlite://", bundle_dir).test_cli_runner().invoke(
+        args=["model", "train", "--out", str(tmp_path), *flag])
+    assert result.exit_code == 0, result.output
+    assert list(chosen["settings"].excluded_features) == excluded and chosen["workers"] >= 1
+    roc = meta["variants"]["with_protected"]["cv_roc_auc_mean"]
+    assert "without protected: CV ROC AUC" in result.output and f"with protected: CV ROC AUC {roc:.4f}" in result.output
+    assert "statut_marital: flag rate below 4/5 of the most flagged group for Marié(e), Divorcé(e)" in result.output

@@ -215,6 +215,17 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
     progress()
     pooled_target, pooled = np.tile(target, settings.cv_repeats), cv["out_of_fold"].ravel()
     groups = fairness.groups_of(records)
+
+    def fairness_of(variant_cv: dict) -> dict:
+        return {attribute: fairness.rounded(fairness.group_table(
+                    pooled_target, variant_cv["out_of_fold"].ravel(), np.tile(keys, settings.cv_repeats), threshold,
+                    settings.cv_repeats, fairness.GROUP_ORDER[attribute]))
+                for attribute, keys in groups.items()}
+
+    def flag_rates(variant_cv: dict) -> dict:
+        return {attribute: {row["group"]: row["flag_rate"] for row in rows}
+                for attribute, rows in fairness_of(variant_cv).items()}
+
     metadata = {
         "version": bundle_version(settings, data_md5),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -238,13 +249,12 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
                   f"graine {settings.cv_seed}",
             **cv_summary(cv, target, settings), **at_threshold,
         },
-        "variants": {"without_protected": cv_summary(cv_without, target, settings),
-                     "with_protected": cv_summary(cv_with, target, settings)},
+        # Flag rates per group at the served model's threshold: what leaving the criteria out changes.
+        "variants": {"without_protected": {**cv_summary(cv_without, target, settings),
+                                           "flag_rates": flag_rates(cv_without)},
+                     "with_protected": {**cv_summary(cv_with, target, settings), "flag_rates": flag_rates(cv_with)}},
         "calibration": fairness.rounded(fairness.reliability(pooled_target, pooled)),
-        "fairness": {attribute: fairness.rounded(fairness.group_table(
-                         pooled_target, pooled, np.tile(keys, settings.cv_repeats), threshold, settings.cv_repeats,
-                         fairness.GROUP_ORDER[attribute]))
-                     for attribute, keys in groups.items()},
+        "fairness": fairness_of(cv),
         "library_versions": library_versions(),
     }
     out = Path(out_dir)
