@@ -50,23 +50,34 @@ def _plain(value):
 
 @model_cli.command("train")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Bundle folder (default: MODEL_DIR).")
-def train_command(out_dir: str | None) -> None:
-    """Evaluate by 5x5 repeated CV, fit on all the data and write a model bundle."""
-    from futurisys.ml.train import TrainSettings, train_bundle
+@click.option("--with-protected", is_flag=True,
+              help="Train the comparison variant that also scores genre, marital status and age.")
+def train_command(out_dir: str | None, with_protected: bool) -> None:
+    """Cross-validate both variants (5x5), fit the chosen one on all the data and write a model bundle."""
+    from futurisys.ml import train
     from futurisys.model_store import model_dir
 
-    settings = TrainSettings()
+    settings = train.with_protected(train.TrainSettings()) if with_protected else train.TrainSettings()
     out = Path(out_dir) if out_dir else model_dir(current_app)
-    with click.progressbar(length=settings.cv_splits * settings.cv_repeats + 1,
-                           label="Cross-validating and fitting") as bar:
-        metadata = train_bundle(out, settings, progress=lambda: bar.update(1))
-    metrics = metadata["metrics"]
+    workers = train.free_cores()
+    fits = 2 * settings.cv_splits * settings.cv_repeats + 1
+    with click.progressbar(length=fits, label=f"Cross-validating both variants and fitting ({workers} "
+                           f"process{'es' if workers > 1 else ''})", show_eta=True) as bar:
+        metadata = train.train_bundle(out, settings, progress=lambda: bar.update(1), workers=workers)
+    metrics, variants = metadata["metrics"], metadata["variants"]
     click.echo(f"bundle {metadata['version']} written to {out}")
-    click.echo(f"CV ROC AUC {metrics['cv_roc_auc_mean']:.4f} ± {metrics['cv_roc_auc_std']:.4f}, "
-               f"PR AUC {metrics['cv_pr_auc_mean']:.4f} ± {metrics['cv_pr_auc_std']:.4f}, "
-               f"Brier {metrics['brier']:.4f}")
+    excluded = ", ".join(metadata["excluded_features"]) or "none"
+    click.echo(f"features left out of the score: {excluded}")
+    for name, figures in variants.items():
+        click.echo(f"{name.replace('_', ' ')}: CV ROC AUC {figures['cv_roc_auc_mean']:.4f} ± "
+                   f"{figures['cv_roc_auc_std']:.4f}, PR AUC {figures['cv_pr_auc_mean']:.4f} ± "
+                   f"{figures['cv_pr_auc_std']:.4f}, Brier {figures['brier']:.4f}, ECE {figures['ece']:.4f}")
     click.echo(f"threshold {metadata['threshold']} ({metadata['threshold_rule']}): precision "
                f"{metrics['precision']:.3f}, recall {metrics['recall']:.3f}, F1 {metrics['f1']:.3f}")
+    for attribute, rows in metadata["fairness"].items():
+        below = [str(row["group"]) for row in rows if row["below_four_fifths"]]
+        if below:
+            click.echo(f"{attribute}: flag rate below 4/5 of the most flagged group for {', '.join(below)}")
 
 
 @model_cli.command("pull")

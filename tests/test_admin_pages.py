@@ -63,6 +63,8 @@ def test_model_card_shows_the_bundle_and_caches_importance(app, admin):
                  "xgboost", "Importance globale", "Heures supplémentaires"):
         assert text in page, text
     cached = app.extensions[IMPORTANCE_KEY][meta["version"]]
-    assert len(cached) == 30 and cached[0][1] >= cached[-1][1] > 0
-    app.extensions[IMPORTANCE_KEY][meta["version"]] = [("age", 9.87654)]  # a second request reuses the cache
+    # The protected attributes the model ignores weigh exactly nothing; every other feature counts.
+    assert len(cached) == 30 and cached[0][1] >= cached[26][1] > 0
+    assert {name for name, value in cached[27:]} == {"genre", "statut_marital", "age"}
+    app.extensions[IMPORTANCE_KEY][meta["version"]] = [("revenu_mensuel", 9.87654)]  # a second request reuses it
     assert "9,8765" in admin.get("/admin/model").get_data(as_text=True)

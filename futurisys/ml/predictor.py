@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from futurisys.ml.encoding import FeatureEncoder
 from futurisys.ml.linear import LinearDesign
+from futurisys.ml.shape import StumpTables
 from futurisys.schema import CLASS_LABELS, FEATURES
 
 BOOSTER_FILE, LINEAR_FILE, METADATA_FILE = "xgboost.ubj", "linear.json", "metadata.json"
@@ -44,7 +46,11 @@ def _sigmoid(z):
 
 
 class Predictor:
-    """A blend of XGBoost and a standardised logistic regression, averaged in log-odds."""
+    """A blend of XGBoost stumps and a standardised logistic regression, averaged in log-odds.
+
+    Both halves are sums of one term per feature, so the predictor scores with the stumps folded into step tables
+    (float64, the same decisions as XGBoost) and each feature's contribution is exact.
+    """
 
     def __init__(self, booster, linear: Mapping, metadata: Mapping):
         self.booster = booster
@@ -59,6 +65,20 @@ class Predictor:
         self._scale = np.asarray(linear["scale"], dtype=np.float64)
         self._coef = np.asarray(linear["coef"], dtype=np.float64)
         self._intercept = float(linear["intercept"])
+        #: features the model was trained without (protected attributes): no term, never a driver
+        self.excluded: tuple[str, ...] = tuple(metadata.get("excluded_features", ()))
+        centres = metadata.get("feature_centres")
+        self._centres = np.asarray(centres if centres else [0.0] * len(self.encoder.feature_names))
+
+    @cached_property
+    def tables(self) -> StumpTables:
+        """The booster's stumps as step tables (built once; `load` builds them before the first request)."""
+        return StumpTables(self.booster, self.encoder.width)
+
+    @cached_property
+    def base(self) -> float:
+        """The log-odds of a record whose every feature term is zero (the average employee's, roughly)."""
+        return self.weight * self.tables.bias + (1.0 - self.weight) * self._intercept + float(self._centres.sum())
 
     @classmethod
     def load(cls, bundle_dir: str | Path) -> "Predictor":
@@ -82,7 +102,9 @@ class Predictor:
         except xgboost.core.XGBoostError as exc:
             raise BundleError(f"unreadable XGBoost model in {bundle}: {str(exc).splitlines()[0]}") from None
         booster.set_param({"nthread": 1})
-        return cls(booster, linear, metadata)
+        predictor = cls(booster, linear, metadata)
+        predictor.tables  # noqa: B018 - built now rather than on the first request
+        return predictor
 
     def _label(self, proba: float) -> str:
         return CLASS_LABELS[int(proba >= self.threshold)]
@@ -93,9 +115,20 @@ class Predictor:
 
     def log_odds_many(self, matrix: np.ndarray) -> np.ndarray:
         """Blended log-odds for an encoded (n, width) matrix."""
+        z_linear = self._linear_terms(matrix).sum(axis=1) + self._intercept
+        return self.weight * self.tables.margin(matrix) + (1.0 - self.weight) * z_linear
+
+    def log_odds_native(self, matrix: np.ndarray) -> np.ndarray:
+        """The same log-odds through XGBoost's own float32 prediction (cross-validation: no tables to build)."""
         z_tree = self.booster.inplace_predict(matrix, predict_type="margin").astype(np.float64)
         z_linear = self._linear_terms(matrix).sum(axis=1) + self._intercept
         return self.weight * z_tree + (1.0 - self.weight) * z_linear
+
+    def feature_terms(self, matrix: np.ndarray) -> np.ndarray:
+        """Each feature's log-odds term (n, 30), centred on the training data; their sum plus `base` is the log-odds."""
+        per_feature = self.weight * self.encoder.fold(self.tables.per_column(matrix))
+        per_feature += (1.0 - self.weight) * self.design.fold(self._linear_terms(matrix))
+        return per_feature - self._centres
 
     def predict_one(self, features: Mapping) -> Score:
         """Score one 30-feature record without pandas: encode one float32 row, predict in place."""
@@ -111,22 +144,16 @@ class Predictor:
 
     def contributions(self, records: Sequence[Mapping]) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds contributions (n, 30) and base values (n,); their sum is the blended log-odds."""
-        import xgboost
-
-        matrix = self.encoder.encode_many(records)
-        tree = self.booster.predict(xgboost.DMatrix(matrix), pred_contribs=True)
-        w = self.weight
-        per_feature = w * self.encoder.fold(tree[:, :-1].astype(np.float64))
-        per_feature += (1.0 - w) * self.design.fold(self._linear_terms(matrix))
-        base = w * tree[:, -1].astype(np.float64) + (1.0 - w) * self._intercept
-        return per_feature, base
+        per_feature = self.feature_terms(self.encoder.encode_many(records))
+        return per_feature, np.full(len(per_feature), self.base)
 
     def top_drivers(self, features: Mapping, count: int = 5) -> list[dict]:
         """The `count` features that move this record's risk most, with their sign and size (log-odds)."""
         contributions, _ = self.contributions([features])
-        order = np.argsort(-np.abs(contributions[0]))[:count]
-        return [{"feature": self.encoder.feature_names[i], "value": features[self.encoder.feature_names[i]],
-                 "contribution": round(float(contributions[0][i]), 4)} for i in order]
+        names = self.encoder.feature_names
+        order = [i for i in np.argsort(-np.abs(contributions[0]), kind="stable") if names[i] not in self.excluded]
+        return [{"feature": names[i], "value": features[names[i]], "contribution": round(float(contributions[0][i]), 4)}
+                for i in order[:count]]
 
 
 def check_compatible(metadata: Mapping) -> None:

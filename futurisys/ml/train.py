@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from futurisys.ml import data
+from futurisys.ml import data, fairness
 from futurisys.ml.encoding import FeatureEncoder
 from futurisys.ml.linear import LinearDesign
 from futurisys.ml.predictor import (BOOSTER_FILE, LINEAR_FILE, METADATA_FILE, Predictor, feature_spec,
@@ -26,7 +27,7 @@ class TrainSettings:
     # calibrated. Chosen on a different CV seed (7) than the one reported (42); see README "Model".
     xgboost_params: dict = field(default_factory=lambda: {
         "objective": "binary:logistic", "eta": 0.03, "max_depth": 1, "subsample": 0.8, "colsample_bytree": 0.3,
-        "min_child_weight": 5, "reg_lambda": 1.0, "tree_method": "hist", "seed": 0, "nthread": 2})
+        "min_child_weight": 5, "reg_lambda": 1.0, "tree_method": "hist", "seed": 0, "nthread": 1})
     xgboost_rounds: int = 2000
     linear_c: float = 0.1
     xgboost_weight: float = 0.4
@@ -35,23 +36,48 @@ class TrainSettings:
     cv_seed: int = 42
     # F-beta with beta=2: recall counts twice as much as precision (a missed departure costs more).
     threshold_beta: float = 2.0
+    # Protected attributes stay in the schema and the database but not in the score (see fairness.py).
+    excluded_features: tuple[str, ...] = fairness.PROTECTED_FEATURES
+
+
+def with_protected(settings: TrainSettings) -> TrainSettings:
+    """The comparison variant: the same settings with every feature used."""
+    return replace(settings, excluded_features=())
+
+
+def excluded_columns(columns_source: list[int], excluded: tuple[str, ...]) -> list[int]:
+    """Indexes of the (encoded or design) columns that come from an excluded feature."""
+    names = FeatureEncoder().feature_names
+    return [c for c, source in enumerate(columns_source) if names[source] in excluded]
 
 
 def fit(matrix: np.ndarray, target: np.ndarray, settings: TrainSettings) -> Predictor:
     """Fit the XGBoost booster and the standardised logistic regression; return them as an (unversioned) predictor."""
     import xgboost
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
-    booster = xgboost.train(settings.xgboost_params, xgboost.DMatrix(matrix, label=target),
+    encoder = FeatureEncoder()
+    linear_design = LinearDesign(encoder)
+    # An excluded feature's columns are constant while fitting: no stump can split on them, no coefficient is fitted.
+    masked = matrix.copy()
+    masked[:, excluded_columns(encoder.source, settings.excluded_features)] = 0.0
+    booster = xgboost.train(settings.xgboost_params, xgboost.DMatrix(masked, label=target),
                             num_boost_round=settings.xgboost_rounds)
-    design = LinearDesign(FeatureEncoder()).transform(matrix)
+    design = linear_design.transform(matrix)
+    dropped = excluded_columns(linear_design.source, settings.excluded_features)
+    design[:, dropped] = 0.0
     mean, scale = design.mean(axis=0), design.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=settings.linear_c, max_iter=5000).fit((design - mean) / scale, target)
-    linear = {"xgboost_weight": settings.xgboost_weight, "columns": LinearDesign(FeatureEncoder()).columns,
-              "mean": mean.tolist(), "scale": scale.tolist(), "coef": model.coef_[0].tolist(),
+    # One BLAS thread, like XGBoost's one thread: extra threads only wait on each other on a busy machine.
+    with threadpool_limits(limits=1):
+        model = LogisticRegression(C=settings.linear_c, max_iter=5000).fit((design - mean) / scale, target)
+    coef = model.coef_[0].copy()
+    coef[dropped] = 0.0
+    linear = {"xgboost_weight": settings.xgboost_weight, "columns": linear_design.columns,
+              "mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist(),
               "intercept": float(model.intercept_[0])}
-    return Predictor(booster, linear, {})
+    return Predictor(booster, linear, {"excluded_features": list(settings.excluded_features)})
 
 
 def best_threshold(target: np.ndarray, proba: np.ndarray, beta: float) -> float:
@@ -65,23 +91,90 @@ def best_threshold(target: np.ndarray, proba: np.ndarray, beta: float) -> float:
     return round(float(thresholds[int(np.nanargmax(score))]), 4)
 
 
-def cross_validate(matrix, target, settings: TrainSettings, progress: Callable[[], None] = lambda: None) -> dict:
-    """Repeated stratified CV: per-fold ROC AUC, PR AUC, Brier and the pooled out-of-fold probabilities."""
+def free_cores() -> int:
+    """Cores nobody else is using right now (at least 1): folds run in parallel only on those."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        # The fourth field of /proc/loadavg counts the threads running now, this one included.
+        with open("/proc/loadavg", encoding="ascii") as loadavg:
+            busy = int(loadavg.read().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, cores - busy)
+
+
+_WORKER_DATA: dict = {}
+
+
+def _share_data(matrix: np.ndarray, target: np.ndarray) -> None:
+    _WORKER_DATA.update(matrix=matrix, target=target)
+
+
+def _fold_log_odds(task) -> np.ndarray:
+    """Fit on one fold's training rows and return the log-odds of its test rows (runs in a worker process)."""
+    settings, train, test = task
+    matrix, target = _WORKER_DATA["matrix"], _WORKER_DATA["target"]
+    return fit(matrix[train], target[train], settings).log_odds_native(matrix[test])
+
+
+def _run_folds(tasks: list, matrix, target, workers: int, progress: Callable[[], None]) -> list[np.ndarray]:
+    """Every fold's out-of-fold log-odds, in order; in worker processes when more than one core is free."""
+    if workers <= 1:
+        _share_data(matrix, target)
+        results = []
+        for task in tasks:
+            results.append(_fold_log_odds(task))
+            progress()
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: forking a process that has used OpenMP (XGBoost) can hang the child.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_share_data, initargs=(matrix, target)) as pool:
+        results = []
+        for result in pool.map(_fold_log_odds, tasks):
+            results.append(result)
+            progress()
+        return results
+
+
+def cross_validate_variants(matrix, target, variants: list[TrainSettings], workers: int | None = None,
+                            progress: Callable[[], None] = lambda: None) -> list[dict]:
+    """Repeated stratified CV of each variant on the same folds: per-fold ROC AUC, PR AUC, Brier, out-of-fold probas."""
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
     from sklearn.model_selection import RepeatedStratifiedKFold
 
-    folds = RepeatedStratifiedKFold(n_splits=settings.cv_splits, n_repeats=settings.cv_repeats,
-                                    random_state=settings.cv_seed)
-    out_of_fold = np.zeros((settings.cv_repeats, len(target)))
-    scores, tests = [], []
-    for number, (train, test) in enumerate(folds.split(matrix, target)):
-        proba = 1.0 / (1.0 + np.exp(-fit(matrix[train], target[train], settings).log_odds_many(matrix[test])))
-        out_of_fold[number // settings.cv_splits, test] = proba
-        scores.append((roc_auc_score(target[test], proba), average_precision_score(target[test], proba),
-                       brier_score_loss(target[test], proba)))
-        tests.append(test)
-        progress()
-    return {"scores": np.array(scores), "out_of_fold": out_of_fold, "tests": tests}
+    first = variants[0]
+    folds = list(RepeatedStratifiedKFold(n_splits=first.cv_splits, n_repeats=first.cv_repeats,
+                                         random_state=first.cv_seed).split(matrix, target))
+    tasks = [(settings, train, test) for settings in variants for train, test in folds]
+    log_odds = _run_folds(tasks, matrix, target, free_cores() if workers is None else workers, progress)
+    out = []
+    for v, settings in enumerate(variants):
+        out_of_fold = np.zeros((settings.cv_repeats, len(target)))
+        scores = []
+        for number, (_, test) in enumerate(folds):
+            proba = 1.0 / (1.0 + np.exp(-log_odds[v * len(folds) + number]))
+            out_of_fold[number // settings.cv_splits, test] = proba
+            scores.append((roc_auc_score(target[test], proba), average_precision_score(target[test], proba),
+                           brier_score_loss(target[test], proba)))
+        out.append({"scores": np.array(scores), "out_of_fold": out_of_fold, "tests": [test for _, test in folds]})
+    return out
+
+
+def cross_validate(matrix, target, settings: TrainSettings, progress: Callable[[], None] = lambda: None) -> dict:
+    """Repeated stratified CV of one set of settings."""
+    return cross_validate_variants(matrix, target, [settings], progress=progress)[0]
+
+
+def cv_summary(cv: dict, target, settings: TrainSettings) -> dict:
+    """Mean and spread of the fold scores, and the expected calibration error of the pooled probabilities."""
+    roc, pr, brier = cv["scores"].mean(axis=0)
+    ece = fairness.reliability(np.tile(target, settings.cv_repeats), cv["out_of_fold"].ravel())["ece"]
+    return {"cv_roc_auc_mean": round(float(roc), 4), "cv_roc_auc_std": round(float(cv["scores"][:, 0].std()), 4),
+            "cv_pr_auc_mean": round(float(pr), 4), "cv_pr_auc_std": round(float(cv["scores"][:, 1].std()), 4),
+            "brier": round(float(brier), 4), "ece": round(float(ece), 4)}
 
 
 def threshold_metrics(target, cv: dict, settings: TrainSettings) -> tuple[float, dict]:
@@ -107,17 +200,32 @@ def bundle_version(settings: TrainSettings, data_md5: str) -> str:
 
 
 def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
-                 progress: Callable[[], None] = lambda: None) -> dict:
-    """Evaluate by repeated CV, fit on all the reference data and write the bundle; return its metadata."""
+                 progress: Callable[[], None] = lambda: None, workers: int | None = None) -> dict:
+    """Evaluate both variants by repeated CV, fit the chosen one on all the reference data, write the bundle."""
     features, target_series = data.training_matrix()
+    records = features.to_dict("records")
     data_md5 = data.md5_hex(data.reference_csv_bytes())
-    matrix = FeatureEncoder().encode_many(features.to_dict("records"))
+    matrix = FeatureEncoder().encode_many(records)
     target = target_series.to_numpy()
-    cv = cross_validate(matrix, target, settings, progress)
+    without, with_all = replace(settings, excluded_features=fairness.PROTECTED_FEATURES), with_protected(settings)
+    cv_without, cv_with = cross_validate_variants(matrix, target, [without, with_all], workers, progress)
+    cv = cv_with if not settings.excluded_features else cv_without
     threshold, at_threshold = threshold_metrics(target, cv, settings)
     final = fit(matrix, target, settings)
     progress()
-    roc, pr, brier = cv["scores"].mean(axis=0)
+    pooled_target, pooled = np.tile(target, settings.cv_repeats), cv["out_of_fold"].ravel()
+    groups = fairness.groups_of(records)
+
+    def fairness_of(variant_cv: dict) -> dict:
+        return {attribute: fairness.rounded(fairness.group_table(
+                    pooled_target, variant_cv["out_of_fold"].ravel(), np.tile(keys, settings.cv_repeats), threshold,
+                    settings.cv_repeats, fairness.GROUP_ORDER[attribute]))
+                for attribute, keys in groups.items()}
+
+    def flag_rates(variant_cv: dict) -> dict:
+        return {attribute: {row["group"]: row["flag_rate"] for row in rows}
+                for attribute, rows in fairness_of(variant_cv).items()}
+
     metadata = {
         "version": bundle_version(settings, data_md5),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -125,18 +233,28 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
         "training_rows": int(len(target)),
         "features": feature_spec(),
         "encoded_columns": FeatureEncoder().columns,
+        "excluded_features": list(settings.excluded_features),
+        # Each feature's mean term on the training data: contributions read "compared with the average employee".
+        "feature_centres": [round(float(c), 12) for c in final.feature_terms(matrix).mean(axis=0)],
         "threshold": threshold,
-        "threshold_rule": f"maximises F{settings.threshold_beta:g} (recall weighted {settings.threshold_beta:g}x "
-                          "precision) on pooled out-of-fold probabilities of the repeated CV",
+        "threshold_rule": f"le seuil qui maximise le score F{settings.threshold_beta:g} (le rappel y compte "
+                          f"{settings.threshold_beta:g} fois plus que la précision, car manquer un départ coûte "
+                          "plus cher que signaler à tort) sur les probabilités hors échantillon de la validation "
+                          "croisée",
         "class_labels": {str(k): v for k, v in CLASS_LABELS.items()},
-        "model": "blend of XGBoost and a standardised logistic regression, averaged in log-odds",
+        "model": "mélange, en logarithme de la cote, d'arbres XGBoost à une coupure et d'une régression logistique",
         "settings": asdict(settings),
         "metrics": {
-            "cv": f"{settings.cv_repeats}x{settings.cv_splits} repeated stratified K-fold, seed {settings.cv_seed}",
-            "cv_roc_auc_mean": round(float(roc), 4), "cv_roc_auc_std": round(float(cv["scores"][:, 0].std()), 4),
-            "cv_pr_auc_mean": round(float(pr), 4), "cv_pr_auc_std": round(float(cv["scores"][:, 1].std()), 4),
-            "brier": round(float(brier), 4), **at_threshold,
+            "cv": f"validation croisée stratifiée {settings.cv_splits} blocs × {settings.cv_repeats} répétitions, "
+                  f"graine {settings.cv_seed}",
+            **cv_summary(cv, target, settings), **at_threshold,
         },
+        # Flag rates per group at the served model's threshold: what leaving the criteria out changes.
+        "variants": {"without_protected": {**cv_summary(cv_without, target, settings),
+                                           "flag_rates": flag_rates(cv_without)},
+                     "with_protected": {**cv_summary(cv_with, target, settings), "flag_rates": flag_rates(cv_with)}},
+        "calibration": fairness.rounded(fairness.reliability(pooled_target, pooled)),
+        "fairness": fairness_of(cv),
         "library_versions": library_versions(),
     }
     out = Path(out_dir)
