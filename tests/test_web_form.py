@@ -76,7 +76,8 @@ def test_valid_post_stores_one_input_and_redirects_to_its_page(hr_client, db):
     percent = whole_percent(prediction.prediction_proba)
     assert f'data-testid="probability">{percent}\u00a0%<' in html
     assert f"Sur 100 salariés au profil comparable, environ {percent} ont quitté l'entreprise." in unescape(html)
-    assert "Au-dessus du seuil d'alerte (20\u00a0%)." in unescape(html) and "Prédiction" not in html
+    threshold = f"{whole_percent(prediction.threshold)}\u00a0%"
+    assert f"Au-dessus du seuil d'alerte ({threshold})." in unescape(html) and "Prédiction" not in html
     assert 'data-testid="reference">MAT-0042<' in html
     assert "Fait des heures supplémentaires — augmente le risque" in html
     assert html.count('data-testid="driver"') == 5 and "levier" in html
