@@ -1,11 +1,12 @@
 """French formatting of numbers, money, percentages and dates: the one place every page, chart and export uses."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 LOCALE = "fr_FR"
@@ -19,6 +20,13 @@ def number(value, decimals: int = 0) -> str:
         return "—"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
+
+
+def short_number(value, max_decimals: int = 2) -> str:
+    """A number with only the decimals it needs, up to `max_decimals` ("16", "0,05", "3 500,5")."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0." + "#" * max_decimals, locale=LOCALE)
 
 
 def money(value, unit: str = "€") -> str:
@@ -61,10 +69,37 @@ def date(moment: datetime | None) -> str:
     return format_datetime(local_time(moment), "d MMM y", locale=LOCALE)
 
 
+def day(value) -> str:
+    """A calendar day, short ("26/11"), for chart axes."""
+    return format_date(value, "dd/MM", locale=LOCALE)
+
+
+def full_day(value) -> str:
+    """A calendar day in full ("26 nov. 2026")."""
+    return format_date(value, "d MMM y", locale=LOCALE)
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """"1 variable", "20 variables": the count in French and the noun agreed with it."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")
     return f"{number(count)} {word}"
+
+
+def spreadsheet_percent(probability: float, decimal_comma: bool = True) -> str:
+    """A probability as a spreadsheet reads a percentage ("10,5 %" in French, "10.5%" with a `,` separator)."""
+    value = f"{probability * 100:.1f}"
+    return f"{value.replace('.', ',')} %" if decimal_comma else f"{value}%"
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: a leading = + - @ tab or CR gets a `'` (plain numbers kept)."""
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 #: Jinja filters, registered once by the app factory.

@@ -137,7 +137,7 @@ def test_invalid_whatif_keeps_the_original_result_and_the_values(client, db):
                                                 "parent_input_id": str(original.id)})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and counts(db) == (1, 1)
-    assert "Doit être compris entre 500 et 100000." in field_block(html, "revenu_mensuel")
+    assert "Doit être compris entre 500 et 100\u202f000." in field_block(html, "revenu_mensuel")
     assert 'value="50"' in field_block(html, "revenu_mensuel")
     assert f"{int(original.prediction.prediction_proba * 100)}\u00a0%" in html
 
