@@ -29,6 +29,12 @@ def short_number(value, max_decimals: int = 2) -> str:
     return format_decimal(value, format="#,##0." + "#" * max_decimals, locale=LOCALE)
 
 
+def signed(value, decimals: int = 0) -> str:
+    """A number with its sign always shown ("+0,412", "−0,038")."""
+    text = number(abs(value), decimals)
+    return ("+" if value >= 0 else "\u2212") + text
+
+
 def money(value, unit: str = "€") -> str:
     """An amount in whole euros ("2 414 €")."""
     return f"{number(value)}{NBSP}{unit}"
@@ -85,6 +91,16 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{number(count)} {word}"
 
 
+def spreadsheet_number(value: float) -> str:
+    """A number as a French spreadsheet reads it: decimal comma, no thousands separator, up to 6 decimals."""
+    return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def spreadsheet_datetime(moment: datetime) -> str:
+    """A moment in Paris time as a French spreadsheet reads a date ("26/11/2026 14:05:03")."""
+    return local_time(moment).strftime("%d/%m/%Y %H:%M:%S")
+
+
 def spreadsheet_percent(probability: float, decimal_comma: bool = True) -> str:
     """A probability as a spreadsheet reads a percentage ("10,5 %" in French, "10.5%" with a `,` separator)."""
     value = f"{probability * 100:.1f}"
@@ -103,5 +119,5 @@ def spreadsheet_text(text: str) -> str:
 
 
 #: Jinja filters, registered once by the app factory.
-FILTERS = {"nombre": number, "euros": money, "pourcent": percent, "date_heure": date_time, "date_fr": date,
-           "pluriel": plural}
+FILTERS = {"nombre": number, "nombre_court": short_number, "signe": signed, "euros": money, "pourcent": percent,
+           "date_heure": date_time, "date_fr": date, "pluriel": plural}
