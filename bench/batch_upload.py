@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -130,12 +131,22 @@ def main() -> None:
                 health.append(time.perf_counter() - started)
             print(f"load average {os.getloadavg()[0]:.2f}; worker RSS {memory(pid, 'VmRSS'):.0f} MB; "
                   f"/health {min(health) * 1000:.1f}–{max(health) * 1000:.1f} ms")
+            from bench.bench_batch import records
+
+            comparison = "for comparison: POST /predict/batch, 10,000 JSON records"
+            uploads[comparison] = json.dumps(records(10_000)[0]).encode()
             for name, content in uploads.items():
                 times, growth, statuses = [], [], set()
                 for _ in range(args.runs):
                     before = memory(pid, "VmRSS")
                     Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
-                    status, seconds = upload(session, base, content)
+                    if name == comparison:
+                        started = time.perf_counter()
+                        status = session.post(f"{base}/predict/batch", data=content, timeout=60,
+                                              headers={"Content-Type": "application/json"}).status_code
+                        seconds = time.perf_counter() - started
+                    else:
+                        status, seconds = upload(session, base, content)
                     growth.append(memory(pid, "VmHWM") - before)
                     times.append(seconds)
                     statuses.add(status)

@@ -13,14 +13,16 @@ from futurisys.auth.accounts import create_user
 from futurisys.predictions import Author, predict_and_store, predict_and_store_many
 from tests.admin_support import PASSWORD
 from tests.payloads import FEATURES, RAW
-from tests.test_web_batch import french_csv, french_row
+from tests.test_web_batch import IDS, french_csv, french_row
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"ordinateur": {"width": 1366, "height": 900}, "telephone": {"width": 390, "height": 844}}
 AXE = Axe()
-# Swagger UI (/docs) is a third-party page: checked separately, its remaining findings are listed, not failed.
-SWAGGER_KNOWN = {"region", "landmark-one-main", "page-has-heading-one"}
+# Swagger UI (/docs) is a third-party page: checked separately. What axe still finds there is Swagger UI's own
+# markup: grey-on-white texts (color-contrast), buttons inside its clickable operation headers
+# (nested-interactive) and headings that skip levels (heading-order).
+SWAGGER_KNOWN = {"color-contrast", "nested-interactive", "heading-order"}
 
 
 def axe_violations(page) -> list[str]:
@@ -83,7 +85,7 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
 
     bad_file = french_csv([french_row(1, "MAT 1/é", frequence_deplacement="Souvent"),
                            french_row(2, "MAT-2", age="quarante", revenu_mensuel="beaucoup")])
-    good_file = french_csv([french_row(i, f"MAT-{i:04d}") for i in (1, 2, 4, 5, 7, 9, 10, 11)])
+    good_file = french_csv([french_row(i, f"MAT-{i:04d}") for i in IDS])
 
     # Signed out.
     page.goto(f"{live_server}/connexion")
@@ -117,7 +119,7 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
     # Admin account.
     sign_in(page, live_server, "claire")
     page.goto(f"{live_server}/admin/")
-    expect(page.locator("table.data tbody tr")).to_have_count(5)
+    expect(page.locator("table.data tbody tr")).to_have_count(5 + len(IDS))  # 5 stored above, the upload's
     check("admin-historique")
     page.goto(f"{live_server}/admin/?date_from=pas-une-date&proba_min=abc")
     check("admin-historique-filtres-invalides")

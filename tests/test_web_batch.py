@@ -185,6 +185,7 @@ def test_reading_stops_at_the_line_limit(database_url, bundle_dir, db):
 @pytest.mark.parametrize("content, message", [
     (";".join(RAW_NAMES).encode() + b"\n" + b"1;" * 20_000 + b"\n", "Ligne 2 trop longue"),
     (";".join(f"c{i}" for i in range(300)).encode() + b"\n1\n", "300 colonnes : 200 au plus."),
+    (";".join(RAW_NAMES).encode() + b"\n" * 20_200, "lignes vides comprises"),
 ])
 def test_oversized_lines_and_headers_are_refused(client, db, content, message):
     response = upload(client, content)

@@ -51,14 +51,18 @@ class CsvTable:
             return None
 
 
-def _lines(text: io.TextIOWrapper):
-    """The file's physical lines, each refused beyond MAX_LINE_CHARS instead of being read whole."""
+def _lines(text: io.TextIOWrapper, max_lines: int):
+    """The file's physical lines, each refused beyond MAX_LINE_CHARS instead of being read whole; at most
+    `max_lines` of them (blank lines count: millions of them would otherwise be read for nothing)."""
     number = 0
     while line := text.readline(MAX_LINE_CHARS + 1):
         number += 1
         if len(line) > MAX_LINE_CHARS:
             raise CsvProblem(f"Ligne {formatting.number(number)} trop longue (plus de "
                              f"{formatting.number(MAX_LINE_CHARS)} caractères) : ce n'est pas un export RH.")
+        if number > max_lines:
+            raise CsvProblem(f"Le fichier compte plus de {formatting.number(max_lines)} lignes, lignes vides "
+                             "comprises : trop pour un lot. Découpez-le en plusieurs fichiers.")
         yield line
 
 
@@ -72,7 +76,8 @@ def _read(stream: BinaryIO, encoding: str, max_rows: int) -> CsvTable:
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = None
     try:
-        lines = _lines(text)
+        # Room for blank lines and cells written over several lines, but not for millions of them.
+        lines = _lines(text, 2 * max_rows + 100)
         first = next(lines, "")
         delimiter = _delimiter(first)
         header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
