@@ -37,8 +37,23 @@ def error_response(status: int, message: str, errors: dict | None = None):
     return render_template("errors/error.html", status=status, message=message, errors=errors or {}), status
 
 
+#: What an HTTP error says when the code raising it gave no message of its own (Werkzeug's are in English).
+FRENCH_MESSAGES = {
+    400: "Requête invalide.", 401: "Authentification requise.", 403: "Accès refusé.",
+    404: "Page introuvable : l'adresse est peut-être mal saisie, ou la page n'existe plus.",
+    405: "Méthode non autorisée pour cette adresse.", 406: "Format de réponse non disponible.",
+    408: "Délai de la requête dépassé.", 409: "Conflit avec l'état actuel des données.",
+    413: "Requête trop volumineuse.", 415: "Type de contenu non pris en charge.",
+    422: "Données invalides.", 429: "Trop de requêtes : réessayez dans quelques minutes.",
+    500: "Erreur interne.", 503: "Service momentanément indisponible, réessayez plus tard.",
+}
+
+
 def _http_error(exc: HTTPException):
-    return error_response(exc.code or 500, exc.description or exc.name)
+    status = exc.code or 500
+    default = type(exc).description  # the class's own (English) text: replaced by the French one
+    message = exc.description if exc.description and exc.description != default else None
+    return error_response(status, message or FRENCH_MESSAGES.get(status, "Erreur."))
 
 
 def _csrf_error(exc: CSRFError):

@@ -1,11 +1,12 @@
 """French formatting of numbers, money, percentages and dates: the one place every page, chart and export uses."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 LOCALE = "fr_FR"
@@ -19,6 +20,19 @@ def number(value, decimals: int = 0) -> str:
         return "—"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
+
+
+def short_number(value, max_decimals: int = 2) -> str:
+    """A number with only the decimals it needs, up to `max_decimals` ("16", "0,05", "3 500,5")."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0." + "#" * max_decimals, locale=LOCALE)
+
+
+def signed(value, decimals: int = 0) -> str:
+    """A number with its sign always shown ("+0,412", "−0,038")."""
+    text = number(abs(value), decimals)
+    return ("+" if value >= 0 else "\u2212") + text
 
 
 def money(value, unit: str = "€") -> str:
@@ -71,14 +85,49 @@ def date(moment: datetime | None) -> str:
     return format_datetime(local_time(moment), "d MMM y", locale=LOCALE)
 
 
+def day(value) -> str:
+    """A calendar day, short ("26/11"), for chart axes."""
+    return format_date(value, "dd/MM", locale=LOCALE)
+
+
+def full_day(value) -> str:
+    """A calendar day in full ("26 nov. 2026")."""
+    return format_date(value, "d MMM y", locale=LOCALE)
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """"1 variable", "20 variables": the count in French and the noun agreed with it."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")
     return f"{number(count)} {word}"
 
 
+def spreadsheet_number(value: float) -> str:
+    """A number as a French spreadsheet reads it: decimal comma, no thousands separator, up to 6 decimals."""
+    return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def spreadsheet_datetime(moment: datetime) -> str:
+    """A moment in Paris time as a French spreadsheet reads a date ("26/11/2026 14:05:03")."""
+    return local_time(moment).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def spreadsheet_percent(probability: float, decimal_comma: bool = True) -> str:
+    """A probability as a spreadsheet reads a percentage ("10,5 %" in French, "10.5%" with a `,` separator)."""
+    value = f"{probability * 100:.1f}"
+    return f"{value.replace('.', ',')} %" if decimal_comma else f"{value}%"
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: a leading = + - @ tab or CR gets a `'` (plain numbers kept)."""
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 #: Jinja filters, registered once by the app factory.
-FILTERS = {"nombre": number, "euros": money, "pourcent": percent, "percent": percent, "date_heure": date_time,
-           "date_fr": date,
-           "pluriel": plural,
-           "sur_cent": out_of_100}
+FILTERS = {"nombre": number, "nombre_court": short_number, "signe": signed, "euros": money, "pourcent": percent,
+           "percent": percent, "date_heure": date_time, "date_fr": date, "pluriel": plural, "sur_cent": out_of_100}

@@ -9,6 +9,7 @@ schema's cross-field rules) without a form object per record, which batches of t
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from flask_wtf import FlaskForm
@@ -16,10 +17,44 @@ from wtforms import Field as WTField
 from wtforms import widgets
 from wtforms.validators import StopValidation
 
-from futurisys import schema
+from futurisys import formatting, schema
 
 _INTEGER = re.compile(r"^\s*([+-]?\d+)\s*%?\s*$")
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
+# French writing of numbers: groups of three digits after a space (plain, no-break, narrow or thin), decimal comma
+# ("3 500", "3 500,50"); the spaces are dropped before the patterns above apply.
+_GROUPED = re.compile(r"^\s*[+-]?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:[.,]\d+)?\s*%?\s*$")
+_GROUP_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
+
+
+def _without_group_spaces(text: str) -> str:
+    """"3 500,50" → "3500,50"; other text unchanged."""
+    return _GROUP_SPACES.sub("", text.strip()) if _GROUPED.match(text) else text
+
+
+def _fold(text: str) -> str:
+    """Text compared without case, accents or repeated spaces ("Fréquent" ≈ "frequent")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _spellings(field: schema.Field) -> dict[str, object]:
+    """Every accepted spelling of a field's allowed values: its code and the French label the form shows."""
+    spellings = {}
+    for value, label in field.choices:
+        spellings.setdefault(_fold(label), value)
+    for value, _ in field.choices:
+        spellings[_fold(str(value))] = value  # a code wins over a label that happens to spell it
+    return spellings
+
+
+_SPELLINGS = {id(field): _spellings(field) for field in schema.RAW_FIELDS + schema.FEATURES if field.choices}
+
+
+def _choice(field: schema.Field, text: str):
+    """The allowed value `text` spells (code or label, any case or accents), else `text` stripped."""
+    spellings = _SPELLINGS.get(id(field)) or _spellings(field)
+    return spellings.get(_fold(text), text.strip())
 #: The spellings a boolean may take in a form, a JSON string or a CSV cell (compared lower-cased).
 TRUE_WORDS = frozenset({"oui", "true", "vrai", "yes", "1"})
 FALSE_WORDS = frozenset({"non", "false", "faux", "no", "0"})
@@ -34,13 +69,17 @@ def parse_value(field: schema.Field, value):
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
             return value.strip().lower() in TRUE_WORDS
-        raise ValueError("Doit être un booléen (true/false, « Oui »/« Non »).")
+        raise ValueError("Doit être « Oui » ou « Non ».")
     if field.kind == "category":
         if not isinstance(value, str):
             raise ValueError("Doit être une chaîne de caractères.")
-        return value.strip()
+        return value if value in _ALLOWED.get(id(field), ()) else _choice(field, value)
     if isinstance(value, bool):
         raise ValueError("Doit être un nombre, pas un booléen.")
+    if isinstance(value, str):
+        value = _without_group_spaces(value)
+        if field.choices and not _NUMBER.match(value):  # a labelled scale: "3 — Élevée", "Niveau 2"
+            value = _choice(field, value)
     if field.kind == "int":
         if isinstance(value, int):
             return value
@@ -69,10 +108,12 @@ def check_value(field: schema.Field, value) -> str | None:
         return "Champ obligatoire." if field.required else None
     if field.kind == "category" or (field.choices and field.kind != "bool"):
         if value not in (_ALLOWED.get(id(field)) or frozenset(field.values)):
-            allowed = ", ".join(str(v) for v in field.values)
+            # The form's labels, with the API's code when it differs; the numbers of a scale as they are typed.
+            allowed = ", ".join(str(code) if field.kind != "category" or label == code else f"{label} ({code})"
+                                for code, label in field.choices)
             return f"Valeur inconnue « {value} ». Valeurs permises : {allowed}."
     elif field.minimum is not None and not field.minimum <= value <= field.maximum:
-        return f"Doit être compris entre {field.minimum:g} et {field.maximum:g}."
+        return f"Doit être compris entre {formatting.number(field.minimum)} et {formatting.number(field.maximum)}."
     return None
 
 

@@ -42,7 +42,7 @@ def test_export_has_one_row_per_prediction_with_its_inputs(app, client):
     assert float(oldest["prediction_proba"].replace(",", ".")) > 0
     assert oldest["heure_supplementaires"] in ("Oui", "Non")
     assert oldest["revenu_mensuel"] == str(FEATURES["revenu_mensuel"])
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", oldest["created_at_paris"])
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", oldest["created_at_paris"])  # as French Excel reads it
 
 
 def test_export_applies_the_filters_and_the_sort(app, client, reference_features):

@@ -1,5 +1,7 @@
-"""The batch page: CSV in (either columns, `;` or `,`, UTF-8 or Windows-1252), scored CSV out, errors by line."""
+"""The batch page: CSV in (either columns, `;` or `,`, UTF-8 or Windows-1252), at-risk list and scored CSV out."""
+import base64
 import csv
+import html
 import io
 import re
 
@@ -10,11 +12,20 @@ from futurisys.ml.features import derive_features
 from futurisys.models import Input, Prediction
 from futurisys.risk import risk_band
 from futurisys.schema import FEATURE_NAMES, RAW_NAMES
+from tests.admin_support import logged_in
 from tests.conftest import make_app
 from tests.payloads import employee
 
 IDS = (1, 2, 4, 5, 7)
-ERROR_ROW = re.compile(r"<tr>\s*<td>(\d+)</td>\s*<td>(?:<code>(\w+)</code>)?", re.S)
+ERROR_ROW = re.compile(r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
+                       r'<td data-label="Colonne">(?:<code>(\w+)</code>)?', re.S)
+ADDED = ["prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
+
+
+@pytest.fixture
+def client(app, client):
+    """The test client signed in as an HR account (the HR pages are for signed-in HR staff)."""
+    return logged_in(app, client, "hr")
 
 
 def export_cell(name, value):
@@ -57,11 +68,20 @@ def counts(db):
             db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
 
 
-def scored_rows(response, delimiter):
+def scored_file(response) -> tuple[str, bytes]:
+    """(file name, content) of the page's download link for the scored file."""
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
-    assert response.mimetype == "text/csv"
-    assert response.data.startswith(b"\xef\xbb\xbf")
-    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=delimiter))
+    assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
+    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="([^"]+)"',
+                     response.get_data(as_text=True))
+    assert link, "no download link"
+    return html.unescape(link.group(2)), base64.b64decode(link.group(1))
+
+
+def scored_rows(response, delimiter):
+    content = scored_file(response)[1]
+    assert content.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=delimiter))
 
 
 def test_page_explains_the_expected_file(client):
@@ -69,22 +89,24 @@ def test_page_explains_the_expected_file(client):
     assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
     assert "10\u202f000 lignes au plus" in page and "js/batch.js" in page
     template = client.get("/lot/modele.csv")
-    assert template.data.decode("utf-8-sig").strip() == ";".join(RAW_NAMES)
+    assert template.data.decode("utf-8-sig").strip() == ";".join(["reference_salarie", *RAW_NAMES])
 
 
 def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
     response = upload(client, raw_csv(), filename="équipe commerciale.csv")
-    assert "filename=" in response.headers["Content-Disposition"]
-    assert "_predictions.csv" in response.headers["Content-Disposition"]
+    assert scored_file(response)[0] == "equipe_commerciale_predictions.csv"
     header, *rows = scored_rows(response, ";")
-    assert header == ["matricule", *RAW_NAMES, "prediction", "probabilite_depart", "niveau_de_risque"]
+    assert header == ["matricule", *RAW_NAMES, *ADDED]
     assert [row[0] for row in rows] == [f"É-{i:03d}" for i in IDS]
     assert any(row[1 + RAW_NAMES.index("statut_marital")] in ("Célibataire", "Marié(e)") for row in rows)
     for i, row in zip(IDS, rows):
         expected = client.post("/predict", json=employee(i)).get_json()
-        assert row[-3] == expected["Prediction"]
-        assert row[-2] == f"{expected['Probabilite_depart']:.4f}".replace(".", ",")  # decimal comma with `;`
-        assert row[-1] == risk_band(expected["Probabilite_depart"]).label
+        probability = expected["Probabilite_depart"]
+        assert row[-5] == expected["Prediction"]
+        assert row[-4] == f"{probability:.4f}".replace(".", ",")  # decimal comma with `;`
+        assert row[-3] == f"{probability * 100:.1f} %".replace(".", ",")
+        assert row[-2] == risk_band(probability).label
+        assert (row[-1] != "") == (risk_band(probability).key != "faible")  # the main factor of those at risk
         assert row[1 + RAW_NAMES.index("heure_supplementaires")] in ("Oui", "Non")  # cells kept as sent
     batch = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
     assert [row.raw_record["age"] for row in batch] == [employee(i)["age"] for i in IDS]
@@ -92,18 +114,19 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
 
 def test_comma_utf8_bom_feature_file_is_scored(client, db):
     header, *rows = scored_rows(upload(client, features_csv()), ",")
-    assert header == [*FEATURE_NAMES, "prediction", "probabilite_depart", "niveau_de_risque"]
+    assert header == [*FEATURE_NAMES, *ADDED]
     assert len(rows) == len(IDS)
     first = client.post("/predict", json=derive_features(employee(1))).get_json()
-    assert rows[0][-3:] == [first["Prediction"], f"{first['Probabilite_depart']:.4f}",
-                            risk_band(first["Probabilite_depart"]).label]
+    probability = first["Probabilite_depart"]
+    assert rows[0][-5:-1] == [first["Prediction"], f"{probability:.4f}", f"{probability * 100:.1f}%",
+                              risk_band(probability).label]
     assert counts(db) == (len(IDS) + 1, len(IDS) + 1)
     assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "lot")).scalars().all() == [None] * 5
 
 
 def test_comma_utf8_hr_export_with_accents(client, db):
     header, *rows = scored_rows(upload(client, raw_csv(delimiter=",", encoding="utf-8")), ",")
-    assert rows[0][0] == "É-001" and rows[0][-1] in ("Faible", "Modéré", "Élevé")
+    assert rows[0][0] == "É-001" and rows[0][-2] in ("Faible", "Modéré", "Élevé")
 
 
 def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, db):
@@ -120,6 +143,7 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, d
     assert ERROR_ROW.findall(page) == [("3", "age"), ("5", "annees_dans_le_poste_actuel")]
     assert "Doit être un nombre entier." in page and "dépasser les années dans l&#39;entreprise" in page
     assert re.search(r"Lignes lues</dt><dd>4<.*Valides</dt><dd>2<.*En erreur</dt><dd>2<", page, re.S)
+    assert "« quarante »" in page  # the value found
     assert counts(db) == (0, 0)
 
 
@@ -128,7 +152,7 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, d
     (";".join(RAW_NAMES).encode(), "aucune ligne de données"),
     (b"age;genre\n41;F\n", "Colonnes manquantes : statut_marital"),
     (b"age;age\n41;41\n", "Colonnes en double : age."),
-    (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "valeurs pour 28 colonnes"),
+    (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "Plus de valeurs que de colonnes"),
 ])
 def test_unusable_files_are_refused_with_a_reason(client, db, content, message):
     response = upload(client, content)
@@ -138,10 +162,35 @@ def test_unusable_files_are_refused_with_a_reason(client, db, content, message):
 
 
 def test_more_lines_than_the_maximum_are_refused(database_url, bundle_dir, db):
-    client = make_app(database_url, bundle_dir, BATCH_MAX_RECORDS=3).test_client()
+    app = make_app(database_url, bundle_dir, BATCH_MAX_RECORDS=3)
+    client = logged_in(app, app.test_client(), "hr")
     response = upload(client, raw_csv())
     assert response.status_code == 422
-    assert "5 lignes de données ; 3 au plus par lot" in response.get_data(as_text=True)
+    assert "plus de 3 lignes de données ; 3 au plus par lot" in response.get_data(as_text=True)
+    assert counts(db) == (0, 0)
+
+
+def test_reading_stops_at_the_line_limit(database_url, bundle_dir, db):
+    """Beyond the limit the file is not parsed: an unreadable tail does not change the answer."""
+    app = make_app(database_url, bundle_dir, BATCH_MAX_RECORDS=3)
+    client = logged_in(app, app.test_client(), "hr")
+    tail = b'A;"never closed\n' + b"x;" * 1000 + b"\n"
+    response = upload(client, raw_csv() + tail)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "plus de 3 lignes de données" in page and "illisible" not in page
+    assert counts(db) == (0, 0)
+
+
+@pytest.mark.parametrize("content, message", [
+    (";".join(RAW_NAMES).encode() + b"\n" + b"1;" * 20_000 + b"\n", "Ligne 2 trop longue"),
+    (";".join(f"c{i}" for i in range(300)).encode() + b"\n1\n", "300 colonnes : 200 au plus."),
+    (";".join(RAW_NAMES).encode() + b"\n" * 20_200, "lignes vides comprises"),
+])
+def test_oversized_lines_and_headers_are_refused(client, db, content, message):
+    response = upload(client, content)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
     assert counts(db) == (0, 0)
 
 
@@ -158,13 +207,87 @@ def test_form_errors(client, db, filename, message):
 
 
 def test_csrf_token_is_required(database_url, bundle_dir, db):
-    client = make_app(database_url, bundle_dir, WTF_CSRF_ENABLED=True).test_client()
+    app = make_app(database_url, bundle_dir)
+    client = logged_in(app, app.test_client(), "hr")
+    app.config["WTF_CSRF_ENABLED"] = True
     assert upload(client, raw_csv()).status_code == 400
     assert counts(db) == (0, 0)
 
 
 def test_oversized_upload_gets_the_page_with_a_message(database_url, bundle_dir, db):
-    client = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=512).test_client()
+    app = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=512)
+    client = logged_in(app, app.test_client(), "hr")
     response = upload(client, raw_csv())
     assert response.status_code == 413
     assert "Fichier trop volumineux" in response.get_data(as_text=True)
+
+
+def french_csv(rows) -> bytes:
+    """An export written with the form's wording: references, French labels and numbers."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["reference_salarie", "commentaire", *RAW_NAMES])
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def french_row(i: int, reference: str, comment: str = "", **changes) -> list[str]:
+    record = {n: export_cell(n, employee(i)[n]) for n in RAW_NAMES}
+    record.update(changes)
+    return [reference, comment, *(record[n] for n in RAW_NAMES)]
+
+
+def test_form_wording_and_french_numbers_are_accepted_and_references_stored(client, db):
+    labels = {"frequence_deplacement": "fréquent", "genre": "FEMME", "domaine_etude": "Entrepreneuriat",
+              "revenu_mensuel": "3 500", "satisfaction_employee_equipe": "2 — Moyenne"}
+    rows = [french_row(i, f"MAT-{i:04d}", **(labels if i == 1 else {})) for i in IDS]
+    header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
+    assert [row[0] for row in scored] == [f"MAT-{i:04d}" for i in IDS]
+    assert scored[0][2 + RAW_NAMES.index("frequence_deplacement")] == "fréquent"  # copied as written
+    stored = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
+    assert [row.employee_ref for row in stored] == [f"MAT-{i:04d}" for i in IDS]
+    first = stored[0]
+    assert (first.frequence_deplacement, first.genre, first.domaine_etude, first.revenu_mensuel,
+            first.satisfaction_employee_equipe) == ("Frequent", "F", "Entrepreunariat", 3500, 2)
+    assert all(row.user_id is not None and row.public_id for row in stored)
+
+
+def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_factor(client, db, reference_features):
+    rows = [french_row(i, f"R{i}") for i in IDS]
+    page = upload(client, french_csv(rows)).get_data(as_text=True)
+    listed = re.findall(r'<td data-label="Référence">([^<]+)</td>\s*<td data-label="Risque de départ">[^<]*'
+                        r'<span class="band band--(\w+)">', page)
+    scored = {i: client.post("/predict", json=employee(i)).get_json()["Probabilite_depart"] for i in IDS}
+    expected = sorted((i for i in IDS if risk_band(scored[i]).key != "faible"),
+                      key=lambda i: (risk_band(scored[i]).key != "eleve", -scored[i]))
+    assert expected, "the sample should hold someone at risk"
+    assert listed == [(f"R{i}", risk_band(scored[i]).key) for i in expected]
+    assert page.index("Salariés à risque") < page.index("Télécharger le fichier évalué")
+    factors = re.findall(r'<td data-label="Facteur principal">([^<]+)</td>', page)
+    assert len(factors) == len(expected) and all(" : " in factor for factor in factors)
+
+
+def test_invalid_reference_is_a_line_error_showing_the_value(client, db):
+    rows = [french_row(1, "MAT 42/é"), french_row(2, "X" * 33), french_row(4, "ok-1")]
+    response = upload(client, french_csv(rows))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert ERROR_ROW.findall(page) == [("2", "reference_salarie"), ("3", "reference_salarie")]
+    assert "« MAT 42/é »" in page and "Référence invalide" in page
+    assert counts(db) == (0, 0)
+
+
+def test_error_lines_show_the_reference_and_the_value(client, db):
+    response = upload(client, french_csv([french_row(1, "MAT-1", frequence_deplacement="Souvent")]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'data-label="Ligne">2<br><span class="muted">MAT-1</span>', page)
+    assert "« Souvent »" in page and "Fréquent (Frequent)" in page
+
+
+def test_formula_cells_are_escaped_in_the_scored_file(client, db):
+    formulas = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx"]
+    rows = [french_row(i, f"F{i}", comment) for i, comment in zip(IDS, formulas)]
+    header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
+    assert [row[1] for row in scored] == ["'" + formula for formula in formulas]
+    assert scored[0][2 + RAW_NAMES.index("age")] == str(employee(1)["age"])  # numbers untouched

@@ -166,7 +166,7 @@ def test_invalid_whatif_keeps_the_result_and_the_values(hr_client, db):
     response = hr_client.post(location + "/simulation", data={**form_data(RAW), "revenu_mensuel": "50"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and counts(db) == (1, 1)
-    assert "Doit être compris entre" in field_block(html, "revenu_mensuel")
+    assert "Doit être compris entre 500 et 100\u202f000." in field_block(html, "revenu_mensuel")
     assert 'value="50"' in field_block(html, "revenu_mensuel")
     assert f"{whole_percent(original.prediction.prediction_proba)}\u00a0%" in html
 

@@ -1,19 +1,33 @@
-"""Server-side SVG charts (pygal) for the admin pages: no JavaScript, nothing fetched by the browser."""
+"""Server-side SVG charts (pygal) for the admin pages: no JavaScript, nothing fetched by the browser.
+
+Charts are drawn 600 px wide with 15 px text and never shrink below that width (static/css/admin.css): their
+text stays at least 12 px on any screen, and a phone scrolls the chart inside its own box.
+"""
 from __future__ import annotations
 
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-STYLE = Style(
-    background="transparent", plot_background="transparent", foreground="#1f2933", foreground_strong="#1f2933",
-    foreground_subtle="#9aa5b1", font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    label_font_size=13, major_label_font_size=13, value_font_size=12, value_label_font_size=12,
-    colors=("#1f5f8b", "#b8442c", "#2f7d4f", "#7a4f9a", "#8a6d1f"),
-)
+from futurisys import formatting
+
+#: The site's colours (static/css/app.css): the risk colour for departures and high risk, as on every page.
+PART, RESTE = "#b3261e", "#1f5f8b"
+BANDS = {"faible": "#1e7a46", "modere": "#a86d00", "eleve": "#b3261e"}
+FONT = 15
+
+
+def _style(*colors: str) -> Style:
+    return Style(background="transparent", plot_background="transparent", foreground="#1f2933",
+                 foreground_strong="#1f2933", foreground_subtle="#9aa5b1",
+                 font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", label_font_size=FONT,
+                 major_label_font_size=FONT, value_font_size=FONT, value_label_font_size=FONT,
+                 legend_font_size=FONT, title_font_size=FONT, tooltip_font_size=FONT, colors=colors or (RESTE,))
+
+
 # js=[]: pygal would otherwise add a <script src> pointing to its CDN for tooltips.
-COMMON = {"style": STYLE, "js": [], "disable_xml_declaration": True, "show_legend": False, "width": 760,
-          "height": 300, "margin": 12, "print_values": False, "truncate_label": -1, "no_data_text": "Aucune donnée"}
+COMMON = {"js": [], "disable_xml_declaration": True, "show_legend": False, "width": 600, "height": 320,
+          "margin": 12, "print_values": False, "truncate_label": -1, "no_data_text": "Aucune donnée"}
 
 
 def _svg(chart) -> Markup:
@@ -21,37 +35,40 @@ def _svg(chart) -> Markup:
 
 
 def _count_axis(values) -> dict:
-    """Whole-number ticks for counts (pygal would label 0.2, 0.4… when the counts are small)."""
+    """Whole-number ticks for counts (pygal would label 0.2, 0.4… when the counts are small), in French."""
     top = max([v for v in values if v is not None] or [1])
-    return {"min_scale": 1, "max_scale": int(max(1, min(top, 10))), "value_formatter": lambda v: f"{v:.0f}"}
+    return {"min_scale": 1, "max_scale": int(max(1, min(top, 10))), "value_formatter": formatting.number}
 
 
-def bars(labels: list[str], values: list[float], *, percent: bool = False, rotate: int = 0,
-         horizontal: bool = False, series: str = "", counts: bool = False) -> Markup:
-    """A single-series bar chart (vertical by default)."""
+def bars(labels: list[str], values: list, *, percent: bool = False, rotate: int = 0, horizontal: bool = False,
+         series: str = "", counts: bool = False, colors: tuple[str, ...] = (RESTE,)) -> Markup:
+    """A single-series bar chart (vertical by default); a value may be {"value": v, "color": c}."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
-    options = dict(COMMON, x_label_rotation=rotate)
+    options = dict(COMMON, style=_style(*colors), x_label_rotation=rotate)
     if horizontal:
-        options["height"] = max(300, 26 * len(labels) + 60)
+        options["height"] = max(320, 30 * len(labels) + 60)
         labels, values = labels[::-1], values[::-1]  # pygal draws the first bar at the bottom: keep the order
     if percent:
-        options.update(range=(0, 100), value_formatter=lambda v: f"{v:.0f} %")
+        options.update(range=(0, 100), value_formatter=lambda v: f"{formatting.number(v)} %")
     elif counts:
-        options.update(_count_axis(values))
+        options.update(_count_axis([v["value"] if isinstance(v, dict) else v for v in values]))
+    else:
+        options.update(value_formatter=lambda v: formatting.short_number(v, 3))
     chart = kind(**options)
     chart.x_labels = labels
     chart.add(series, values)
     return _svg(chart)
 
 
-def stacked(labels: list[str], named_series: dict[str, list[float]], *, rotate: int = 0) -> Markup:
-    """Stacked bars with a legend (e.g. predictions per day, split by label)."""
+def stacked(labels: list[str], named_series: dict[str, list[float]], colors: tuple[str, ...], *,
+            rotate: int = 0) -> Markup:
+    """Stacked bars (e.g. predictions per day, split by label); the legend is the page's, under the chart."""
     totals = [sum(day) for day in zip(*named_series.values())]
-    chart = pygal.StackedBar(**dict(COMMON, show_legend=True, legend_at_bottom=True, x_label_rotation=rotate,
-                                    show_minor_x_labels=len(labels) <= 31, **_count_axis(totals)))
+    chart = pygal.StackedBar(**dict(COMMON, style=_style(*colors), x_label_rotation=rotate,
+                                    show_minor_x_labels=len(labels) <= 14, **_count_axis(totals)))
     chart.x_labels = labels
-    if len(labels) > 31:
-        chart.x_labels_major = labels[:: max(len(labels) // 12, 1)]
+    if len(labels) > 14:
+        chart.x_labels_major = labels[:: max(len(labels) // 7, 1)]
     for name, values in named_series.items():
         chart.add(name, values)
     return _svg(chart)

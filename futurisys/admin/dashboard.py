@@ -6,13 +6,15 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import render_template, request
 
+from futurisys import formatting
 from futurisys.admin import bp
-from futurisys.admin.charts import bars, stacked
+from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
 from futurisys.admin.forms import SOURCE_LABELS
 from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
 from futurisys.errors import error_response
-from futurisys.extensions import db
+from futurisys.extensions import db, model_store
 from futurisys.models import utcnow
+from futurisys.risk import risk_band
 
 WINDOWS = {"7d": ("7 derniers jours", timedelta(days=7)), "30d": ("30 derniers jours", timedelta(days=30)),
            "90d": ("90 derniers jours", timedelta(days=90)), "all": ("Tout l'historique", None)}
@@ -60,9 +62,9 @@ def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
         days.append(current)
         current += timedelta(days=1)
     series = {label: [counts.get(d, {}).get(label, 0) for d in days] for label in ("Part", "Reste")}
-    rows = [(d.strftime("%d/%m/%Y"), series["Part"][i] + series["Reste"][i], series["Part"][i])
-            for i, d in enumerate(days)]
-    return [d.strftime("%d/%m") for d in days], series, rows
+    rows = [(formatting.full_day(d), formatting.number(series["Part"][i] + series["Reste"][i]),
+             formatting.number(series["Part"][i])) for i, d in enumerate(days)]
+    return [formatting.day(d) for d in days], series, rows
 
 
 def _histogram(where) -> list[int]:
@@ -85,20 +87,39 @@ def dashboard():
     total, part = sum(row[1] for row in by_source), sum(row[2] for row in by_source)
     day_labels, day_series, day_rows = _per_day(where)
     histogram = _histogram(where)
-    bin_labels = [f"{k * 100 // HISTOGRAM_BINS}–{(k + 1) * 100 // HISTOGRAM_BINS} %" for k in range(HISTOGRAM_BINS)]
+    predictor = model_store.state().predictor
+    threshold = predictor.threshold if predictor is not None else None
+    bins = _bins(threshold)
     charts = {
-        "per_day": stacked(day_labels, day_series, rotate=-45 if len(day_labels) > 10 else 0),
-        "histogram": bars(bin_labels, histogram, rotate=-45, series="Prédictions", counts=True),
+        "per_day": stacked(day_labels, {"Part": day_series.get("Part", []), "Reste": day_series.get("Reste", [])},
+                           (PART, RESTE), rotate=-45 if len(day_labels) > 7 else 0),
+        "histogram": bars([label for label, _ in bins],
+                          [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram)],
+                          rotate=-60, series="Prédictions", counts=True),
         "source_share": bars([r[0] for r in by_source], [100 * r[2] / r[1] for r in by_source], percent=True,
-                             series="Part (%)"),
+                             series="Départs prévus (%)", colors=(PART,)),
         "version_count": bars([r[0] for r in by_version], [r[1] for r in by_version], series="Prédictions",
                               horizontal=True, counts=True),
     }
+    histogram_rows = [(label, formatting.number(n), band.label) for (label, band), n in zip(bins, histogram)]
     return render_template("admin/dashboard.html", windows=WINDOWS, window=key, total=total, part=part,
-                           charts=charts, day_rows=day_rows, histogram=list(zip(bin_labels, histogram)),
+                           charts=charts, day_rows=day_rows, histogram=histogram_rows, threshold=threshold,
                            by_version=by_version, source_rows=_table(by_source), version_rows=_table(by_version),
                            group_headers=["Prédictions", "dont « Part »", "Probabilité moyenne"])
 
 
+def _bins(threshold: float | None) -> list[tuple[str, object]]:
+    """Each histogram bin's French label (the threshold's bin marked ▲) and its risk band."""
+    out = []
+    for k in range(HISTOGRAM_BINS):
+        low, high = k / HISTOGRAM_BINS, (k + 1) / HISTOGRAM_BINS
+        label = f"{formatting.number(low * 100)}–{formatting.number(high * 100)} %"
+        if threshold is not None and low <= threshold < high:
+            label = "▲ " + label
+        out.append((label, risk_band(low)))
+    return out
+
+
 def _table(grouped) -> list[tuple]:
-    return [(name, n, part, f"{100 * mean:.1f} %".replace(".", ",")) for name, n, part, mean in grouped]
+    return [(name, formatting.number(n), formatting.number(part), formatting.percent(mean, 1))
+            for name, n, part, mean in grouped]

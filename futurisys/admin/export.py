@@ -1,8 +1,9 @@
 """The filtered history as a streamed CSV, laid out for French spreadsheets.
 
 Choices: UTF-8 with a byte-order mark (Excel then reads the accents right), `;` as separator and `,` as decimal
-mark (what French Excel/LibreOffice expect, so numbers stay numbers), dates in Paris local time, booleans as
-Oui/Non (the form's and the batch's spelling). Text that a spreadsheet would run as a formula is quoted with `'`.
+mark (what French Excel/LibreOffice expect, so numbers stay numbers), dates in Paris local time as French
+spreadsheets read them, booleans as Oui/Non (the form's and the batch's spelling). Text that a spreadsheet would
+run as a formula is quoted with `'`. The formatting itself is futurisys/formatting.py's.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from datetime import datetime
 
 from flask import Response, stream_with_context
 
+from futurisys import formatting
 from futurisys.admin import bp
-from futurisys.admin.queries import INPUT, LOCAL_TZ, PRED, export_select, local_time
+from futurisys.admin.queries import INPUT, LOCAL_TZ, PRED, export_select
 from futurisys.admin.routes import filter_form
 from futurisys.errors import error_response
 from futurisys.extensions import db
@@ -26,7 +28,6 @@ COLUMNS = [PRED.c.id.label("prediction_id"), PRED.c.created_at.label("created_at
 HEADER = [column.name for column in COLUMNS]
 SEPARATOR = ";"
 CHUNK_ROWS = 1000
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value) -> str:
@@ -36,11 +37,11 @@ def cell(value) -> str:
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     if isinstance(value, float):
-        return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+        return formatting.spreadsheet_number(value)
     if isinstance(value, datetime):
-        return local_time(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
+        return formatting.spreadsheet_datetime(value)
+    if isinstance(value, str):
+        return formatting.spreadsheet_text(value)
     return str(value)
 
 

@@ -1,12 +1,11 @@
-// Batch page, progressive enhancement: sends the file with an upload progress bar, shows "Traitement…" while the
-// server scores it, then a summary and a download link for the scored CSV. Without this script the form works
-// as is: the browser downloads the scored file itself (or shows the page listing the errors).
+// Batch page, progressive enhancement: sends the file with an upload progress bar and shows "Traitement…" while
+// the server scores it, then shows the page it answers (employees at risk and the download link, or the errors)
+// in place. Without this script the form works as is. Either way, a refused file or errors take the focus.
 (function () {
   "use strict";
-  if (!window.FormData || !window.XMLHttpRequest || !window.DOMParser || !window.URL || !URL.createObjectURL) {
-    return;
-  }
-  var lastDownload = null;
+
+  focusProblem(document);
+  if (!window.FormData || !window.XMLHttpRequest || !window.DOMParser) return;
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -30,7 +29,6 @@
     var button = form.querySelector("button[type=submit]");
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
-    xhr.responseType = "blob";
     xhr.upload.addEventListener("progress", function (event) {
       if (event.lengthComputable) bar.value = Math.round((100 * event.loaded) / event.total);
     });
@@ -41,12 +39,7 @@
     xhr.addEventListener("load", function () {
       button.disabled = false;
       progress.hidden = true;
-      var type = xhr.getResponseHeader("Content-Type") || "";
-      if (xhr.status === 200 && type.indexOf("text/csv") === 0) {
-        showScored(xhr, status);
-      } else {
-        xhr.response.text().then(showPage);
-      }
+      showPage(xhr.responseText);
     });
     xhr.addEventListener("error", function () {
       button.disabled = false;
@@ -61,57 +54,30 @@
     xhr.send(new FormData(form));
   }
 
-  function showScored(xhr, status) {
-    var summary = JSON.parse(xhr.getResponseHeader("X-Batch-Summary") || "{}");
-    var match = /filename="?([^";]+)"?/.exec(xhr.getResponseHeader("Content-Disposition") || "");
-    if (lastDownload) URL.revokeObjectURL(lastDownload);
-    lastDownload = URL.createObjectURL(xhr.response);
-
-    var card = element("section", { class: "card", "aria-labelledby": "resume-titre" });
-    card.append(element("h2", { id: "resume-titre" }, "Fichier évalué"));
-    var list = element("dl", { class: "batch-summary" });
-    [["Lignes évaluées et enregistrées", summary.lignes], ["Départ probable (« Part »)", summary.part],
-     ["Risque faible", summary.faible], ["Risque modéré", summary.modere], ["Risque élevé", summary.eleve]]
-      .forEach(function (item) {
-        var row = element("div");
-        row.append(element("dt", {}, item[0]), element("dd", {}, String(item[1])));
-        list.append(row);
-      });
-    card.append(list);
-    card.append(element("p", { class: "muted" }, "Colonnes reconnues : " + summary.format + " ; séparateur « " +
-      summary.separateur + " » ; encodage " + summary.encodage + "."));
-    var link = element("a", { class: "button", href: lastDownload, download: match ? match[1] : "predictions.csv" },
-      "Télécharger le fichier évalué");
-    card.append(element("p", {}, link));
-    var result = document.getElementById("resultat");
-    result.replaceChildren(card);
-    status.textContent = summary.lignes + " lignes évaluées ; le téléchargement du fichier commence.";
-    result.focus();
-    link.click();
-  }
-
   function showPage(html) {
-    // The server answered a page (errors by line, refused file, CSRF or model errors): show its content here.
+    // The server answered a page (result, errors by line, refused file, CSRF or model errors): show its content.
     var page = new DOMParser().parseFromString(html, "text/html");
     var main = document.querySelector("main");
-    main.replaceChildren.apply(main, Array.from(page.querySelector("main").childNodes));
+    var content = page.querySelector("main");
+    if (!content) return;
+    main.replaceChildren.apply(main, Array.from(content.childNodes));
     document.title = page.title;
-    var target = document.getElementById("probleme") || main.querySelector("[aria-invalid=true]") ||
-      (document.getElementById("resultat") && document.getElementById("resultat").children.length
-        ? document.getElementById("resultat") : main.querySelector("h1"));
-    if (target) {
-      if (!target.hasAttribute("tabindex") && !/^(INPUT|BUTTON|A)$/.test(target.tagName)) {
-        target.setAttribute("tabindex", "-1");
-      }
-      target.focus();
+    if (!focusProblem(document)) {
+      var result = document.getElementById("resultat");
+      var target = result && result.children.length ? result : main.querySelector("h1");
+      if (target) target.focus();
     }
   }
 
-  function element(tag, attributes, text) {
-    var node = document.createElement(tag);
-    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
-    if (typeof text === "string") node.textContent = text;
-    else if (text) node.append(text);
-    return node;
+  function focusProblem(root) {
+    // A refused file, a field in error or the errors by line: focus it so that it is read out first.
+    var target = root.getElementById("probleme") || root.querySelector("main [aria-invalid=true]") ||
+      (root.getElementById("erreurs-titre") && root.getElementById("resultat"));
+    if (!target) return false;
+    if (!target.hasAttribute("tabindex") && !/^(INPUT|BUTTON|A)$/.test(target.tagName)) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+    return true;
   }
 })();
