@@ -28,6 +28,25 @@ def export_command(path: str) -> None:
 @data_cli.command("load")
 def load_command() -> None:
     """Fill `employees_dataset` from the reference data (idempotent: only missing rows are inserted)."""
+    load_reference_rows()
+
+
+@data_cli.command("prepare")
+def prepare_command() -> None:
+    """Apply the migrations, then load the reference data if rows are missing (what gunicorn does at boot)."""
+    prepare_database()
+
+
+def prepare_database() -> None:
+    """Bring the schema to the latest revision and fill the reference data (idempotent, in the current app)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    load_reference_rows()
+
+
+def load_reference_rows() -> None:
+    """Insert the reference rows `employees_dataset` lacks; the dataset is only read when some are missing."""
     from futurisys.models import EmployeeDataset
 
     table = EmployeeDataset.__table__
