@@ -5,7 +5,7 @@ from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # gthread, plus fair accepting across workers and request heads read without tying a thread (futurisys/worker.py).
-worker_class = "futurisys.worker.BalancedWorker"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "futurisys.worker.BalancedWorker")  # "gthread" to compare
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))

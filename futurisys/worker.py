@@ -4,9 +4,9 @@ Two changes to gunicorn's gthread worker, both on its main (event-loop) thread:
 
 - **Balance.** Stock gthread accepts whenever the listening socket is readable, so the worker that wakes first
   takes most of a burst of keep-alive connections and then serves them on one core. Here each worker publishes
-  in a small shared table how many connections it holds and whether it listens, and stops listening while
-  another listening worker holds fewer (the least loaded listener never stops, so accepting never stops; a
-  worker that does not listen looks again every 0.1 s at most).
+  in a small shared table how many connections it holds, and listens only while no live worker holds fewer; a
+  worker that stops listening wakes the least loaded one through its pipe, so one always listens (and every
+  worker looks again every 0.1 s at most while it does not).
 - **Request heads read off-thread.** Stock gthread hands a connection to a thread as soon as one byte arrives,
   and the thread then blocks until the head is complete: clients sending their headers a byte a second take
   every thread. Here the main loop collects the head without blocking and gives the connection to a thread only
@@ -24,7 +24,7 @@ from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
 
-MAX_WORKERS = 64
+MAX_WORKERS = 32
 HEAD_TIMEOUT = 10.0
 HEAD_LIMIT = 64 * 1024  # bigger than gunicorn's own limits: the parser answers 431/400 past them
 _HEAD_END = b"\r\n\r\n"
@@ -33,7 +33,10 @@ _WAITING, _HANDED_OVER, _CLOSED = "waiting", "handed over", "closed"
 # Created when gunicorn's arbiter imports this module (before forking), so every worker shares them.
 _pids = multiprocessing.RawArray("i", MAX_WORKERS)
 _connections = multiprocessing.RawArray("i", MAX_WORKERS)
-_listening = multiprocessing.RawArray("b", MAX_WORKERS)
+_wakeups = [os.pipe() for _ in range(MAX_WORKERS)]  # (read, write) per slot: "you may be the least loaded now"
+for _read, _write in _wakeups:
+    os.set_blocking(_read, False)
+    os.set_blocking(_write, False)
 _slots_lock = multiprocessing.Lock()
 
 
@@ -44,7 +47,6 @@ def release_slot(pid: int) -> None:
             if _pids[slot] == pid:
                 _pids[slot] = 0
                 _connections[slot] = 0
-                _listening[slot] = 0
 
 
 def connection_counts() -> dict[int, int]:
@@ -65,7 +67,6 @@ class BalancedWorker(ThreadWorker):
             self.slot = next(slot for slot in range(MAX_WORKERS) if _pids[slot] in (0, os.getpid()))
             _pids[self.slot] = os.getpid()
             _connections[self.slot] = 0
-            _listening[self.slot] = 0
         super().init_process()
 
     # gthread keeps its count in `nr_conns` and compares it with `worker_connections` before listening: both are
@@ -82,7 +83,7 @@ class BalancedWorker(ThreadWorker):
 
     @property
     def worker_connections(self) -> int:
-        if self._another_listener_holds_fewer():
+        if self._nr_conns > self._least_loaded()[1]:
             return self._nr_conns  # makes gthread stop listening
         return self._connection_limit
 
@@ -90,15 +91,33 @@ class BalancedWorker(ThreadWorker):
     def worker_connections(self, value: int) -> None:
         self._connection_limit = value
 
-    def _another_listener_holds_fewer(self) -> bool:
-        mine = self._nr_conns
-        return any(_listening[slot] and _connections[slot] < mine and _pids[slot]
-                   for slot in range(MAX_WORKERS) if slot != self.slot)
+    def _least_loaded(self) -> tuple[int, int]:
+        """The slot of the live worker holding the fewest connections, and how many it holds."""
+        return min(((slot, _connections[slot]) for slot in range(MAX_WORKERS) if _pids[slot]),
+                   key=lambda pair: pair[1], default=(self.slot, 0))
+
+    def run(self):
+        """Listen to this slot's wake-up pipe too, then run gthread's loop."""
+        self.poller.register(_wakeups[self.slot][0], selectors.EVENT_READ, self._drain_wakeups)
+        super().run()
+
+    @staticmethod
+    def _drain_wakeups(read_end) -> None:
+        try:
+            os.read(read_end, 4096)
+        except BlockingIOError:
+            pass
 
     def set_accept_enabled(self, enabled):
-        """Listen or not, as gthread does, and publish it."""
+        """Listen or not, as gthread does; on stopping, wake the least loaded worker so that it listens."""
         super().set_accept_enabled(enabled)
-        _listening[self.slot] = int(self._accepting)
+        if not enabled and self.alive:
+            slot = self._least_loaded()[0]
+            if slot != self.slot:
+                try:
+                    os.write(_wakeups[slot][1], b"\0")
+                except BlockingIOError:
+                    pass  # its pipe is full of wake-ups already
 
     def wait_for_and_dispatch_events(self, timeout):
         """Wait as gthread does, but at most 0.1 s while not listening (so as to take over soon enough)."""
