@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, bundle: str, workers: int, threads: int, timeout_s: float = 60, **extra_env: str):
+def gunicorn(database_url: str, bundle: str, workers: int, threads: int, timeout_s: float = 180, **extra_env: str):
     """Serve the app with gunicorn on 127.0.0.1; yields (base URL, seconds from start to /ready); stops it after."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": bundle, "PORT": str(port), "HOST": "127.0.0.1",
