@@ -4,8 +4,8 @@ import tempfile
 from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-# gthread, plus fair accepting across workers and request heads read without tying a thread (futurisys/worker.py).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "futurisys.worker.BalancedWorker")  # "gthread" to compare
+# gthread, plus fair accepting across workers and request heads read without tying a thread (gunicorn_worker.py).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn_worker.BalancedWorker")  # "gthread" to compare
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
@@ -34,7 +34,7 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 def child_exit(server, worker):
     """Forget a dead worker: its slot in the connection table, its live gauges in multiprocess metrics."""
-    from futurisys.worker import release_slot
+    from gunicorn_worker import release_slot
 
     release_slot(worker.pid)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

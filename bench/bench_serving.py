@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--only", default="balance,ratio,sqlite,slow,boot")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=4)
-    parser.add_argument("--worker-class", default="futurisys.worker.BalancedWorker")
+    parser.add_argument("--worker-class", default="gunicorn_worker.BalancedWorker")
     args = parser.parse_args()
     parts = set(args.only.split(","))
 
