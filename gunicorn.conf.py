@@ -4,7 +4,8 @@ import tempfile
 from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
+# gthread, plus fair accepting across workers and request heads read without tying a thread (gunicorn_worker.py).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn_worker.BalancedWorker")  # "gthread" to compare
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
@@ -32,7 +33,10 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def child_exit(server, worker):
-    """Forget a dead worker's live gauges (model loaded/info) in multiprocess metrics."""
+    """Forget a dead worker: its slot in the connection table, its live gauges in multiprocess metrics."""
+    from gunicorn_worker import release_slot
+
+    release_slot(worker.pid)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -35,12 +35,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, bundle: str, workers: int, threads: int, timeout_s: float = 30):
+def gunicorn(database_url: str, bundle: str, workers: int, threads: int, timeout_s: float = 180, **extra_env: str):
     """Serve the app with gunicorn on 127.0.0.1; yields (base URL, seconds from start to /ready); stops it after."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": bundle, "PORT": str(port), "HOST": "127.0.0.1",
            "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads), "ACCESS_LOG": "0",
-           "SECRET_KEY": "bench", "FUTURISYS_ENV": "production", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+           "SECRET_KEY": "bench", "FUTURISYS_ENV": "production", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+           **extra_env}
     venv = Path(sys.executable).parent
     subprocess.run([str(venv / "flask"), "--app", "futurisys", "db", "upgrade"], env=env, cwd=ROOT, check=True,
                    capture_output=True)

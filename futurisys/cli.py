@@ -1,6 +1,7 @@
 """`flask --app futurisys …` commands: data, model."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -28,6 +29,32 @@ def export_command(path: str) -> None:
 @data_cli.command("load")
 def load_command() -> None:
     """Fill `employees_dataset` from the reference data (idempotent: only missing rows are inserted)."""
+    load_reference_rows()
+
+
+@data_cli.command("prepare")
+def prepare_command() -> None:
+    """Apply the migrations, then load the reference data if rows are missing (what gunicorn does at boot)."""
+    prepare_database()
+
+
+def prepare_database() -> None:
+    """Bring the schema to the latest revision, fill the reference data and create the first admin account.
+
+    Idempotent, in the current app. The first account is generated (and printed once) when FIRST_ADMIN=generate.
+    """
+    from flask_migrate import upgrade
+
+    from futurisys.auth.accounts import bootstrap_admin
+
+    upgrade()
+    load_reference_rows()
+    for line in bootstrap_admin(generate=os.environ.get("FIRST_ADMIN") == "generate"):
+        click.echo(line)
+
+
+def load_reference_rows() -> None:
+    """Insert the reference rows `employees_dataset` lacks; the dataset is only read when some are missing."""
     from futurisys.models import EmployeeDataset
 
     table = EmployeeDataset.__table__

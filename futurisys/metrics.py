@@ -95,4 +95,5 @@ def init_app(app) -> None:
     app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
     app.before_request(_start_timer)
     app.after_request(_observe)
-    record_model_state(model_store.state(app))
+    if model_store.loaded(app):  # never load the model just for metrics: CLI commands would pay for it
+        record_model_state(model_store.state(app))

@@ -1,8 +1,9 @@
-"""The model as a Flask extension: the bundle is loaded once per app, its state kept in `app.extensions`."""
+"""The model as a Flask extension: the bundle is loaded once per app, when first needed, kept in `app.extensions`."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -59,29 +60,54 @@ def load_state(app: Flask) -> ModelState:
     return ModelState(predictor, source)
 
 
+@dataclass
+class LazyModel:
+    """One app's model slot: empty until something scores, then loaded once (thread-safe)."""
+
+    state: ModelState | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class ModelStore:
-    """Flask extension that owns the predictor of each app it is bound to."""
+    """Flask extension that owns the predictor of each app it is bound to.
+
+    Loading is deferred to the first use, so CLI commands that do not score (`--help`, `db`, `data`, `users`,
+    `apikeys`) never pay for it; gunicorn loads it in the arbiter before forking (wsgi.py).
+    """
 
     def __init__(self, app: Flask | None = None):
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Load the bundle once for `app`."""
+        """Register an empty model slot on `app`."""
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("ModelStore is already registered on this app")
-        app.extensions[EXTENSION_KEY] = load_state(app)
+        app.extensions[EXTENSION_KEY] = LazyModel()
+
+    @staticmethod
+    def loaded(app: Flask | None = None) -> bool:
+        """Whether `app` has loaded (or tried to load) its bundle yet."""
+        return (app or current_app).extensions[EXTENSION_KEY].state is not None
 
     @staticmethod
     def state(app: Flask | None = None) -> ModelState:
-        """The model state of `app` (default: the current app)."""
-        return (app or current_app).extensions[EXTENSION_KEY]
+        """The model state of `app` (default: the current app), loading the bundle on first use."""
+        app = app or current_app._get_current_object()
+        slot = app.extensions[EXTENSION_KEY]
+        if slot.state is None:
+            with slot.lock:
+                if slot.state is None:
+                    slot.state = load_state(app)
+        return slot.state
 
     def reload(self, app: Flask | None = None) -> ModelState:
         """Load the bundle again (after `model train` or `model pull`)."""
         app = app or current_app._get_current_object()
-        app.extensions[EXTENSION_KEY] = load_state(app)
-        return app.extensions[EXTENSION_KEY]
+        slot = app.extensions[EXTENSION_KEY]
+        with slot.lock:
+            slot.state = load_state(app)
+        return slot.state
 
     @property
     def predictor(self) -> Predictor:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure what the tests need is here: PostgreSQL running on 127.0.0.1:5432 (trust auth), Debian's Chromium.
+# Make sure what the tests need is here: PostgreSQL running on 127.0.0.1:5432 (trust auth), Debian's Chromium and
+# nginx (the proxy of deploy/, run by tests/test_deploy.py on 127.0.0.1; never started as a system service).
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=0
@@ -27,4 +28,8 @@ fi
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   echo "Installing Chromium"
   apt_install chromium
+fi
+if ! command -v nginx > /dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing nginx"
+  apt_install nginx-light
 fi

@@ -19,20 +19,35 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: drives a real Chromium")
+    config.addinivalue_line("markers", "browser: drives a real Chromium (on PostgreSQL only, see below)")
+    config.addinivalue_line("markers", "both_databases: a browser test that runs on SQLite too")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run on PostgreSQL only: the pages do not depend on the database, and Chromium is slow."""
+    kept, dropped = [], []
+    for item in items:
+        on_sqlite = getattr(item, "callspec", None) and item.callspec.params.get("database_url") == "sqlite"
+        single = item.get_closest_marker("browser") and not item.get_closest_marker("both_databases")
+        (dropped if on_sqlite and single else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
-def bundle_dir(tmp_path_factory) -> Path:
-    """A real model bundle, trained once for the whole run (or FUTURISYS_TEST_BUNDLE, one trained beforehand)."""
-    from futurisys.ml.train import train_bundle
-
-    given = os.environ.get("FUTURISYS_TEST_BUNDLE")
-    if given and (Path(given) / "metadata.json").exists():
-        return Path(given)
+def trained_bundle(tmp_path_factory) -> tuple[Path, str]:
+    """A real model bundle trained once for the whole run, by `flask model train`; with the command's output."""
     folder = tmp_path_factory.mktemp("bundle")
-    train_bundle(folder)
-    return folder
+    result = make_app("sqlite://", folder).test_cli_runner().invoke(args=["model", "train", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    return folder, result.output
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(trained_bundle) -> Path:
+    """The run's model bundle folder."""
+    return trained_bundle[0]
 
 
 @pytest.fixture(scope="session")

@@ -31,8 +31,10 @@ def test_database_urls_are_normalised(given, expected):
 
 
 def test_the_model_is_loaded_once_per_app_and_kept_in_app_extensions(app):
-    state = app.extensions[EXTENSION_KEY]
+    assert not ModelStore.loaded(app)  # nothing loaded until something scores
+    state = ModelStore.state(app)
     assert state.predictor is not None and state.error is None
+    assert app.extensions[EXTENSION_KEY].state is state and ModelStore.state(app) is state
     with pytest.raises(RuntimeError, match="already registered"):
         ModelStore().init_app(app)
 

@@ -1,12 +1,20 @@
 """`flask --app futurisys data …` and `model …` commands."""
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
+from futurisys.extensions import db as _db
 from futurisys.ml.data import REFERENCE_MD5, md5_hex
+from futurisys.ml.predictor import Predictor
 from futurisys.models import EmployeeDataset
 from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -44,15 +52,44 @@ def test_data_load_restores_missing_rows(runner, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(table)) == 1470
 
 
-def test_model_train_writes_a_loadable_bundle(plain_runner, tmp_path, bundle_dir):
-    out = tmp_path / "bundle"
-    result = plain_runner.invoke(args=["model", "train", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "CV ROC AUC" in result.output and "threshold" in result.output
+def test_model_train_writes_a_loadable_bundle(trained_bundle):
+    # The run's bundle is trained once, by this command (tests/conftest.py): its output and files are checked here.
+    out, output = trained_bundle
+    assert "CV ROC AUC" in output and "threshold" in output
     meta = json.loads((out / "metadata.json").read_text())
-    # Same data and settings, same version (the session bundle was trained the same way).
-    assert meta["version"] == json.loads((bundle_dir / "metadata.json").read_text())["version"]
-    assert (out / "xgboost.ubj").read_bytes() == (bundle_dir / "xgboost.ubj").read_bytes()
+    assert f"bundle {meta['version']} written to {out}" in output
+    assert Predictor.load(out).version == meta["version"]
+
+
+def test_commands_that_do_not_score_never_load_the_model(bundle_dir, tmp_path):
+    # A fresh interpreter: whether XGBoost was imported at all is the proof (the model costs seconds to load).
+    script = (
+        "import sys\n"
+        "from futurisys import create_app\n"
+        "from futurisys.extensions import model_store\n"
+        f"app = create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path / 'cli.db'}', "
+        f"'MODEL_DIR': '{bundle_dir}'}})\n"
+        "runner = app.test_cli_runner()\n"
+        "for args in (['--help'], ['db', '--help'], ['data', 'prepare'], ['apikeys', 'list']):\n"
+        "    result = runner.invoke(args=args)\n"
+        "    assert result.exit_code == 0, (args, result.output)\n"
+        "print(model_store.loaded(app), 'xgboost' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_data_prepare_migrates_and_loads_in_one_command(bundle_dir, tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'fresh.db'}", bundle_dir)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["data", "prepare"])
+    assert first.exit_code == 0 and "1470 rows inserted" in first.output, first.output
+    again = runner.invoke(args=["data", "prepare"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    with app.app_context():
+        head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+        assert _db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == head
 
 
 def test_model_pull_without_a_repository_is_a_usage_error(plain_runner):

@@ -25,6 +25,8 @@ def test_space_front_matter_matches_the_image():
     assert f"PORT={port}" in (ROOT / "Dockerfile").read_text()
 
 
-def test_start_script_migrates_then_execs_gunicorn():
+def test_start_script_execs_gunicorn_which_migrates_before_forking():
     boot = (ROOT / "scripts" / "boot.sh").read_text()
-    assert boot.index("db upgrade") < boot.index("data load") < boot.index("exec \"$GUNICORN\"")
+    assert boot.index("model train") < boot.index("PREPARE_DATABASE=") < boot.index("exec \"$GUNICORN\"")
+    wsgi = (ROOT / "wsgi.py").read_text()
+    assert wsgi.index("prepare_database()") < wsgi.index("db.engine.dispose()") < wsgi.index("model_store.state(app)")

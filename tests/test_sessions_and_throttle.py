@@ -129,3 +129,10 @@ def test_a_broken_device_cookie_counts_as_none(app, client, cookie):
     make_user(app, "victim", "hr")
     client.set_cookie(throttle.DEVICE_COOKIE, cookie, path="/connexion")
     assert login(client, "victim").status_code == 302
+
+
+def test_gunicorn_boot_preparation_creates_the_first_admin_when_run_sh_asks(runner, db, monkeypatch):
+    monkeypatch.setenv("FIRST_ADMIN", "generate")
+    result = runner.invoke(args=["data", "prepare"])
+    assert result.exit_code == 0 and "username: admin" in result.output and "shown only once" in result.output
+    assert db.session.scalar(sa.select(User.role)) == "admin"

@@ -1,6 +1,7 @@
 """Creating accounts: the rules on usernames and passwords, in one place for the CLI and the tests."""
 from __future__ import annotations
 
+import os
 import re
 import secrets
 
@@ -77,3 +78,30 @@ def has_accounts() -> bool:
 def generated_password() -> str:
     """A strong random password for a first account (shown once, to be changed)."""
     return secrets.token_urlsafe(15)
+
+
+def bootstrap_admin(generate: bool) -> list[str]:
+    """The first admin account, on a database with none; the lines to print (the password only when generated).
+
+    From ADMIN_USERNAME/ADMIN_PASSWORD when both are set (the container image); otherwise, with `generate`, an
+    `admin` account with a random password (run.sh); otherwise nothing but a hint.
+    """
+    if has_accounts():
+        return []
+    username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
+    if username and password:
+        user = create_user(username, password, "admin")
+        return [f"First admin account {user.username!r} created in {database_name()}."]
+    if not generate:
+        return ["No account yet: create one with `flask --app futurisys users create NAME --role admin`."]
+    password = generated_password()
+    user = create_user(username or "admin", password, "admin")
+    return [f"First admin account {user.username!r} created in {database_name()}.", "",
+            f"    username: {user.username}", f"    password: {password}", "",
+            "This password is shown only once. Change it now with:",
+            f"    .venv/bin/flask --app futurisys users set-password {user.username}", ""]
+
+
+def database_name() -> str:
+    """The database accounts are written to, password hidden: a newcomer sees at once which one it is."""
+    return db.engine.url.render_as_string(hide_password=True)

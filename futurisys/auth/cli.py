@@ -1,8 +1,6 @@
 """`flask --app futurisys users …`: accounts of HR staff and admins (there is no built-in account)."""
 from __future__ import annotations
 
-import os
-
 import click
 from flask.cli import AppGroup
 
@@ -14,10 +12,9 @@ _PASSWORD_OPTION = dict(prompt=True, hide_input=True, confirmation_prompt=True,
 
 
 def _database() -> str:
-    """The database the command works on, password hidden: a newcomer sees at once which one it is."""
-    from futurisys.extensions import db
+    from futurisys.auth.accounts import database_name
 
-    return db.engine.url.render_as_string(hide_password=True)
+    return database_name()
 
 
 def _run(action):
@@ -81,22 +78,7 @@ def disable_command(username: str) -> None:
               help="With no ADMIN_USERNAME/ADMIN_PASSWORD, create 'admin' with a random password printed once.")
 def bootstrap_command(generate: bool) -> None:
     """First admin account, only on a database with no account: from ADMIN_USERNAME/ADMIN_PASSWORD, or generated."""
-    from futurisys.auth.accounts import create_user, generated_password, has_accounts
+    from futurisys.auth.accounts import bootstrap_admin
 
-    if has_accounts():
-        return
-    username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
-    if not (username and password):
-        if not generate:
-            click.echo("No account yet: create one with `flask --app futurisys users create NAME --role admin`.")
-            return
-        username, password = username or "admin", generated_password()
-        shown = True
-    else:
-        shown = False
-    user = _run(lambda: create_user(username, password, "admin"))
-    click.echo(f"First admin account {user.username!r} created in {_database()}.")
-    if shown:
-        click.echo(f"\n    username: {user.username}\n    password: {password}\n\n"
-                   "This password is shown only once. Change it now with:\n"
-                   f"    .venv/bin/flask --app futurisys users set-password {user.username}\n")
+    for line in _run(lambda: bootstrap_admin(generate)):
+        click.echo(line)

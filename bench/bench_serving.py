@@ -1,0 +1,256 @@
+"""Serving benchmarks of issue 14 and issue 10 (point 2), every figure a ratio to /health in the same run.
+
+Starts its own gunicorn servers on 127.0.0.1 (throw-away PostgreSQL database and SQLite file), drives them with
+wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with the load average:
+
+- balance: keep-alive runs of POST /predict at 8 and 32 connections; mid-run, `ss` counts which worker process
+  owns each established connection; largest share held by one worker, throughput ÷ /health, spread of throughput;
+- ratio: /predict ÷ /health requests/s at 8 connections, alternating, median of 5 (PostgreSQL commit kept);
+- sqlite: p99 of /predict on SQLite ÷ on PostgreSQL at 8 connections, wrk time-outs;
+- slow: 50 connections sending their request head a byte a second, then /predict at 8 connections: p99 and
+  unanswered requests, against /predict's p99 with no slow client (same server);
+- boot: scripts/boot.sh (bundle present, database up to date) to /ready.
+
+Usage: PYTHONPATH=. .venv/bin/python bench/bench_serving.py [--bundle DIR] [--only balance,ratio,sqlite,slow,boot]
+       [--runs 10] [--seconds 4] [--worker-class gthread]   (stock gthread, to compare)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.common import ROOT, free_port, gunicorn, recreate_database
+
+DATABASE = "futurisys_bench_serving"
+WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[%s]]
+"""
+SLOW_HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow-client\r\nAccept: */*\r\n\r\n"
+
+
+def load() -> str:
+    """The 1-minute load average, as text."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests/s, latency percentiles (ms), non-2xx and time-outs from wrk --latency output."""
+    to_ms = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    percentiles = {p: float(v) * to_ms[u] for p, v, u in re.findall(r"\s(50|90|99)%\s+([\d.]+)(us|ms|s)", output)}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    timeouts = re.search(r"timeout (\d+)", output)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "timeouts": int(timeouts.group(1)) if timeouts else 0,
+            "p50": percentiles.get("50"), "p90": percentiles.get("90"), "p99": percentiles.get("99")}
+
+
+def wrk(url: str, seconds: float, connections: int, script: Path | None = None, port: int | None = None) -> dict:
+    """Run wrk (2 threads, keep-alive); with `port`, count the connection owners by pid half-way through."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    owners = Counter()
+    if port:
+        time.sleep(seconds / 2)
+        owners = connection_owners(port)
+    output, _ = run.communicate(timeout=seconds + 30)
+    return {**parse_wrk(output), "owners": owners}
+
+
+def connection_owners(port: int) -> Counter:
+    """How many established connections to `port` each process holds (`ss -p`)."""
+    listing = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+    return Counter(re.findall(r"pid=(\d+)", listing))
+
+
+def span(values: list[float], digits: int = 2) -> str:
+    """min–max of `values`."""
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f}"
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def bench_balance(base: str, script: Path, runs: int, seconds: float) -> None:
+    port = port_of(base)
+    for connections in (8, 32):
+        health = wrk(f"{base}/health", seconds, connections)
+        results = [wrk(f"{base}/predict", seconds, connections, script, port) for _ in range(runs)]
+        shares = [max(r["owners"].values()) / sum(r["owners"].values()) for r in results if r["owners"]]
+        rates = [r["rps"] for r in results]
+        middle = statistics.median(rates)
+        print(f"balance c={connections:<2} ({runs} keep-alive runs of {seconds:g} s, load {load()}): largest share on "
+              f"one worker {span(shares)} (owners per run: "
+              f"{' '.join('/'.join(str(n) for n in sorted(r['owners'].values(), reverse=True)) for r in results)}); "
+              f"/predict ÷ /health {span([rate / health['rps'] for rate in rates])}; throughput spread "
+              f"{(min(rates) / middle - 1) * 100:+.0f} % to {(max(rates) / middle - 1) * 100:+.0f} % of the median; "
+              f"p99 {span([r['p99'] for r in results], 1)} ms; time-outs {sum(r['timeouts'] for r in results)}")
+
+
+def bench_ratio(base: str, script: Path, seconds: float) -> None:
+    ratios, p99s = [], []
+    for _ in range(5):
+        health = wrk(f"{base}/health", seconds, 8)
+        predict = wrk(f"{base}/predict", seconds, 8, script)
+        ratios.append(predict["rps"] / health["rps"])
+        p99s.append(predict["p99"])
+    print(f"ratio c=8 (5 alternating runs of {seconds:g} s, load {load()}): /predict ÷ /health median "
+          f"{statistics.median(ratios):.3f} ({span(ratios, 3)}); /predict p99 {span(p99s, 1)} ms")
+
+
+def bench_sqlite(base_pg: str, base_sqlite: str, script: Path, runs: int, seconds: float) -> None:
+    ratios, timeouts = [], 0
+    for _ in range(runs):
+        health = wrk(f"{base_pg}/health", seconds, 8)
+        postgres = wrk(f"{base_pg}/predict", seconds, 8, script)
+        sqlite = wrk(f"{base_sqlite}/predict", seconds, 8, script)
+        ratios.append(sqlite["p99"] / postgres["p99"])
+        timeouts += sqlite["timeouts"] + postgres["timeouts"]
+        print(f"  sqlite run: p99 SQLite {sqlite['p99']:.1f} ms, PostgreSQL {postgres['p99']:.1f} ms, /health "
+              f"{health['p99']:.1f} ms; req/s ÷ /health SQLite {sqlite['rps'] / health['rps']:.3f}, PostgreSQL "
+              f"{postgres['rps'] / health['rps']:.3f}")
+    print(f"sqlite c=8 ({runs} runs of {seconds:g} s, load {load()}): p99 SQLite ÷ PostgreSQL {span(ratios)}; "
+          f"wrk time-outs {timeouts}")
+
+
+@contextmanager
+def slow_clients(port: int, count: int):
+    """`count` connections sending SLOW_HEAD a byte a second (reconnecting when dropped); yields a stats dict."""
+    stats = {"dropped": 0}
+    stop = threading.Event()
+
+    def connect():
+        return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+    def drip():
+        sockets = [[connect(), 0] for _ in range(count)]
+        while not stop.wait(1.0):  # bounded: stops with the context
+            for entry in sockets:
+                try:
+                    entry[0].send(SLOW_HEAD[entry[1]:entry[1] + 1])
+                    entry[1] = (entry[1] + 1) % len(SLOW_HEAD)
+                except OSError:
+                    stats["dropped"] += 1
+                    entry[0].close()
+                    entry[:] = [connect(), 0]
+        for entry in sockets:
+            entry[0].close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    time.sleep(3)  # every slow connection is open and has sent a few bytes
+    try:
+        yield stats
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def bench_slow(base: str, script: Path, seconds: float) -> None:
+    port = port_of(base)
+    health = wrk(f"{base}/health", seconds, 8)
+    quiet = wrk(f"{base}/predict", seconds, 8, script)
+    with slow_clients(port, 50) as stats:
+        held = sum(connection_owners(port).values())
+        loaded = wrk(f"{base}/predict", max(seconds, 10), 8, script)
+    print(f"slow clients (50 sending their head a byte a second, {held} connections held; then /predict at c=8 "
+          f"for {max(seconds, 10):g} s, load {load()}): p99 {loaded['p99']:.1f} ms (without slow clients "
+          f"{quiet['p99']:.1f} ms; /health p99 {health['p99']:.1f} ms), {loaded['requests']} answered, "
+          f"time-outs {loaded['timeouts']}, non-2xx {loaded['non_2xx']}, slow connections dropped {stats['dropped']}; "
+          f"req/s ÷ /health {loaded['rps'] / health['rps']:.3f}")
+
+
+def bench_boot(bundle: str, runs: int) -> None:
+    """scripts/boot.sh to /ready on SQLite: first on an empty database, then with everything in place."""
+    work = Path(tempfile.mkdtemp(prefix="futurisys-boot-"))
+    times = {"empty database": [], "database up to date": []}
+    for run in range(runs):
+        for kind in times:
+            if kind == "empty database":
+                (work / "boot.db").unlink(missing_ok=True)
+            port = free_port()
+            env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'boot.db'}", "MODEL_DIR": bundle,
+                   "PORT": str(port), "HOST": "127.0.0.1", "SECRET_KEY": "bench", "ACCESS_LOG": "0",
+                   "VIRTUAL_ENV": str(Path(sys.executable).parent.parent), "PYTHONPATH": str(ROOT)}
+            started = time.perf_counter()
+            server = subprocess.Popen(["bash", "scripts/boot.sh"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            try:
+                while time.perf_counter() - started < 60:  # bounded
+                    try:
+                        if urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1).status == 200:
+                            break
+                    except OSError:
+                        time.sleep(0.02)
+                times[kind].append(time.perf_counter() - started)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    for kind, values in times.items():
+        print(f"boot to /ready ({kind}, {runs} runs, load {load()}): {span(values)} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", help="model bundle folder (default: train one)")
+    parser.add_argument("--only", default="balance,ratio,sqlite,slow,boot")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--worker-class", default="gunicorn_worker.BalancedWorker")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+
+    from tests.payloads import FEATURES
+
+    work = Path(tempfile.mkdtemp(prefix="futurisys-bench-"))
+    bundle = args.bundle
+    if not bundle:
+        from futurisys.ml.train import train_bundle
+
+        bundle = str(work / "model")
+        train_bundle(bundle)
+    script = work / "predict.lua"
+    script.write_text(WRK_LUA % json.dumps(FEATURES, ensure_ascii=False))
+    print(f"worker class {args.worker_class}, 3 workers x 3 threads, load {load()} on {os.cpu_count()} CPUs")
+    env = {"GUNICORN_WORKER_CLASS": args.worker_class}
+    if parts & {"balance", "ratio", "sqlite", "slow"}:
+        database_url = recreate_database(DATABASE)
+        with gunicorn(database_url, bundle, 3, 3, **env) as (base, _ready):
+            wrk(f"{base}/health", 2, 8)  # warm-up
+            wrk(f"{base}/predict", 2, 8, script)
+            if "balance" in parts:
+                bench_balance(base, script, args.runs, args.seconds)
+            if "ratio" in parts:
+                bench_ratio(base, script, args.seconds)
+            if "slow" in parts:
+                bench_slow(base, script, args.seconds)
+            if "sqlite" in parts:
+                with gunicorn(f"sqlite:///{work / 'bench.db'}", bundle, 3, 3, **env) as (base_sqlite, _ready):
+                    wrk(f"{base_sqlite}/predict", 2, 8, script)  # warm-up
+                    bench_sqlite(base, base_sqlite, script, max(3, args.runs // 3), args.seconds)
+        recreate_database(DATABASE, drop_only=True)
+    if "boot" in parts:
+        bench_boot(bundle, 3)
+
+
+if __name__ == "__main__":
+    main()

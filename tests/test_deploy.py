@@ -1,0 +1,180 @@
+"""The production layout: gunicorn with its worker class, and Debian's nginx in front with deploy/'s config."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.payloads import FEATURES
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX = os.environ.get("NGINX_PATH", shutil.which("nginx") or "/usr/sbin/nginx")
+PARTIAL_HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # never finished: a slow client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    """Poll `url` until it answers 200 (bounded), failing early if `process` died."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{url} never answered 200 (exit code {process.poll()})") from None
+            time.sleep(0.05)  # polling interval for start-up, not a wait on timing
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(bundle_dir, tmp_path_factory):
+    """gunicorn as boot.sh runs it (gunicorn.conf.py, wsgi:app migrating an empty SQLite file), on 127.0.0.1."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("served")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'served.db'}", "MODEL_DIR": str(bundle_dir),
+           "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
+           "SECRET_KEY": "test-secret", "PREPARE_DATABASE": "1", "PROXY_COUNT": "1", "ACCESS_LOG": "0",
+           "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/ready", server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def render_nginx_config(folder: Path, upstream: str, port: int) -> Path:
+    """deploy/'s server block with its two variables filled in, inside a main config of the test's own."""
+    template = (ROOT / "deploy" / "nginx" / "futurisys.conf.template").read_text()
+    server = template.replace("${FUTURISYS_UPSTREAM}", upstream).replace("${NGINX_PORT}", f"127.0.0.1:{port}")
+    (folder / "futurisys.conf").write_text(server)
+    main = folder / "nginx.conf"
+    main.write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")  # workers reach the test's private temp folders
+        + f"daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'};\n"
+        "events { worker_connections 256; }\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {folder / 'body'};\n"
+        f"  proxy_temp_path {folder / 'proxy'};\n  fastcgi_temp_path {folder / 'fastcgi'};\n"
+        f"  uwsgi_temp_path {folder / 'uwsgi'};\n  scgi_temp_path {folder / 'scgi'};\n"
+        f"  include {folder / 'futurisys.conf'};\n}}\n")
+    return main
+
+
+@pytest.fixture(scope="module")
+def proxy_url(gunicorn_url, tmp_path_factory):
+    """Debian's nginx on 127.0.0.1 with deploy/'s config, in front of `gunicorn_url`."""
+    assert Path(NGINX).exists(), f"{NGINX} is missing: apt-get install -y nginx-light (scripts/ensure-services.sh)"
+    folder = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    config = render_nginx_config(folder, gunicorn_url.removeprefix("http://"), port)
+    checked = subprocess.run([NGINX, "-t", "-c", str(config), "-p", str(folder)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    proxy = subprocess.Popen([NGINX, "-c", str(config), "-p", str(folder)], stderr=subprocess.DEVNULL)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/health", proxy, seconds=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=30)
+
+
+def post_predict(base: str) -> dict:
+    body = json.dumps(FEATURES).encode()
+    request = urllib.request.Request(f"{base}/predict", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+        return json.loads(answer.read())
+
+
+def open_slow_clients(base: str, count: int) -> list[socket.socket]:
+    """`count` connections that send the start of a request head and then nothing."""
+    host, port = base.removeprefix("http://").split(":")
+    clients = [socket.create_connection((host, int(port)), timeout=5) for _ in range(count)]
+    for client in clients:
+        client.sendall(PARTIAL_HEAD)
+    return clients
+
+
+def test_connections_are_spread_over_the_workers(gunicorn_url):
+    # First in the module: connections other tests leave closing would still count for a worker meanwhile.
+    port = gunicorn_url.rsplit(":", 1)[1]
+    clients = [socket.create_connection(("127.0.0.1", int(port)), timeout=5) for _ in range(10)]
+    ours = {str(client.getsockname()[1]) for client in clients}
+    try:
+        for client in clients:  # a request on each: every connection has been accepted by then
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert client.recv(4096).startswith(b"HTTP/1.1 200")
+        listing = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                                 capture_output=True, text=True, check=True).stdout
+    finally:
+        for client in clients:
+            client.close()
+    owners = Counter(re.search(r"pid=(\d+)", line).group(1) for line in listing.splitlines()
+                     if line.split()[3].rsplit(":", 1)[1] in ours)
+    assert sum(owners.values()) == 10 and max(owners.values()) <= 7, owners  # stock gthread: mostly 9 or 10 on one
+
+
+def test_gunicorn_migrated_the_database_before_forking_and_serves_predictions(gunicorn_url):
+    answer = post_predict(gunicorn_url)
+    assert answer["Prediction"] in ("Reste", "Part") and 0 <= answer["Probabilite_depart"] <= 1
+    assert json.loads(urllib.request.urlopen(f"{gunicorn_url}/ready", timeout=5).read())["status"] == "ready"
+
+
+def test_slow_clients_do_not_hold_gunicorns_threads(gunicorn_url):
+    # 2 workers x 2 threads: with stock gthread, unfinished heads take the threads of the worker that accepted them
+    # and the requests it accepts next hang (stock gthread fails this test).
+    clients = open_slow_clients(gunicorn_url, 12)
+    try:
+        assert post_predict(gunicorn_url)["Prediction"] in ("Reste", "Part")
+        for _ in range(8):
+            assert urllib.request.urlopen(f"{gunicorn_url}/health", timeout=5).status == 200
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_nginx_forwards_to_gunicorn_with_the_client_address_and_scheme(proxy_url):
+    answer = post_predict(proxy_url)
+    assert answer["Prediction"] in ("Reste", "Part")
+    with urllib.request.urlopen(f"{proxy_url}/health", timeout=5) as health:
+        assert health.status == 200 and health.headers["Server"] == "nginx"  # no version (server_tokens off)
+
+
+def test_nginx_answers_413_itself_for_bodies_over_16_mib(proxy_url):
+    request = urllib.request.Request(f"{proxy_url}/predict", data=b"x" * (17 * 1024 * 1024),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+
+
+def test_nginx_holds_slow_clients_so_gunicorn_never_sees_them(proxy_url, gunicorn_url):
+    upstream_port = gunicorn_url.rsplit(":", 1)[1]
+    clients = open_slow_clients(proxy_url, 40)
+    try:
+        assert post_predict(proxy_url)["Prediction"] in ("Reste", "Part")
+        listing = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{upstream_port} )"],
+                                 capture_output=True, text=True, check=True).stdout
+        # Only nginx's few pooled connections reach gunicorn, not one per slow client.
+        assert len(listing.splitlines()) < 10, listing
+    finally:
+        for client in clients:
+            client.close()
