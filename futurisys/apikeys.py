@@ -72,7 +72,7 @@ def authenticate_request():
     """
     if request.endpoint not in PROTECTED_ENDPOINTS:
         return None
-    key = request.headers.get(HEADER)
+    key = request.headers.get(HEADER, "").strip() or None  # an empty header counts as absent
     if key is None and not current_app.config.get("API_KEYS_REQUIRED"):
         return None
     api_key = verify(key)

@@ -40,6 +40,7 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     BATCH_MAX_RECORDS = int(os.environ.get("BATCH_MAX_RECORDS", 10_000))
     API_KEYS_REQUIRED = _flag("API_KEYS_REQUIRED")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None  # when set, /metrics wants it as a bearer token
     # Reverse proxies in front of the app (Spaces: 1): their X-Forwarded-For/-Proto are trusted, so the login
     # throttle sees the client's address. 0 trusts no header.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))

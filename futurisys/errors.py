@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -16,44 +16,94 @@ from futurisys.model_store import ModelUnavailable
 log = logging.getLogger(__name__)
 JSON_BLUEPRINTS = {"api"}
 # Paths of the JSON API, for errors raised before a blueprint is matched (404, 405 on those URLs).
-JSON_PATHS = ("/predict",)
+JSON_PATH_PREFIX = "/predict"
+JSON_PATHS = frozenset({"/health", "/ready", "/model", "/metrics", "/openapi.json"})
+#: French messages for werkzeug's own (English) descriptions, by status.
+FRENCH_MESSAGES = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Adresse introuvable.",
+    405: "Méthode non autorisée pour cette adresse.",
+    406: "Format de réponse non disponible.",
+    408: "Délai d'attente de la requête dépassé.",
+    409: "Conflit avec l'état actuel des données.",
+    411: "En-tête Content-Length requis.",
+    413: "Corps de la requête trop volumineux.",
+    414: "Adresse trop longue.",
+    415: "Type de contenu non pris en charge.",
+    422: "Données invalides.",
+    429: "Trop de requêtes, réessayez plus tard.",
+    431: "En-têtes de la requête trop volumineux.",
+    500: "Erreur interne.",
+    501: "Méthode non prise en charge.",
+    503: "Service momentanément indisponible, réessayez plus tard.",
+}
+# Headers of an HTTPException worth keeping on the error answer (405 Allow, 401 WWW-Authenticate, 429 Retry-After).
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 
 def wants_json() -> bool:
     """API routes always answer JSON; elsewhere, whoever prefers JSON to HTML gets JSON."""
-    if request.blueprint in JSON_BLUEPRINTS or request.is_json or request.path.startswith(JSON_PATHS):
+    path = request.path.rstrip("/") or "/"
+    if request.blueprint in JSON_BLUEPRINTS or request.is_json or path.startswith(JSON_PATH_PREFIX) or \
+            path in JSON_PATHS:
         return True
     accept = request.accept_mimetypes
     return accept.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def error_response(status: int, message: str, errors: dict | None = None):
-    """The error as `{"error": message, "errors": {...}}` or as the HTML error page, with `status`."""
+def _printable(text: str) -> str:
+    # A lone surrogate sent as "\ud800" and echoed in a message cannot be encoded in UTF-8: replace it.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean(errors):
+    if isinstance(errors, dict):
+        return {_printable(str(key)): _clean(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_clean(value) for value in errors]
+    return _printable(str(errors))
+
+
+def detail_list(errors: dict, loc: tuple = ("body",)) -> list[dict]:
+    """The errors in the original framework's layout: [{"loc": [...], "msg": ..., "type": ...}]."""
+    out = []
+    for key, value in errors.items():
+        where = loc if key in ("_body", "_record") else (*loc, int(key) if key.isdigit() else key)
+        if isinstance(value, dict):
+            out += detail_list(value, where)
+        else:
+            out += [{"loc": list(where), "msg": message, "type": "value_error"} for message in value]
+    return out
+
+
+def error_response(status: int, message: str, errors: dict | None = None, **extra):
+    """The error as `{"error": message, "errors": {...}}` or as the HTML error page, with `status`.
+
+    A 422 also carries `detail`, the errors as the original framework listed them; `extra` adds JSON members.
+    """
+    message, errors = _printable(message), _clean(errors or {})
     if wants_json():
         body = {"error": message}
         if errors:
             body["errors"] = errors
+            if status == 422:
+                body["detail"] = detail_list(errors)
+        body.update(extra)
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, message=message, errors=errors or {}), status
-
-
-#: What an HTTP error says when the code raising it gave no message of its own (Werkzeug's are in English).
-FRENCH_MESSAGES = {
-    400: "Requête invalide.", 401: "Authentification requise.", 403: "Accès refusé.",
-    404: "Page introuvable : l'adresse est peut-être mal saisie, ou la page n'existe plus.",
-    405: "Méthode non autorisée pour cette adresse.", 406: "Format de réponse non disponible.",
-    408: "Délai de la requête dépassé.", 409: "Conflit avec l'état actuel des données.",
-    413: "Requête trop volumineuse.", 415: "Type de contenu non pris en charge.",
-    422: "Données invalides.", 429: "Trop de requêtes : réessayez dans quelques minutes.",
-    500: "Erreur interne.", 503: "Service momentanément indisponible, réessayez plus tard.",
-}
+    return render_template("errors/error.html", status=status, message=message, errors=errors), status
 
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
-    default = type(exc).description  # the class's own (English) text: replaced by the French one
-    message = exc.description if exc.description and exc.description != default else None
-    return error_response(status, message or FRENCH_MESSAGES.get(status, "Erreur."))
+    default = exc.description == type(exc).description  # werkzeug's English text, not one of ours
+    message = FRENCH_MESSAGES.get(status, "Erreur.") if default or not exc.description else exc.description
+    response = make_response(error_response(status, message))
+    for name, value in exc.get_headers():
+        if name in _KEPT_HEADERS:
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(exc: CSRFError):
@@ -62,7 +112,9 @@ def _csrf_error(exc: CSRFError):
 
 
 def _model_unavailable(exc: ModelUnavailable):
-    return error_response(503, f"Modèle indisponible : {exc}")
+    # The reason (paths, library messages) goes to the log, not to the client.
+    log.warning("model unavailable: %s", exc)
+    return error_response(503, "Modèle indisponible, réessayez plus tard.")
 
 
 def _database_error(exc: SQLAlchemyError):
@@ -74,6 +126,14 @@ def _database_error(exc: SQLAlchemyError):
         return error_response(503, "Base de données indisponible, réessayez plus tard.")
     log.exception("database error on %s %s", request.method, request.path)
     return error_response(500, "Erreur interne.")
+
+
+def _unreadable_input(exc: Exception):
+    # Safety net for input that defeats a parser (nesting depth, huge numbers, unencodable text): a client error.
+    db.session.rollback()
+    log.warning("unreadable input on %s %s: %s", request.method, request.path, type(exc).__name__)
+    return error_response(400, "Requête illisible (imbrication trop profonde, nombre hors limites ou texte "
+                               "non encodable).")
 
 
 def _unexpected(exc: Exception):
@@ -88,4 +148,6 @@ def init_app(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ModelUnavailable, _model_unavailable)
     app.register_error_handler(SQLAlchemyError, _database_error)
+    for unreadable in (RecursionError, OverflowError, UnicodeError):
+        app.register_error_handler(unreadable, _unreadable_input)
     app.register_error_handler(Exception, _unexpected)

@@ -5,12 +5,13 @@ values there and /metrics aggregates them (gunicorn.conf.py clears the folder at
 """
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable
 
-from flask import Response, g, request
+from flask import Response, current_app, g, make_response, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 
@@ -44,11 +45,16 @@ def count_db_error(exc: BaseException) -> None:
     DB_ERRORS.labels(type(exc).__name__).inc()
 
 
+def public_source(source: str) -> str:
+    """Where the model comes from, as shown to clients: a Hub repository, or "local" (never a server path)."""
+    return source if source.startswith("hf://") else "local"
+
+
 def record_model_state(state) -> None:
     """Publish whether a model is loaded, and which one (`state`: model_store.ModelState)."""
     MODEL_LOADED.set(0 if state.predictor is None else 1)
     if state.predictor is not None:
-        MODEL_INFO.labels(state.predictor.version, state.source).set(1)
+        MODEL_INFO.labels(state.predictor.version, public_source(state.source)).set(1)
 
 
 def registry() -> CollectorRegistry:
@@ -62,9 +68,24 @@ def registry() -> CollectorRegistry:
     return _registry
 
 
+def _authorized() -> bool:
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def metrics_view():
-    """The metrics in the Prometheus text format (or OpenMetrics when asked for)."""
+    """The metrics in the Prometheus text format (or OpenMetrics when asked for); METRICS_TOKEN guards them."""
+    from futurisys.errors import error_response
     from futurisys.extensions import model_store
+
+    if not _authorized():
+        response = make_response(error_response(
+            401, "Jeton d'accès aux métriques manquant ou invalide : envoyez « Authorization: Bearer <jeton> »."))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
 
     record_model_state(model_store.state())
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))

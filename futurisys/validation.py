@@ -8,6 +8,7 @@ schema's cross-field rules) without a form object per record, which batches of t
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,8 @@ def parse_value(field: schema.Field, value):
     if field.kind == "category":
         if not isinstance(value, str):
             raise ValueError("Doit être une chaîne de caractères.")
+        if not _encodable(value):
+            raise ValueError("Contient un caractère invalide (substitut Unicode isolé).")
         return value if value in _ALLOWED.get(id(field), ()) else _choice(field, value)
     if isinstance(value, bool):
         raise ValueError("Doit être un nombre, pas un booléen.")
@@ -85,16 +88,40 @@ def parse_value(field: schema.Field, value):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        match = _INTEGER.match(value) if isinstance(value, str) else None
+        match = _INTEGER.match(value) if isinstance(value, str) and len(value) <= _MAX_DIGITS else None
         if match and ("%" not in value or field.name == "augementation_salaire_precedente"):
             return int(match.group(1))
         raise ValueError("Doit être un nombre entier.")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _float(value)
     match = _NUMBER.match(value) if isinstance(value, str) else None
     if match:
         return float(match.group(1).replace(",", "."))
     raise ValueError("Doit être un nombre.")
+
+
+# Longest integer string parsed (Python refuses more than 4,300 digits; no field needs more than a few).
+_MAX_DIGITS = 64
+
+
+def _encodable(text: str) -> bool:
+    # A lone surrogate ("\ud800" in JSON) cannot be written back in UTF-8, e.g. echoed in an error message.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _float(number) -> float:
+    # An integer of 400 digits is valid JSON but too large for a float; NaN and infinities have no range.
+    try:
+        value = float(number)
+    except OverflowError:
+        raise ValueError("Nombre hors limites.") from None
+    if not math.isfinite(value):
+        raise ValueError("Nombre hors limites.")
+    return value
 
 
 # The schema fields' allowed values, by identity: `Field.values` builds a tuple on each call, and this check runs
@@ -198,7 +225,9 @@ class JsonData(dict):
 
 
 def is_raw_record(payload: Mapping) -> bool:
-    """The documented rule: a body with any raw-only key is a raw HR record, otherwise the 30-feature payload."""
+    """The documented rule: all 30 feature keys make the feature payload, else any raw-only key a raw record."""
+    if all(name in payload for name in schema.FEATURE_NAMES):
+        return False
     return any(key in payload for key in schema.RAW_ONLY_NAMES)
 
 

@@ -94,7 +94,7 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
     expect(page.locator("[aria-invalid=true]").first).to_be_visible()
     check("connexion-erreurs")
     page.goto(f"{live_server}/page-inexistante")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Page introuvable")
+    expect(page.locator(".error-page__code")).to_contain_text("Page introuvable")
     check("erreur-404")
 
     # HR account: the HR pages, and the admin pages refused.

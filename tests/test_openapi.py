@@ -3,7 +3,7 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from futurisys import schema
-from futurisys.api.openapi import BOOLEAN_PATTERN, EXAMPLE_RAW, INTEGER_PATTERN, PERCENT_PATTERN
+from futurisys.api.openapi import BOOLEAN_PATTERN, EXAMPLE_RAW, INTEGER_PATTERN, PERCENT_PATTERN, enum_name
 from futurisys.validation import is_raw_record, parse_value, validate_payload
 from tests.conftest import make_app
 from tests.payloads import RAW
@@ -36,11 +36,16 @@ def test_feature_schema_is_the_schema_module(spec):
     assert features["required"] == list(schema.FEATURE_NAMES)
     for field in schema.FEATURES:
         prop = features["properties"][field.name]
-        assert prop["type"] == field.json_type and prop["title"] == field.label
+        assert prop["title"] == field.label
         assert prop.get("description", "") == field.help
         if field.kind != "bool" and field.choices:
-            assert prop["enum"] == list(field.values)
-        if field.minimum is not None and field.kind != "category":
+            assert prop["$ref"] == f"#/components/schemas/{enum_name(field)}"
+            assert spec["components"]["schemas"][enum_name(field)] == {
+                **spec["components"]["schemas"][enum_name(field)], "type": field.json_type,
+                "enum": list(field.values)}
+        else:
+            assert prop["type"] == field.json_type
+        if field.minimum is not None and field.kind != "category" and not field.choices:
             assert (prop["minimum"], prop["maximum"]) == (field.minimum, field.maximum)
 
 
@@ -52,7 +57,8 @@ def test_raw_schema_documents_the_hr_export_forms(spec):
     assert {"type": "string", "pattern": BOOLEAN_PATTERN} in overtime
     raise_forms = raw["properties"]["augementation_salaire_precedente"]["anyOf"]
     assert {"type": "string", "pattern": PERCENT_PATTERN} in raise_forms and {"type": "null"} in raise_forms
-    assert raw["properties"]["poste"]["enum"] == list(schema.raw_field("poste").values)
+    assert raw["properties"]["poste"]["$ref"] == "#/components/schemas/Poste"
+    assert spec["components"]["schemas"]["Poste"]["enum"] == list(schema.raw_field("poste").values)
 
 
 @pytest.mark.parametrize("pattern, field, accepted, rejected", [
@@ -75,8 +81,9 @@ def test_string_patterns_agree_with_parse_value(pattern, field, accepted, reject
 
 def test_discrimination_rule_and_examples(spec):
     request = spec["components"]["schemas"]["PredictionRequest"]
-    assert request["oneOf"] == [{"$ref": "#/components/schemas/EmployeeFeatures"},
+    assert request["anyOf"] == [{"$ref": "#/components/schemas/EmployeeFeatures"},
                                 {"$ref": "#/components/schemas/RawHrRecord"}]
+    assert "30 clés" in request["description"]
     assert all(name in request["description"] for name in schema.RAW_ONLY_NAMES)
     assert EXAMPLE_RAW == RAW  # the hard-coded example is a real employee
     examples = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["examples"]
@@ -88,7 +95,7 @@ def test_discrimination_rule_and_examples(spec):
 
 def test_responses_and_limits(spec):
     predict = spec["paths"]["/predict"]["post"]
-    assert set(predict["responses"]) == {"200", "400", "401", "413", "415", "422", "503"}
+    assert set(predict["responses"]) == {"200", "400", "401", "409", "413", "415", "422", "503"}
     assert spec["components"]["schemas"]["Prediction"]["properties"]["Prediction"]["enum"] == ["Reste", "Part"]
     batch = spec["paths"]["/predict/batch"]["post"]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 10_000
@@ -115,3 +122,56 @@ def test_docs_page_is_served_without_a_cdn(client):
     assert "http://" not in html and "https://" not in html
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/docs/assets/index.html").status_code == 404  # the bundle's demo page loads the Petstore
+
+
+def test_names_are_ascii_and_every_operation_has_security_and_a_4xx(spec):
+    names = list(spec["components"]["schemas"]) + [tag["name"] for tag in spec["tags"]]
+    operations = [operation for item in spec["paths"].values() for operation in item.values()]
+    names += [operation["operationId"] for operation in operations]
+    assert all(name.isascii() and name.replace("_", "").isalnum() for name in names), names
+    assert all(not schema_.get("title", "").strip() or schema_["title"].isascii()
+               for schema_ in spec["components"]["schemas"].values())
+    for operation in operations:
+        assert "security" in operation and any(code.startswith("4") for code in operation["responses"])
+    assert all(tag["description"] for tag in spec["tags"])
+    assert spec["servers"] and spec["info"]["license"]["name"]
+
+
+def test_error_bodies_document_detail_and_the_batch_total(spec):
+    schemas = spec["components"]["schemas"]
+    assert schemas["Error"]["properties"]["detail"]["items"] == {"$ref": "#/components/schemas/ValidationErrorItem"}
+    assert schemas["ValidationErrorItem"]["required"] == ["loc", "msg", "type"]
+    assert "invalid_records" in schemas["BatchError"]["properties"]
+    details = spec["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert details["anyOf"][0] == {"$ref": "#/components/schemas/PredictionDetails"}
+
+
+@pytest.mark.parametrize("shape, rules_of", [("EmployeeFeatures", schema.feature_consistency_errors),
+                                             ("RawHrRecord", schema.raw_consistency_errors)])
+def test_cross_field_rules_are_written_out_as_the_code_applies_them(spec, shape, rules_of):
+    """Each documented rule names the field the code flags, and a record breaking it is flagged there."""
+    from futurisys.api.openapi import RULES_EXTENSION
+    from futurisys.ml.features import derive_features
+
+    documented = spec["components"]["schemas"][shape][RULES_EXTENSION]
+    assert documented and all(rule["rule"] in spec["components"]["schemas"][shape]["description"]
+                              for rule in documented)
+    base = derive_features(RAW) if shape == "EmployeeFeatures" else dict(RAW)
+    assert rules_of(base) == {}
+    breaking = {"annees_dans_l_entreprise": {"annee_experience_totale": 2, "annees_dans_l_entreprise": 5},
+                "annees_dans_le_poste_actuel": {"annees_dans_le_poste_actuel": 30},
+                "annees_depuis_la_derniere_promotion": {"annees_depuis_la_derniere_promotion": 30},
+                "annes_sous_responsable_actuel": {"annes_sous_responsable_actuel": 30},
+                "annee_experience_totale": {"age": 20, "annee_experience_totale": 10},
+                "evolution_cat_evol": {"evolution_cat_evol": "hausse", "ecart_note_evaluation": 0}}
+    for rule in documented:
+        assert rule["field"] in rules_of({**base, **breaking[rule["field"]]}), rule
+    flagged = {field for change in breaking.values() for field in rules_of({**base, **change})}
+    assert flagged == {rule["field"] for rule in documented}
+
+
+def test_metrics_token_is_documented_when_set(database_url, bundle_dir):
+    app = make_app(database_url, bundle_dir, METRICS_TOKEN="t")
+    spec = app.test_client().get("/openapi.json").get_json()
+    assert spec["paths"]["/metrics"]["get"]["security"] == [{"MetricsToken": []}]
+    assert spec["components"]["securitySchemes"]["MetricsToken"]["scheme"] == "bearer"

@@ -7,13 +7,18 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+from schemathesis.specs.openapi.checks import (allow_header_conformance, content_type_conformance,
+                                               missing_required_header, negative_data_rejection,
+                                               response_headers_conformance, response_schema_conformance,
                                                status_code_conformance)
 
 from futurisys.api.openapi import build_document
 
 CONFIG = {"BATCH_MAX_RECORDS": 10_000, "API_KEYS_REQUIRED": False}  # the defaults, which the app below keeps
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Every check that applies to single requests, except positive_data_acceptance: the cross-field rules (written in
+# the document, not expressible in JSON Schema) refuse some schema-valid bodies.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance, negative_data_rejection, missing_required_header, allow_header_conformance]
 
 # Loaded from the generator at import time (schemathesis' lazy fixture loader does not support pytest 9 yet);
 # test_the_app_serves_this_document holds the app's /openapi.json to it.

@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import time
+from itertools import islice
 
 from flask import current_app, g, jsonify
 
 from futurisys.api import bp
-from futurisys.api.routes import read_json
+from futurisys.api.body import read_json
+from futurisys.api import idempotency
 from futurisys.errors import error_response
 from futurisys.extensions import model_store
 from futurisys.predictions import predict_and_store_many
 from futurisys.validation import validate_many
 
 
-@bp.post("/predict/batch")
+#: Invalid records detailed in a 422 (the total is always given): 10,000 empty objects would make a 14 MB answer.
+MAX_LISTED_INVALID = 100
+
+
+@bp.post("/predict/batch", strict_slashes=False)
+@idempotency.idempotent
 def predict_batch():
     """Score a JSON array of records (each in either shape); answers in the same order, all or nothing."""
     started = time.perf_counter()
@@ -30,9 +37,15 @@ def predict_batch():
     model_store.predictor  # 503 before validating when no model is loaded
     items, errors = validate_many(payload)
     if errors:
-        return error_response(
-            422, f"{len(errors)} enregistrement(s) invalide(s) sur {len(payload)} : aucun n'a été enregistré.",
-            {str(index): record_errors for index, record_errors in errors.items()})
+        message = f"{len(errors)} enregistrement(s) invalide(s) sur {len(payload)} : aucun n'a été enregistré."
+        if len(errors) > MAX_LISTED_INVALID:
+            message += f" Les {MAX_LISTED_INVALID} premiers sont détaillés."
+        listed = dict(islice(errors.items(), MAX_LISTED_INVALID))
+        return error_response(422, message, {str(index): record_errors for index, record_errors in listed.items()},
+                              invalid_records=len(errors))
+    replay = idempotency.claim()
+    if replay is not None:
+        return replay
     scores = predict_and_store_many(items, source="batch", request_id=g.request_id, started=started,
                                     api_key_name=g.get("api_key_name"))
     return jsonify([{"Prediction": score.label, "Probabilite_depart": score.proba} for score in scores])

@@ -5,30 +5,51 @@ import time
 
 from flask import abort, g, jsonify, request
 from sqlalchemy import text
-from werkzeug.exceptions import BadRequest
 
 from futurisys.api import bp
+from futurisys.api.body import read_json
+from futurisys.api import idempotency
 from futurisys.errors import error_response
 from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.predictions import predict_and_store
-from futurisys.validation import TRUE_WORDS, validate_payload
+from futurisys.metrics import public_source
+from futurisys.validation import validate_payload
+
+DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})
 
 
-def read_json():
-    """The request's JSON body: 415 when it is not JSON, 400 when it does not parse."""
-    if not request.is_json:
-        abort(415, "Content-Type attendu : application/json.")
-    try:
-        return request.get_json()
-    except BadRequest:
-        abort(400, "Corps JSON mal formé.")
+@bp.before_app_request
+def status_for_json_clients():
+    """GET / answers the original API's `{"status": "API OK"}` to clients preferring JSON; browsers get the form."""
+    if request.path == "/" and request.method in ("GET", "HEAD") and \
+            request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        return jsonify(status="API OK")
+    return None
 
 
-@bp.post("/predict")
+@bp.after_app_request
+def vary_home_page_on_accept(response):
+    """GET / depends on Accept: caches must keep the JSON and HTML answers apart."""
+    if request.path == "/":
+        response.vary.add("Accept")
+    return response
+
+
+def _details_flag() -> bool:
+    """The `details` query parameter: true/false (or 1/0, any case), absent means false; anything else is a 400."""
+    value = request.args.get("details", "false").strip().lower()
+    if value not in DETAILS_VALUES:
+        abort(400, "Paramètre details invalide : true ou false attendu.")
+    return value in ("true", "1")
+
+
+@bp.post("/predict", strict_slashes=False)
+@idempotency.idempotent
 def predict():
     """Score one employee, given as the original 30 features or as a raw HR record."""
     started = time.perf_counter()
+    with_details = _details_flag()
     payload = read_json()
     if not isinstance(payload, dict):
         return error_response(422, "Un objet JSON est attendu.", {"_body": ["Un objet JSON est attendu."]})
@@ -36,10 +57,13 @@ def predict():
     features, raw, errors = validate_payload(payload)
     if errors:
         return error_response(422, "Données invalides.", errors)
+    replay = idempotency.claim()
+    if replay is not None:
+        return replay
     stored = predict_and_store(features, raw, source="api", request_id=g.request_id, started=started,
                                api_key_name=g.get("api_key_name"))
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
-    if request.args.get("details", "").strip().lower() in TRUE_WORDS:
+    if with_details:
         body.update(prediction_id=stored.prediction_id, input_id=stored.input_id,
                     model_version=stored.model_version, threshold=stored.threshold,
                     shape="raw" if raw is not None else "features",
@@ -64,7 +88,7 @@ def ready():
         reasons.append(f"database unreachable: {type(exc).__name__}")
     state = model_store.state()
     if state.predictor is None:
-        reasons.append(f"model not loaded: {state.error}")
+        reasons.append("model not loaded")  # the reason (paths, library messages) is in the log only
     if reasons:
         return jsonify({"status": "not ready", "reasons": reasons}), 503
     return {"status": "ready", "model_version": state.predictor.version}
@@ -75,8 +99,8 @@ def model_info():
     """Version, threshold, metrics and features of the loaded bundle."""
     state = model_store.state()
     if state.predictor is None:
-        return error_response(503, f"Modèle indisponible : {state.error}")
+        return error_response(503, "Modèle indisponible, réessayez plus tard.")
     meta = state.predictor.metadata
     keys = ("version", "created_at", "training_data_md5", "threshold", "threshold_rule", "class_labels", "model",
             "metrics", "features", "library_versions")
-    return jsonify({**{key: meta.get(key) for key in keys}, "source": state.source})
+    return jsonify({**{key: meta.get(key) for key in keys}, "source": public_source(state.source)})
