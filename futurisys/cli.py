@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from futurisys.extensions import db
+from futurisys.schema import REFERENCE_ROWS
 
 data_cli = AppGroup("data", help="The reference dataset.")
 model_cli = AppGroup("model", help="Model bundles: train, pull from and push to the Hugging Face Hub.")
@@ -59,7 +60,7 @@ def load_reference_rows() -> None:
 
     table = EmployeeDataset.__table__
     present = set(db.session.execute(db.select(table.c.id_employee)).scalars())
-    if len(present) < 1470:
+    if len(present) < REFERENCE_ROWS:
         from futurisys.ml.data import reference_frame
 
         rows = [row for row in reference_frame().to_dict("records") if row["id_employee"] not in present]

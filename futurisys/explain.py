@@ -7,9 +7,6 @@ from futurisys.formatting import money, number
 from futurisys.ml.predictor import Predictor
 from futurisys.schema import feature, raw_field
 
-# Features where -1 means "does not apply" (mobilite_promotion's -1 is also a real value, so it is shown).
-_SENTINEL_FEATURES = {"revenu_par_annee_experience_totale", "revenu_par_annee_experience_interne",
-                      "ratio_sans_promotion"}
 
 
 def _years(count: int) -> str:
@@ -94,7 +91,7 @@ def display_value(name: str, value) -> str:
     spec = feature(name)
     if spec.kind == "bool":
         return "oui" if value else "non"
-    if name in _SENTINEL_FEATURES and value == -1:
+    if spec.sentinel and value == -1:  # mobilite_promotion's -1 is also a real value: not a sentinel
         return "sans objet"
     if spec.choices:
         return spec.choice_label(value)

@@ -35,6 +35,7 @@ class Field:
     required: bool = True
     unit: str = ""  # how a value reads to HR: "€", "km", "ans"
     lever: bool = False  # something HR can act on (pay, overtime, training, promotion, travel, satisfaction)
+    sentinel: bool = False  # -1 means "does not apply" (no experience, hired this year), not a quantity
 
     @property
     def values(self) -> tuple:
@@ -157,13 +158,14 @@ _ENGINEERED = {f.name: f for f in (
                    ("employe_experimente", "Expérimenté"))),
     Field("exp_hors_entreprise", "int", "Expérience hors entreprise (années)", minimum=0, maximum=60, unit="ans"),
     Field("ratio_sans_promotion", "int", "Sans promotion depuis l'arrivée",
-          "1 si aucune promotion depuis l'arrivée, 0 sinon, −1 pour une embauche de l'année.", -1, 1, lever=True),
+          "1 si aucune promotion depuis l'arrivée, 0 sinon, −1 pour une embauche de l'année.", -1, 1, lever=True,
+          sentinel=True),
     Field("satisfaction_globale", "float", "Satisfaction globale", "Moyenne des quatre satisfactions.", 1, 4,
           lever=True),
     Field("revenu_par_annee_experience_totale", "int", "Revenu annuel par année d'expérience",
-          "−1 sans expérience.", -1, 1_200_000, unit="€", lever=True),
+          "−1 sans expérience.", -1, 1_200_000, unit="€", lever=True, sentinel=True),
     Field("revenu_par_annee_experience_interne", "int", "Revenu annuel par année d'ancienneté",
-          "−1 pour une embauche de l'année.", -1, 1_200_000, unit="€", lever=True),
+          "−1 pour une embauche de l'année.", -1, 1_200_000, unit="€", lever=True, sentinel=True),
     Field("mobilite_promotion", "int", "Mobilité et promotion",
           "Années dans le poste moins années depuis la promotion ; −1 pour un poste de l'année.", -60, 60,
           lever=True),
@@ -182,6 +184,10 @@ _FEATURE_ORDER = (
 #: The original API's 30 model features (its `EmployeeFeatures`), in its order.
 FEATURES: tuple[Field, ...] = tuple(_BY_NAME.get(n) or _ENGINEERED[n] for n in _FEATURE_ORDER)
 FEATURE_NAMES: tuple[str, ...] = _FEATURE_ORDER
+#: The 21 fields of the raw record that are model features unchanged.
+SHARED_NAMES: tuple[str, ...] = tuple(f.name for f in _SHARED)
+#: The features where -1 means "does not apply", in feature order.
+SENTINEL_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.sentinel)
 RAW_NAMES: tuple[str, ...] = _RAW_ORDER
 
 TARGET = "a_quitte_l_entreprise"
@@ -201,6 +207,9 @@ DATASET_COLUMNS: tuple[str, ...] = (
 #: Keys that only a raw HR record carries: their presence tells a raw record from a feature payload.
 RAW_ONLY_NAMES = frozenset(f.name for f in _RAW_ONLY)
 CLASS_LABELS = {0: "Reste", 1: "Part"}
+LEAVES, STAYS = CLASS_LABELS[1], CLASS_LABELS[0]
+#: Rows of the reference dataset (IBM HR attrition sample).
+REFERENCE_ROWS = 1470
 
 #: The employee's reference (matricule) HR may attach to an evaluation: never a name.
 EMPLOYEE_REF_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
@@ -226,20 +235,23 @@ def raw_consistency_errors(record: dict) -> dict[str, list[str]]:
         if not ok:
             errors.setdefault(field, []).append(message)
 
-    twy, yac = record.get("annee_experience_totale"), record.get("annees_dans_l_entreprise")
-    ycr, yslp = record.get("annees_dans_le_poste_actuel"), record.get("annees_depuis_la_derniere_promotion")
-    ywcm, age = record.get("annes_sous_responsable_actuel"), record.get("age")
-    if yac is not None:
-        if twy is not None:
-            check(yac <= twy, "annees_dans_l_entreprise",
+    total_years, company_years = record.get("annee_experience_totale"), record.get("annees_dans_l_entreprise")
+    role_years = record.get("annees_dans_le_poste_actuel")
+    since_promotion = record.get("annees_depuis_la_derniere_promotion")
+    manager_years, age = record.get("annes_sous_responsable_actuel"), record.get("age")
+    if company_years is not None:
+        if total_years is not None:
+            check(company_years <= total_years, "annees_dans_l_entreprise",
                   "Les années dans l'entreprise ne peuvent pas dépasser l'expérience totale.")
-        for value, name, what in ((ycr, "annees_dans_le_poste_actuel", "dans le poste actuel"),
-                                  (yslp, "annees_depuis_la_derniere_promotion", "depuis la dernière promotion"),
-                                  (ywcm, "annes_sous_responsable_actuel", "avec le responsable actuel")):
+        for value, name, what in ((role_years, "annees_dans_le_poste_actuel", "dans le poste actuel"),
+                                  (since_promotion, "annees_depuis_la_derniere_promotion",
+                                   "depuis la dernière promotion"),
+                                  (manager_years, "annes_sous_responsable_actuel", "avec le responsable actuel")):
             if value is not None:
-                check(value <= yac, name, f"Les années {what} ne peuvent pas dépasser les années dans l'entreprise.")
-    if age is not None and twy is not None:
-        check(age - twy >= 14, "annee_experience_totale",
+                check(value <= company_years, name,
+                      f"Les années {what} ne peuvent pas dépasser les années dans l'entreprise.")
+    if age is not None and total_years is not None:
+        check(age - total_years >= 14, "annee_experience_totale",
               "L'expérience totale est incompatible avec l'âge (début de carrière avant 14 ans).")
     return errors
 
@@ -247,8 +259,9 @@ def raw_consistency_errors(record: dict) -> dict[str, list[str]]:
 def feature_consistency_errors(features: dict) -> dict[str, list[str]]:
     """Cross-field rules for a 30-feature payload, as {field: [French message]}."""
     errors: dict[str, list[str]] = {}
-    yac, yslp = features.get("annees_dans_l_entreprise"), features.get("annees_depuis_la_derniere_promotion")
-    if yac is not None and yslp is not None and yslp > yac:
+    company_years = features.get("annees_dans_l_entreprise")
+    since_promotion = features.get("annees_depuis_la_derniere_promotion")
+    if company_years is not None and since_promotion is not None and since_promotion > company_years:
         errors["annees_depuis_la_derniere_promotion"] = [
             "Les années depuis la dernière promotion ne peuvent pas dépasser les années dans l'entreprise."]
     ecart, evolution = features.get("ecart_note_evaluation"), features.get("evolution_cat_evol")

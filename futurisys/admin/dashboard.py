@@ -15,6 +15,7 @@ from futurisys.errors import error_response
 from futurisys.extensions import db, model_store
 from futurisys.models import utcnow
 from futurisys.risk import risk_band
+from futurisys.schema import LEAVES, STAYS
 
 WINDOWS = {"7d": ("7 derniers jours", timedelta(days=7)), "30d": ("30 derniers jours", timedelta(days=30)),
            "90d": ("90 derniers jours", timedelta(days=90)), "all": ("Tout l'historique", None)}
@@ -37,7 +38,7 @@ def _day():
 
 
 def _is_part():
-    return sa.case((PRED.c.prediction_label == "Part", 1), else_=0)
+    return sa.case((PRED.c.prediction_label == LEAVES, 1), else_=0)
 
 
 def _grouped(key, where):
@@ -61,9 +62,9 @@ def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
     while current <= max(counts):  # days without predictions are shown as zero, not skipped
         days.append(current)
         current += timedelta(days=1)
-    series = {label: [counts.get(d, {}).get(label, 0) for d in days] for label in ("Part", "Reste")}
-    rows = [(formatting.full_day(d), formatting.number(series["Part"][i] + series["Reste"][i]),
-             formatting.number(series["Part"][i])) for i, d in enumerate(days)]
+    series = {label: [counts.get(d, {}).get(label, 0) for d in days] for label in (LEAVES, STAYS)}
+    rows = [(formatting.full_day(d), formatting.number(series[LEAVES][i] + series[STAYS][i]),
+             formatting.number(series[LEAVES][i])) for i, d in enumerate(days)]
     return [formatting.day(d) for d in days], series, rows
 
 
@@ -91,7 +92,7 @@ def dashboard():
     threshold = predictor.threshold if predictor is not None else None
     bins = _bins(threshold)
     charts = {
-        "per_day": stacked(day_labels, {"Part": day_series.get("Part", []), "Reste": day_series.get("Reste", [])},
+        "per_day": stacked(day_labels, {LEAVES: day_series.get(LEAVES, []), STAYS: day_series.get(STAYS, [])},
                            (PART, RESTE), rotate=-45 if len(day_labels) > 7 else 0),
         "histogram": bars([label for label, _ in bins],
                           [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram)],

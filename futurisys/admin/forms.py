@@ -8,13 +8,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Stop
 from wtforms.widgets import NumberInput
 
 from futurisys.models import EMPLOYEE_REF_LENGTH, SOURCES
+from futurisys.schema import LEAVES, STAYS
 
 SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation", "batch": "Lot (API)",
                  "lot": "Lot (CSV)"}
 assert set(SOURCE_LABELS) == set(SOURCES)
 SORTS = {"date_desc": "Date, récentes d'abord", "date_asc": "Date, anciennes d'abord",
          "proba_desc": "Probabilité décroissante", "proba_asc": "Probabilité croissante"}
-LABELS = ("Part", "Reste")
+LABELS = (LEAVES, STAYS)
 
 
 class FrenchMeta(DefaultMeta):

@@ -4,15 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from futurisys.ml.encoding import FeatureEncoder, fold_columns
+from futurisys.schema import SENTINEL_FEATURES
 
-_SENTINEL_COLUMNS = ("revenu_par_annee_experience_interne", "revenu_par_annee_experience_totale",
-                     "ratio_sans_promotion")
 _LOG1P_COLUMNS = ("revenu_par_annee_experience_interne", "revenu_par_annee_experience_totale")
 _SATISFACTIONS = ("satisfaction_employee_environnement", "satisfaction_employee_nature_travail",
                   "satisfaction_employee_equipe", "satisfaction_employee_equilibre_pro_perso")
 # (new column, source column, test); the test gives 0/1, or a value for "log".
 _EXTRA = (
-    *((f"is_sentinel({name})", name, ("eq", -1.0)) for name in _SENTINEL_COLUMNS),
+    *((f"is_sentinel({name})", name, ("eq", -1.0)) for name in SENTINEL_FEATURES),
     ("nombre_participation_pee==0", "nombre_participation_pee", ("eq", 0.0)),
     ("nombre_participation_pee==3", "nombre_participation_pee", ("eq", 3.0)),
     ("mobilite_promotion==-1", "mobilite_promotion", ("eq", -1.0)),
@@ -27,7 +26,7 @@ class LinearDesign:
     def __init__(self, encoder: FeatureEncoder):
         index = {name: i for i, name in enumerate(encoder.columns)}
         self._income = index["revenu_mensuel"]
-        self._sentinels = [index[name] for name in _SENTINEL_COLUMNS]
+        self._sentinels = [index[name] for name in SENTINEL_FEATURES]
         self._log1p = [index[name] for name in _LOG1P_COLUMNS]
         self._extra = [(index[source], test) for _, source, test in _EXTRA]
         self._n_features = len(encoder.feature_names)

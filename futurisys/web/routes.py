@@ -17,7 +17,7 @@ from futurisys.model_store import ModelUnavailable
 from futurisys.models import Input
 from futurisys.predictions import Author, predict_and_store
 from futurisys.risk import BANDS, risk_band
-from futurisys.schema import FEATURE_NAMES, RAW_NAMES, raw_field
+from futurisys.schema import FEATURE_NAMES, LEAVES, RAW_NAMES, raw_field
 from futurisys.web import bp
 from futurisys.web.forms import EvaluationForm, WhatIfForm
 
@@ -114,7 +114,7 @@ def result_context(features: dict, proba: float, label: str, threshold: float) -
     largest = max((abs(d["contribution"]) for d in found), default=0) or 1
     for driver in found:
         driver["width"] = max(2, round(100 * abs(driver["contribution"]) / largest))
-    return {"proba": proba, "above_threshold": label == "Part", "threshold": threshold, "band": risk_band(proba),
+    return {"proba": proba, "above_threshold": label == LEAVES, "threshold": threshold, "band": risk_band(proba),
             "bands": BANDS, "drivers": found}
 
 
