@@ -1,6 +1,8 @@
 """Forms of the admin area: the history filters (a GET form) and the delete confirmation."""
 from __future__ import annotations
 
+import math
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.meta import DefaultMeta
@@ -43,9 +45,12 @@ class PercentField(FloatField):
         self.data = None
         if text:
             try:
-                self.data = float(text.replace(",", "."))
+                number = float(text.replace(",", "."))
             except ValueError:
-                raise ValueError("Doit être un nombre, par exemple 12,5.") from None
+                number = math.nan
+            if not math.isfinite(number):  # "nan" and "1e999" parse as floats but compare to nothing sensibly
+                raise ValueError("Doit être un nombre, par exemple 12,5.")
+            self.data = number
 
     def pre_validate(self, form):
         if self.process_errors:
@@ -88,6 +93,19 @@ class HistoryFilterForm(FlaskForm):
     def filters(self) -> dict:
         """The validated filters, without the empty ones and the sort order."""
         return {name: f.data for name, f in self._fields.items() if name != "sort" and f.data not in (None, "")}
+
+
+#: Far beyond any real history, and small enough that its SQL OFFSET fits a 64-bit integer on every database.
+MAX_PAGE = 10**9
+
+
+def page_number(value: str | None) -> int:
+    """The `page` query parameter as a page from 1 to MAX_PAGE (clamped; not a number reads as 1)."""
+    try:
+        number = int(value or 1)
+    except ValueError:  # not a number, or too many digits for int()
+        return 1
+    return min(max(number, 1), MAX_PAGE)
 
 
 class DeleteForm(FlaskForm):

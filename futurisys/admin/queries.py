@@ -32,18 +32,29 @@ def local_time(value: datetime) -> datetime:
     return as_utc(value).astimezone(LOCAL_TZ)
 
 
-def local_midnight(day: date) -> datetime:
-    """The UTC instant at which `day` starts in French local time."""
-    return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc)
+def local_midnight(day: date) -> datetime | None:
+    """The UTC instant at which `day` starts in French local time; None when it falls outside Python's datetimes."""
+    try:
+        return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 in Paris starts in year 0 UTC
+        return None
+
+
+def _day_after(day: date) -> date | None:
+    return day + timedelta(days=1) if day < date.max else None
 
 
 def conditions(filters: dict) -> list:
     """SQL conditions on predictions `PRED` joined to inputs `INPUT` for validated history filters."""
     where = []
-    if "date_from" in filters:
-        where.append(PRED.c.created_at >= local_midnight(filters["date_from"]))
-    if "date_to" in filters:
-        where.append(PRED.c.created_at < local_midnight(filters["date_to"] + timedelta(days=1)))
+    # A bound beyond what datetimes can hold excludes nothing: the filter is dropped (clamped) rather than failing.
+    start = local_midnight(filters["date_from"]) if "date_from" in filters else None
+    if start is not None:
+        where.append(PRED.c.created_at >= start)
+    day_after = _day_after(filters["date_to"]) if "date_to" in filters else None
+    end = local_midnight(day_after) if day_after is not None else None
+    if end is not None:
+        where.append(PRED.c.created_at < end)
     if "label" in filters:
         where.append(PRED.c.prediction_label == filters["label"])
     if "proba_min" in filters:

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from futurisys.admin import bp
-from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, HistoryFilterForm
+from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, HistoryFilterForm, page_number
 from futurisys.admin.queries import history_select, label_counts, model_versions
 from futurisys.explain import display_raw_value, display_value, drivers
 from futurisys.extensions import db, model_store
@@ -19,6 +19,7 @@ from futurisys.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50
+MAX_ID = 2**63 - 1
 
 
 def filter_form() -> HistoryFilterForm:
@@ -41,7 +42,7 @@ def history():
                                sources=SOURCE_LABELS), 422
     filters, sort = form.filters(), form.sort.data
     counts = label_counts(filters)
-    page = db.paginate(history_select(filters, sort), page=request.args.get("page", 1, type=int),
+    page = db.paginate(history_select(filters, sort), page=page_number(request.args.get("page")),
                        per_page=PER_PAGE, error_out=False, count=False)
     page.total = sum(counts.values())  # the per-label counts already give the total: no second COUNT(*)
     return render_template("admin/history.html", form=form, pagination=page, counts=counts,
@@ -49,6 +50,8 @@ def history():
 
 
 def _detail_context(prediction_id: int) -> dict:
+    if prediction_id > MAX_ID:  # SQLite cannot even bind such an integer
+        abort(404, "Prédiction introuvable (supprimée ou jamais enregistrée).")
     prediction = db.session.scalar(sa.select(Prediction).options(joinedload(Prediction.input))
                                    .where(Prediction.id == prediction_id))
     if prediction is None:
