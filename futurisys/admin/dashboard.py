@@ -1,34 +1,23 @@
 """The dashboard: volumes and answers over a window, aggregated in SQL and drawn as SVG."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import render_template
 
 from futurisys import formatting
 from futurisys.admin import bp
 from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
+from futurisys.admin.forms import WINDOWS, read_window
 from futurisys.admin.forms import SOURCE_LABELS
 from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
 from futurisys.errors import error_response
 from futurisys.extensions import db, model_store
-from futurisys.models import utcnow
 from futurisys.risk import risk_band
 from futurisys.schema import LEAVES, STAYS
 
-WINDOWS = {"7d": ("7 derniers jours", timedelta(days=7)), "30d": ("30 derniers jours", timedelta(days=30)),
-           "90d": ("90 derniers jours", timedelta(days=90)), "all": ("Tout l'historique", None)}
 HISTOGRAM_BINS = 20
-
-
-def read_window(default: str = "30d") -> tuple[str | None, datetime | None]:
-    """The `window` query parameter and the instant it starts at (None for all); key None when unknown."""
-    key = request.args.get("window", default)
-    if key not in WINDOWS:
-        return None, None
-    span = WINDOWS[key][1]
-    return key, (utcnow() - span if span else None)
 
 
 def _day():

@@ -1,15 +1,18 @@
-"""Forms of the admin area: the history filters (a GET form) and the delete confirmation."""
+"""Forms and query parameters of the admin area: history filters (a GET form), time windows, delete confirmation."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import NumberInput
 
-from futurisys.models import EMPLOYEE_REF_LENGTH, SOURCES
+from futurisys.admin.queries import model_versions
+from futurisys.models import EMPLOYEE_REF_LENGTH, SOURCES, utcnow
 from futurisys.schema import LEAVES, STAYS
 
 SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation", "batch": "Lot (API)",
@@ -117,3 +120,26 @@ class DeleteForm(FlaskForm):
     confirm = BooleanField("Je confirme la suppression définitive de cette prédiction et des données saisies.",
                            [DataRequired("Cochez la case pour confirmer la suppression.")])
     submit = SubmitField("Supprimer définitivement")
+
+
+def filter_form() -> HistoryFilterForm:
+    """The history filters read from the query string (a GET form: Flask-WTF would only read POSTed data)."""
+    return HistoryFilterForm(request.args, model_versions=model_versions())
+
+
+def filter_args(form: HistoryFilterForm) -> dict:
+    """The non-empty filter values, as they appear in the query string, for links that keep them."""
+    return {name: request.args[name] for name in form._fields if request.args.get(name)}
+
+
+WINDOWS = {"7d": ("7 derniers jours", timedelta(days=7)), "30d": ("30 derniers jours", timedelta(days=30)),
+           "90d": ("90 derniers jours", timedelta(days=90)), "all": ("Tout l'historique", None)}
+
+
+def read_window(default: str = "30d") -> tuple[str | None, datetime | None]:
+    """The `window` query parameter and the instant it starts at (None for all); key None when unknown."""
+    key = request.args.get("window", default)
+    if key not in WINDOWS:
+        return None, None
+    span = WINDOWS[key][1]
+    return key, (utcnow() - span if span else None)

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from futurisys.admin import bp, model_charts
 from futurisys.admin.charts import bars
-from futurisys.admin.dashboard import WINDOWS, read_window
+from futurisys.admin.forms import WINDOWS, read_window
 from futurisys.admin.queries import INPUT
 from futurisys.errors import error_response
 from futurisys.extensions import db, model_store

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from futurisys.admin import bp
-from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, HistoryFilterForm, page_number
-from futurisys.admin.queries import history_select, label_counts, model_versions
+from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, filter_args, filter_form, page_number
+from futurisys.admin.queries import history_select, label_counts
 from futurisys.explain import display_raw_value, display_value, drivers
 from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
@@ -20,16 +20,6 @@ from futurisys.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
 log = logging.getLogger(__name__)
 PER_PAGE = 50
 MAX_ID = 2**63 - 1
-
-
-def filter_form() -> HistoryFilterForm:
-    """The history filters read from the query string (a GET form: Flask-WTF would only read POSTed data)."""
-    return HistoryFilterForm(request.args, model_versions=model_versions())
-
-
-def filter_args(form: HistoryFilterForm) -> dict:
-    """The non-empty filter values, as they appear in the query string, for links that keep them."""
-    return {name: request.args[name] for name in form._fields if request.args.get(name)}
 
 
 @bp.get("/", endpoint="history")

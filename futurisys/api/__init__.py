@@ -4,9 +4,9 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from futurisys.api import batch, openapi, routes  # noqa: E402,F401  (routes attach themselves to bp)
-from futurisys import apikeys  # noqa: E402
+from futurisys.api import keys  # noqa: E402
 
-bp.before_request(apikeys.authenticate_request)  # X-API-Key on /predict and /predict/batch
+bp.before_request(keys.authenticate_request)  # X-API-Key on /predict and /predict/batch
 
 
 def init_app(app) -> None:
@@ -15,6 +15,6 @@ def init_app(app) -> None:
     from futurisys.extensions import csrf
 
     csrf.exempt(bp)
-    apikeys.init_app(app)
+    keys.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(docs_bp)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from futurisys.admin.forms import SOURCE_LABELS, FrenchMeta
+from futurisys.admin.forms import SOURCE_LABELS, FrenchMeta, page_number
 from futurisys.admin.queries import local_midnight
 from futurisys.extensions import db
 from futurisys.models import EMPLOYEE_REF_LENGTH, Input, Prediction, User
@@ -20,7 +20,6 @@ from futurisys.web import bp
 PER_PAGE = 50
 ONE_DAY = timedelta(days=1)
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # dates outside cannot hold an evaluation
-MAX_PAGE = 100_000  # far beyond any real history; keeps OFFSET inside what every database accepts
 
 
 class EvaluationFilterForm(FlaskForm):
@@ -48,12 +47,6 @@ def _plausible(day: date | None) -> None:
         raise ValidationError(f"Choisissez une date entre {EARLIEST.year} et {LATEST.year}.")
 
 
-def page_number() -> int:
-    """The page asked for in the query string, clamped to [1, MAX_PAGE] (nonsense reads as page 1)."""
-    text = request.args.get("page", "1")
-    return min(int(text), MAX_PAGE) if text.isdigit() and 0 < len(text) < 8 and int(text) > 0 else 1
-
-
 def evaluations_select(form: EvaluationFilterForm):
     """The visible evaluations (own, or every HR evaluation for admins) matching the filters, newest first."""
     query = (sa.select(Input).join(Input.prediction).options(contains_eager(Input.prediction))
@@ -75,7 +68,8 @@ def evaluations():
     if not form.validate():
         return render_template("web/evaluations.html", form=form, pagination=None, args={}), 422
     args = {name: request.args[name] for name in form._fields if request.args.get(name)}
-    pagination = db.paginate(evaluations_select(form), page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(evaluations_select(form), page=page_number(request.args.get("page")),
+                             per_page=PER_PAGE, error_out=False)
     authors = {}
     if current_user.role == "admin":
         ids = {item.user_id for item in pagination.items}
