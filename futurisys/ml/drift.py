@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from futurisys.formatting import short_number
+
 MODERATE, SIGNIFICANT = 0.1, 0.2
 #: Below this many recent rows the PSI is shown as indicative only and nothing is flagged.
 MIN_RECENT = 100
@@ -70,15 +72,11 @@ def bin_shares(values, edges: np.ndarray) -> np.ndarray:
     return counts / max(len(values), 1)
 
 
-def _number(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
-
-
 def _bin_labels(edges: np.ndarray) -> list[str]:
     if len(edges) == 0:
         return ["toutes valeurs"]
-    inner = [f"de {_number(a)} à moins de {_number(b)}" for a, b in zip(edges[:-1], edges[1:])]
-    return [f"moins de {_number(edges[0])}", *inner, f"{_number(edges[-1])} et plus"]
+    inner = [f"de {short_number(a)} à moins de {short_number(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    return [f"moins de {short_number(edges[0])}", *inner, f"{short_number(edges[-1])} et plus"]
 
 
 def numeric_drift(name: str, reference: pd.Series, recent: pd.Series, bins: int = 10) -> FeatureDrift:
