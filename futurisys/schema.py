@@ -57,7 +57,7 @@ def _same(*values: str) -> tuple[tuple[str, str], ...]:
 
 
 SATISFACTION = ((1, "1 — Faible"), (2, "2 — Moyenne"), (3, "3 — Élevée"), (4, "4 — Très élevée"))
-EVALUATION = ((1, "1 — Insuffisante"), (2, "2 — Correcte"), (3, "3 — Excellente"), (4, "4 — Exceptionnelle"))
+EVALUATION = ((1, "1 — Faible"), (2, "2 — Bonne"), (3, "3 — Excellente"), (4, "4 — Exceptionnelle"))
 BALANCE = ((1, "1 — Mauvais"), (2, "2 — Correct"), (3, "3 — Bon"), (4, "4 — Excellent"))
 EDUCATION = ((1, "1 — Avant le supérieur"), (2, "2 — Bac+2"), (3, "3 — Licence"), (4, "4 — Master"),
              (5, "5 — Doctorat"))

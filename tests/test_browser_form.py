@@ -124,6 +124,7 @@ def test_invalid_form_shows_the_messages_and_keeps_the_values(hr_page, live_serv
     page.get_by_role("button", name="Évaluer le risque de départ").click()
 
     summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()  # screen readers read it first; keyboard users start from it
     expect(summary.get_by_role("heading")).to_have_text(re.compile("3 erreurs"))
     expect(page.locator("#age-erreur")).to_have_text(re.compile("Doit être compris entre 16 et 75"))
     expect(page.locator("#poste-erreur")).to_have_text(re.compile("Champ obligatoire"))
