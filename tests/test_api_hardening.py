@@ -89,7 +89,7 @@ def test_no_answer_reveals_a_path_or_a_library_message(database_url, tmp_path, b
     for answer in answers:
         text = answer.get_data(as_text=True)
         assert "secret-folder" not in text and str(tmp_path) not in text and "Traceback" not in text
-    assert answers[0].get_json()["reasons"] == ["model not loaded"]
+    assert answers[0].get_json()["reasons"][0].startswith("model not loaded: ")
     assert answers[2].get_json() == {"error": "Modèle indisponible, réessayez plus tard."}
     loaded = make_app(database_url, bundle_dir).test_client()
     for answer in (loaded.get("/model"), loaded.get("/metrics")):
@@ -122,3 +122,13 @@ def test_a_body_shorter_than_its_content_length_gets_400_and_stores_nothing(clie
     assert response.status_code == 400
     assert response.get_json()["error"].startswith("Corps de la requête incomplet")
     assert counts(db) == (0, 0)
+
+
+def test_paths_and_source_lines_are_taken_out_of_reasons():
+    from futurisys.api.routes import without_paths
+
+    assert without_paths("no bundle in /srv/app/instance/model (metadata.json missing)") == \
+        "no bundle in <chemin> (metadata.json missing)"
+    assert without_paths("[09:00:00] /workspace/src/learner.cc:123: bad model") == "[09:00:00] <chemin>: bad model"
+    assert without_paths("cannot fetch model bundle from hf://owner/name@main: offline") == \
+        "cannot fetch model bundle from hf://owner/name@main: offline"

@@ -45,7 +45,7 @@ def test_predictions_and_requests_are_counted_with_their_labels(app, client):
     assert delta(before, after, "futurisys_http_request_duration_seconds_bucket", endpoint="/predict",
                  status="200", le="+Inf") == 2
     assert after[("futurisys_model_loaded", ())] == 1
-    assert after[("futurisys_model_info", (("source", str(app.config["MODEL_DIR"])), ("version", version)))] == 1
+    assert after[("futurisys_model_info", (("source", "local"), ("version", version)))] == 1
     # Scrapes are not counted, and unknown paths are not labelled with the path itself.
     assert not any(name.startswith("futurisys_http") and ("endpoint", "/metrics") in labels
                    for name, labels in after)

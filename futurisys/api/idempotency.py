@@ -69,15 +69,15 @@ def _claim(scope: str, key: str, fingerprint: str):
     with db.engine.connect() as connection:
         row = connection.execute(sa.select(table.c.fingerprint, table.c.status_code, table.c.response_body)
                                  .where(table.c.scope == scope, table.c.key == key)).first()
-    if row is not None and row.fingerprint != fingerprint:
-        message = f"Cette clé {HEADER} a déjà servi pour une autre requête : choisissez-en une nouvelle."
-        return error_response(422, message, {HEADER: [message]},
-                              detail=[{"loc": ["header", HEADER], "msg": message, "type": "value_error"}])
     if row is None or row.status_code is None:
         response = make_response(error_response(
             409, f"Une requête avec cette clé {HEADER} est en cours de traitement : réessayez dans un instant."))
         response.headers["Retry-After"] = "1"
         return response
+    if row.fingerprint != fingerprint:
+        message = f"Cette clé {HEADER} a déjà servi pour une autre requête : choisissez-en une nouvelle."
+        return error_response(422, message, {HEADER: [message]},
+                              detail=[{"loc": ["header", HEADER], "msg": message, "type": "value_error"}])
     replay = Response(row.response_body, status=row.status_code, mimetype="application/json")
     replay.headers[REPLAYED_HEADER] = "true"
     return replay

@@ -1,6 +1,7 @@
 """Routes of the JSON API."""
 from __future__ import annotations
 
+import re
 import time
 
 from flask import abort, g, jsonify, request
@@ -34,6 +35,15 @@ def vary_home_page_on_accept(response):
     if request.path == "/":
         response.vary.add("Accept")
     return response
+
+
+# An absolute path (not the "//" of hf://owner/name), with any ":line" after it, as library messages carry them.
+_PATH = re.compile(r"(?<![\w:/.])/(?:[\w.@+-]+/)*[\w.@+-]+(?::\d+)*")
+
+
+def without_paths(text: str) -> str:
+    """`text` with the server's file paths (and source lines) replaced by « <chemin> »."""
+    return _PATH.sub("<chemin>", text)
 
 
 def _details_flag() -> bool:
@@ -88,7 +98,7 @@ def ready():
         reasons.append(f"database unreachable: {type(exc).__name__}")
     state = model_store.state()
     if state.predictor is None:
-        reasons.append("model not loaded")  # the reason (paths, library messages) is in the log only
+        reasons.append(f"model not loaded: {without_paths(state.error or '')}")
     if reasons:
         return jsonify({"status": "not ready", "reasons": reasons}), 503
     return {"status": "ready", "model_version": state.predictor.version}
