@@ -47,9 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
         elif db.engine.dialect.driver == "psycopg2":
             db_timeouts.install(db.engine)
 
-    from futurisys import admin, api, auth, cli, errors, metrics, web
+    from futurisys import admin, api, auth, cli, errors, metrics, security, web
 
-    for part in (api, web, auth, admin, errors, cli, metrics):
+    for part in (api, web, auth, admin, errors, cli, metrics, security):
         part.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
