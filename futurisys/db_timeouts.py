@@ -5,8 +5,10 @@ off behind a firewall that drops packets) cancels nothing and the kernel still a
 query. So every psycopg2 wait goes through a callback with a deadline taken from the connection's own settings:
 `connect_timeout` while connecting, `statement_timeout` plus a margin afterwards. A timed-out connection is
 treated as a lost one: SQLAlchemy discards it and the pool, and the next request reconnects (recovery without a
-restart). `deadline()` tightens the wait for one block (the readiness probe). psycopg2 refuses COPY while a wait
-callback is set, so `unbounded()` lifts it around a COPY (which then waits as long as the server takes).
+restart). After a timeout, a circuit breaker per database fails further waits at once for COOLDOWN seconds, then
+lets one request at a time probe the server: threads are not all held by a dead database, so /health and static
+files keep being answered. `deadline()` tightens the wait for one block (the readiness probe). psycopg2 refuses
+COPY while a wait callback is set, so `unbounded()` lifts it around a COPY (which then waits as long as it takes).
 """
 from __future__ import annotations
 
@@ -28,6 +30,52 @@ _local = threading.local()
 _unbounded_lock = threading.Lock()
 _unbounded_users = 0
 _installed = False
+#: Seconds during which waits on a database that just timed out fail at once, before one request probes it again.
+COOLDOWN = 1.0
+
+
+class _Breaker:
+    """Open after a timeout: waits fail at once for COOLDOWN, then one thread probes while the others still fail."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.open_until = 0.0  # 0: closed
+        self.prober: int | None = None
+
+    def admit(self) -> bool:
+        with self.lock:
+            if not self.open_until:
+                return True
+            me = threading.get_ident()
+            if self.prober == me:
+                return True
+            if self.prober is None and time.monotonic() >= self.open_until:
+                self.prober = me
+                return True
+            return False
+
+    def succeeded(self) -> None:
+        if self.open_until:
+            with self.lock:
+                self.open_until, self.prober = 0.0, None
+
+    def released(self) -> None:
+        with self.lock:
+            if self.prober == threading.get_ident():
+                self.prober = None
+
+    def tripped(self) -> None:
+        with self.lock:
+            self.open_until, self.prober = time.monotonic() + COOLDOWN, None
+
+
+_breakers: dict[str, _Breaker] = {}
+
+
+def close_breakers() -> None:
+    """Forget recent timeouts: the next waits go to the database again (tests, once they thaw it)."""
+    for breaker in list(_breakers.values()):
+        breaker.succeeded()
 
 
 class DatabaseTimeout(psycopg2.OperationalError):
@@ -63,10 +111,34 @@ def _seconds_for(connection) -> float | None:
     return limit
 
 
+def _breaker(dsn: str) -> _Breaker:
+    breaker = _breakers.get(dsn)
+    if breaker is None:
+        breaker = _breakers.setdefault(dsn, _Breaker())
+    return breaker
+
+
 def wait_with_deadline(connection) -> None:
     """psycopg2 wait callback: poll the connection until done, raising DatabaseTimeout past its deadline."""
     seconds = _seconds_for(connection)
-    deadline = None if seconds is None else time.monotonic() + seconds
+    if seconds is None:
+        _poll(connection, None, None)
+        return
+    breaker = _breaker(connection.dsn)
+    if not breaker.admit():
+        raise DatabaseTimeout("the database timed out a moment ago: not waiting on it again yet")
+    try:
+        _poll(connection, time.monotonic() + seconds, seconds)
+    except DatabaseTimeout:
+        breaker.tripped()
+        raise
+    except Exception:
+        breaker.released()  # refused, reset…: another thread may probe
+        raise
+    breaker.succeeded()
+
+
+def _poll(connection, deadline: float | None, seconds: float | None) -> None:
     while True:
         state = connection.poll()
         if state == psycopg2.extensions.POLL_OK:

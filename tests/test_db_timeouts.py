@@ -15,7 +15,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from futurisys.db_timeouts import _limits, postgres_connect_args
+from futurisys import db_timeouts
+from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
 from tests.conftest import migrated_app
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
@@ -49,6 +50,7 @@ def frozen(private_pg, served):
     private_pg.freeze()
     yield private_pg
     private_pg.thaw()
+    close_breakers()
 
 
 def timed(method: str, url: str, **kwargs) -> tuple[int, float]:
@@ -85,6 +87,7 @@ def test_frozen_database_answers_503_fast_and_recovers(served, frozen):
     status, seconds = _predict(served)
     assert status == 503 and seconds < 3
     frozen.thaw()
+    close_breakers()  # as the cool-down would after COOLDOWN seconds (no sleeping in tests)
     assert timed("GET", f"{served}/ready")[0] == 200  # recovery without a restart
     assert _predict(served)[0] == 200
 
@@ -95,7 +98,10 @@ def test_frozen_database_during_a_request_already_connected(served, frozen):
     frozen.freeze()
     status, seconds = _predict(served)
     assert status == 503 and seconds < 3
+    status, seconds = _predict(served)
+    assert status == 503 and seconds < 1  # the breaker is open: no waiting again on a database known frozen
     frozen.thaw()
+    close_breakers()
     assert _predict(served)[0] == 200
 
 
@@ -111,6 +117,27 @@ def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, s
         assert timed("GET", f"{served}/health")[0] == 200
     finally:
         private_pg.start()
+    close_breakers()
     assert timed("GET", f"{served}/ready")[0] == 200
     assert _predict(served)[0] == 200
 
+
+
+def test_the_breaker_lets_one_prober_through_after_the_cool_down(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(db_timeouts, "time", type("Clock", (), {"monotonic": staticmethod(lambda: now[0])}))
+    breaker, others = _Breaker(), []
+    assert breaker.admit()
+    breaker.tripped()
+    assert not breaker.admit()  # cooling down
+    now[0] += db_timeouts.COOLDOWN
+    assert breaker.admit()  # this thread probes…
+    thread = threading.Thread(target=lambda: others.append(breaker.admit()))
+    thread.start()
+    thread.join()
+    assert others == [False]  # …and the others still fail at once
+    breaker.succeeded()
+    thread = threading.Thread(target=lambda: others.append(breaker.admit()))
+    thread.start()
+    thread.join()
+    assert others == [False, True]
