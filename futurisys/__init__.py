@@ -10,8 +10,8 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from futurisys import formatting
-from futurisys.config import DEV_SECRET_KEY, Config
+from futurisys import db_timeouts, formatting
+from futurisys.config import DEV_SECRET_KEY, Config, engine_options
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,8 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'futurisys.db'}"
+    if app.config.get("SQLALCHEMY_ENGINE_OPTIONS") is None:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config)
     if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
         raise RuntimeError("SECRET_KEY must be set in production (FUTURISYS_ENV=production)")
     app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
@@ -42,10 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.driver == "psycopg2":
+            db_timeouts.install(db.engine)
 
-    from futurisys import admin, api, auth, cli, errors, metrics, web
+    from futurisys import admin, api, auth, cli, errors, metrics, security, web
 
-    for part in (api, web, auth, admin, errors, cli, metrics):
+    for part in (api, web, auth, admin, errors, cli, metrics, security):
         part.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
@@ -61,7 +65,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 

@@ -5,6 +5,8 @@ import os
 
 from dotenv import load_dotenv
 
+from futurisys.db_timeouts import postgres_connect_args
+
 load_dotenv(override=False)
 
 DEV_SECRET_KEY = "dev-only-not-secret"
@@ -24,6 +26,24 @@ def database_url(value: str | None) -> str | None:
     return value
 
 
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def engine_options(url: str, config) -> dict:
+    """SQLAlchemy engine options for `url` with the database timeouts of `config` (0 turns one off)."""
+    options = {"pool_recycle": 1800}
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return options  # one shared in-memory connection: no pool to wait on
+    options["pool_timeout"] = config["DB_POOL_TIMEOUT"]
+    if url.startswith("postgresql"):
+        options["connect_args"] = postgres_connect_args(config["DB_CONNECT_TIMEOUT"], config["DB_STATEMENT_TIMEOUT"])
+    elif url.startswith("sqlite"):
+        # How long a write waits for another writer's lock (SQLite's busy timeout) before failing with a 503.
+        options["connect_args"] = {"timeout": config["DB_STATEMENT_TIMEOUT"] or 60.0}
+    return options
+
+
 class Config:
     """Settings from the environment; `create_app(mapping)` overrides any of them (tests do)."""
 
@@ -33,7 +53,15 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     # No pre-ping: it costs a round trip on every request. A connection dropped by a database restart fails one
     # request with a 503 and SQLAlchemy then discards the whole pool; recycling bounds the age of connections.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
+    # Set by create_app from the URL and the timeouts below (engine_options), unless given explicitly.
+    SQLALCHEMY_ENGINE_OPTIONS = None
+    # A frozen or unreachable database must fail a request fast (503), not hang it: seconds to open a connection,
+    # to run one statement (cancelled by the server; the client gives up 0.25 s later if the server is silent) and
+    # to wait for a free connection in the pool. /ready waits READY_DB_TIMEOUT at most.
+    DB_CONNECT_TIMEOUT = _seconds("DB_CONNECT_TIMEOUT", 2)
+    DB_STATEMENT_TIMEOUT = _seconds("DB_STATEMENT_TIMEOUT", 2)
+    DB_POOL_TIMEOUT = _seconds("DB_POOL_TIMEOUT", 1)
+    READY_DB_TIMEOUT = _seconds("READY_DB_TIMEOUT", 1)
     MODEL_DIR = os.environ.get("MODEL_DIR")  # None means: <instance>/model
     MODEL_REPO = os.environ.get("MODEL_REPO")
     MODEL_REVISION = os.environ.get("MODEL_REVISION", "main")

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
+from futurisys.db_timeouts import unbounded
 from futurisys.extensions import db, model_store
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Score
@@ -153,7 +154,7 @@ def _copy(connection, table: sa.Table, rows: list[dict]) -> None:
     statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
     dbapi = connection.dialect.loaded_dbapi
     try:
-        with connection.connection.cursor() as cursor:  # the DB-API cursor of this very transaction
+        with connection.connection.cursor() as cursor, unbounded():  # the DB-API cursor of this transaction
             cursor.copy_expert(statement, io.StringIO(text))
     except dbapi.Error as exc:
         # The driver's own error: wrapped as SQLAlchemy wraps the others, so that errors.py answers 503 or 500.

@@ -5,6 +5,8 @@ text stays at least 12 px on any screen, and a phone scrolls the chart inside it
 """
 from __future__ import annotations
 
+import re
+
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
@@ -30,8 +32,12 @@ COMMON = {"js": [], "disable_xml_declaration": True, "show_legend": False, "widt
           "margin": 12, "print_values": False, "truncate_label": -1, "no_data_text": "Aucune donnée"}
 
 
+# pygal always embeds its tooltip settings as an inline script: unused without its JavaScript, refused by the CSP.
+_INLINE_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+
+
 def _svg(chart) -> Markup:
-    return Markup(chart.render(is_unicode=True))
+    return Markup(_INLINE_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
 def _count_axis(values) -> dict:

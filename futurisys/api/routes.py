@@ -4,12 +4,13 @@ from __future__ import annotations
 import re
 import time
 
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
 from futurisys.api import bp
 from futurisys.api.body import read_json
 from futurisys.api import idempotency
+from futurisys.db_timeouts import deadline
 from futurisys.errors import error_response
 from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
@@ -92,7 +93,8 @@ def ready():
     """Ready when the database answers and a model is loaded; 503 with the reasons otherwise."""
     reasons = []
     try:
-        db.session.execute(text("SELECT 1"))
+        with deadline(current_app.config["READY_DB_TIMEOUT"]):  # a probe must answer before its caller gives up
+            db.session.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means not ready
         db.session.rollback()
         reasons.append(f"database unreachable: {type(exc).__name__}")

@@ -1,0 +1,48 @@
+"""Security headers on every answer: a strict CSP, no framing, no sniffing, no caching of personal pages."""
+from __future__ import annotations
+
+from flask import request
+
+# Scripts only from this origin (no inline script anywhere: templates load static/js/*). Inline styles stay
+# allowed: the SVG charts carry their own <style>, Swagger UI and the gauges set style attributes, and a style
+# cannot run code. data: images are Swagger UI's icons.
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+HSTS = "max-age=31536000"
+#: Blueprints and paths whose answers show personal HR data: never stored by a browser or a proxy.
+PERSONAL_BLUEPRINTS = frozenset({"web", "admin", "auth"})
+PERSONAL_PATHS = ("/evaluations",)
+
+
+def shows_personal_data() -> bool:
+    """Whether this request's answer may hold personal data (HR pages, results, uploads, admin)."""
+    return request.blueprint in PERSONAL_BLUEPRINTS or request.path.startswith(PERSONAL_PATHS)
+
+
+def add_security_headers(response):
+    """Set the headers; an HTML answer without its own caching rule is not cached either."""
+    headers = response.headers
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure:  # behind the image's proxy too: ProxyFix reads X-Forwarded-Proto
+        headers["Strict-Transport-Security"] = HSTS
+    if shows_personal_data() or (response.mimetype == "text/html" and "Cache-Control" not in headers):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app) -> None:
+    """Register the headers on every answer of `app`."""
+    app.after_request(add_security_headers)

@@ -1,0 +1,143 @@
+"""A frozen or stopped database fails requests fast with a 503 and the service recovers by itself.
+
+These tests start a PostgreSQL of their own (initdb in a temporary folder, a free port) and freeze it with SIGSTOP
+or stop it with pg_ctl: the shared server on 5432 is never touched. The bounds asserted are the service's promise
+(503 within 3 s, /ready within 2 s), far above the time a healthy answer takes; bench/db_freeze.py measures them.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from futurisys import db_timeouts
+from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
+from tests.conftest import migrated_app
+from tests.payloads import FEATURES, RAW
+from tests.private_postgres import PG_BIN, PrivatePostgres
+from tests.test_web_form import form_data
+
+@pytest.fixture(scope="module")
+def private_pg():
+    """A private cluster for this module, removed afterwards (thawed first if a test left it frozen)."""
+    if not Path(PG_BIN, "initdb").exists():
+        pytest.skip("PostgreSQL server binaries are missing (apt-get install postgresql)")
+    server = PrivatePostgres.create()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="module")
+def served(private_pg, bundle_dir):
+    """The app on the private cluster, served over HTTP by a threaded server; yields the base URL."""
+    app = migrated_app(private_pg.url, bundle_dir)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def frozen(private_pg, served):
+    """The private cluster frozen (SIGSTOP) for one test, then thawed."""
+    private_pg.freeze()
+    yield private_pg
+    private_pg.thaw()
+    close_breakers()
+
+
+def timed(method: str, url: str, **kwargs) -> tuple[int, float]:
+    started = time.monotonic()
+    response = requests.request(method, url, timeout=20, **kwargs)
+    return response.status_code, time.monotonic() - started
+
+
+def _predict(base: str) -> tuple[int, float]:
+    return timed("POST", f"{base}/predict", json=FEATURES)
+
+
+def test_timeouts_reach_the_driver():
+    args = postgres_connect_args(connect_timeout=2, statement_timeout=2)
+    assert args == {"connect_timeout": 2, "options": "-c statement_timeout=2000"}
+    assert _limits("host=x connect_timeout=2 options='-c statement_timeout=2000'") == (2.0, 2.25)
+    assert _limits("host=x") == (None, None)  # no setting, no deadline (tools that connect on their own)
+    assert postgres_connect_args(0, 0) == {}
+
+
+def test_frozen_database_answers_503_fast_and_recovers(served, frozen):
+    with ThreadPoolExecutor(16) as pool:  # 16 clients stuck on the database must not block the rest
+        stuck = [pool.submit(_predict, served) for _ in range(16)]
+        health = timed("GET", f"{served}/health")
+        static = timed("GET", f"{served}/static/css/app.css")
+        assert {future.result()[0] for future in stuck} == {503}
+    assert health[0] == 200 and health[1] < 1
+    assert static[0] == 200 and static[1] < 1
+    # One at a time, so that the bound measures the service, not this process's own 16 threads.
+    ready = timed("GET", f"{served}/ready")
+    assert ready[0] == 503 and ready[1] < 2
+    form = timed("POST", f"{served}/", data=form_data(RAW), headers={"Accept": "text/html"})
+    assert form[0] == 503 and form[1] < 3
+    status, seconds = _predict(served)
+    assert status == 503 and seconds < 3
+    frozen.thaw()
+    close_breakers()  # as the cool-down would after COOLDOWN seconds (no sleeping in tests)
+    assert timed("GET", f"{served}/ready")[0] == 200  # recovery without a restart
+    assert _predict(served)[0] == 200
+
+
+def test_frozen_database_during_a_request_already_connected(served, frozen):
+    frozen.thaw()
+    assert _predict(served)[0] == 200  # the pool now holds live connections, then the server freezes
+    frozen.freeze()
+    status, seconds = _predict(served)
+    assert status == 503 and seconds < 3
+    status, seconds = _predict(served)
+    assert status == 503 and seconds < 1  # the breaker is open: no waiting again on a database known frozen
+    frozen.thaw()
+    close_breakers()
+    assert _predict(served)[0] == 200
+
+
+def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, served):
+    assert _predict(served)[0] == 200
+    private_pg.stop()
+    try:
+        for _ in range(2):  # the pooled connections are dead, then new ones are refused
+            status, seconds = _predict(served)
+            assert status == 503 and seconds < 3
+        status, seconds = timed("GET", f"{served}/ready")
+        assert status == 503 and seconds < 2
+        assert timed("GET", f"{served}/health")[0] == 200
+    finally:
+        private_pg.start()
+    close_breakers()
+    assert timed("GET", f"{served}/ready")[0] == 200
+    assert _predict(served)[0] == 200
+
+
+
+def test_the_breaker_lets_one_prober_through_after_the_cool_down(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(db_timeouts, "time", type("Clock", (), {"monotonic": staticmethod(lambda: now[0])}))
+    breaker, others = _Breaker(), []
+    assert breaker.admit()
+    breaker.tripped()
+    assert not breaker.admit()  # cooling down
+    now[0] += db_timeouts.COOLDOWN
+    assert breaker.admit()  # this thread probes…
+    thread = threading.Thread(target=lambda: others.append(breaker.admit()))
+    thread.start()
+    thread.join()
+    assert others == [False]  # …and the others still fail at once
+    breaker.succeeded()
+    thread = threading.Thread(target=lambda: others.append(breaker.admit()))
+    thread.start()
+    thread.join()
+    assert others == [False, True]
