@@ -81,7 +81,7 @@ def in_process(url: str, bundle: str, body: bytes, count: int, runs: int) -> Non
     from flask_migrate import upgrade
 
     from futurisys import create_app
-    from futurisys.extensions import db
+    from futurisys.extensions import db, model_store
     from futurisys.predictions import predict_and_store_many
     from futurisys.validation import validate_many
 
@@ -105,7 +105,7 @@ def in_process(url: str, bundle: str, body: bytes, count: int, runs: int) -> Non
         store = []
         for _ in range(runs):
             started = time.perf_counter()
-            predict_and_store_many(items, source="batch", request_id="bench", started=started)
+            predict_and_store_many(model_store.predictor, items, source="batch", request_id="bench", started=started)
             store.append(time.perf_counter() - started)
         print(f"{'predict_and_store_many (score+DB)':<34}: " + "  ".join(f"{s:.3f} s" for s in store))
         rows = db.session.scalar(sa.text("SELECT count(*) FROM inputs WHERE source = 'batch'"))

@@ -12,10 +12,13 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from futurisys.db_timeouts import unbounded
-from futurisys.extensions import db, model_store
+from futurisys.extensions import db
 from futurisys.metrics import count_predictions
-from futurisys.ml.predictor import Score
+from futurisys.ml.predictor import Predictor, Score
 from futurisys.models import Input, Prediction, utcnow
+
+
+STORE_CHUNK = 1000  # rows built and written at a time by the batch paths
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,13 @@ def _insert_returning_id(table: sa.Table) -> sa.Insert:
     return table.insert().returning(table.c.id)
 
 
-def predict_and_store(features: dict, raw: dict | None, *, source: str, request_id: str, started: float,
-                      api_key_name: str | None = None, parent_input_id: int | None = None,
+def predict_and_store(predictor: Predictor, features: dict, raw: dict | None, *, source: str, request_id: str,
+                      started: float, api_key_name: str | None = None, parent_input_id: int | None = None,
                       author: Author | None = None) -> StoredPrediction:
-    """Score one feature record and write its `inputs` and `predictions` rows in a single transaction.
+    """Score one feature record with `predictor` and write its `inputs` and `predictions` rows in one transaction.
 
     An `author` (HR pages) gives the input an unguessable public id, its account and the employee's reference.
     """
-    predictor = model_store.predictor
     score = predictor.predict_one(features)
     latency_ms = (time.perf_counter() - started) * 1000
     input_row, prediction_row = _rows(features, raw, score, source=source, request_id=request_id,
@@ -84,40 +86,47 @@ def predict_and_store(features: dict, raw: dict | None, *, source: str, request_
                             input_row["public_id"])
 
 
-def predict_and_store_many(items: list[tuple[dict, dict | None]], *, source: str, request_id: str, started: float,
-                           api_key_name: str | None = None,
+def predict_and_store_many(predictor: Predictor, items: list[tuple[dict, dict | None]], *, source: str,
+                           request_id: str, started: float, api_key_name: str | None = None,
                            authors: list[Author] | None = None) -> list[Score]:
     """Score many records in one vectorised pass and store all their rows in one transaction.
 
     `authors`, aligned with `items`, is given by the HR upload (account and employee reference of each line).
+    Rows are built and written a chunk at a time, so 10,000 records never exist as rows all at once.
     """
-    predictor = model_store.predictor
     if not items:
         return []
     scores = predictor.predict_many([features for features, _ in items])
     latency_ms = (time.perf_counter() - started) * 1000
     now = utcnow()
     authors = authors or [None] * len(items)
-    rows = [_rows(features, raw, score, source=source, request_id=request_id, latency_ms=latency_ms,
-                  predictor=predictor, api_key_name=api_key_name, now=now, author=author)
-            for (features, raw), score, author in zip(items, scores, authors)]
-    inputs, predictions = Input.__table__, Prediction.__table__
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # COPY, with the input ids taken from the sequence first: 10,000 pairs of rows in a fraction of a
-            # second, where multi-row INSERTs (even batched by SQLAlchemy's insertmanyvalues) take seconds.
-            ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence('inputs', 'id')) "
-                                             "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
-            _copy(connection, inputs, [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids)])
-            _copy(connection, predictions, [{**prediction_row, "input_id": input_id}
-                                            for (_, prediction_row), input_id in zip(rows, ids)])
-        else:
-            ids = connection.execute(inputs.insert().returning(inputs.c.id, sort_by_parameter_order=True),
-                                     [input_row for input_row, _ in rows]).scalars().all()
-            connection.execute(predictions.insert(), [{**prediction_row, "input_id": input_id}
-                                                      for (_, prediction_row), input_id in zip(rows, ids)])
+        for start in range(0, len(items), STORE_CHUNK):
+            chunk = slice(start, start + STORE_CHUNK)
+            rows = [_rows(features, raw, score, source=source, request_id=request_id, latency_ms=latency_ms,
+                          predictor=predictor, api_key_name=api_key_name, now=now, author=author)
+                    for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk])]
+            _store_rows(connection, rows)
     count_predictions((score.label for score in scores), predictor.version)
     return scores
+
+
+def _store_rows(connection, rows: list[tuple[dict, dict]]) -> None:
+    """Insert (input, prediction) row pairs on `connection`, inside its transaction."""
+    inputs, predictions = Input.__table__, Prediction.__table__
+    if connection.dialect.name == "postgresql":
+        # COPY, with the input ids taken from the sequence first: 10,000 pairs of rows in a fraction of a
+        # second, where multi-row INSERTs (even batched by SQLAlchemy's insertmanyvalues) take seconds.
+        ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence('inputs', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+        _copy(connection, inputs, [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids)])
+        _copy(connection, predictions, [{**prediction_row, "input_id": input_id}
+                                        for (_, prediction_row), input_id in zip(rows, ids)])
+    else:
+        ids = connection.execute(inputs.insert().returning(inputs.c.id, sort_by_parameter_order=True),
+                                 [input_row for input_row, _ in rows]).scalars().all()
+        connection.execute(predictions.insert(), [{**prediction_row, "input_id": input_id}
+                                                  for (_, prediction_row), input_id in zip(rows, ids)])
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")

@@ -204,24 +204,15 @@ class RecordForm(FlaskForm):
         return {name: list(errors) for name, errors in self.errors.items() if errors}
 
 
-def _form_class(name: str, fields: tuple[schema.Field, ...], rules) -> type[RecordForm]:
+def record_form_class(name: str, fields: tuple[schema.Field, ...], rules) -> type[RecordForm]:
+    """A WTForms form class with one SchemaField per schema field and the given cross-field rules."""
     attrs = {f.name: SchemaField(f) for f in fields}
     attrs.update(fields_spec=fields, consistency_errors=lambda self, values: rules(values))
     return type(name, (RecordForm,), attrs)
 
 
 #: The 27-field raw HR record.
-RawRecordForm = _form_class("RawRecordForm", schema.RAW_FIELDS, schema.raw_consistency_errors)
-#: The original API's 30-feature payload.
-FeatureRecordForm = _form_class("FeatureRecordForm", schema.FEATURES, schema.feature_consistency_errors)
-
-
-class JsonData(dict):
-    """A JSON object presented as WTForms form data, values kept with their JSON types."""
-
-    def getlist(self, key):
-        """WTForms asks every field for a list of posted values."""
-        return [self[key]] if key in self else []
+RawRecordForm = record_form_class("RawRecordForm", schema.RAW_FIELDS, schema.raw_consistency_errors)
 
 
 def is_raw_record(payload: Mapping) -> bool:

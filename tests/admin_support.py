@@ -1,4 +1,5 @@
 """Helpers shared by the admin tests (no tests here): accounts, logging in, storing predictions."""
+
 from __future__ import annotations
 
 import time
@@ -6,7 +7,7 @@ import time
 import sqlalchemy as sa
 
 from futurisys.auth.accounts import create_user
-from futurisys.extensions import db
+from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store
 
@@ -37,7 +38,9 @@ def logged_in(app, client, role: str = "admin"):
 def store(app, features: dict, raw: dict | None = None, source: str = "api", request_id: str = "req") -> int:
     """Score and store one record as the API does; return the prediction id."""
     with app.test_request_context():
-        stored = predict_and_store(features, raw, source=source, request_id=request_id, started=time.perf_counter())
+        stored = predict_and_store(
+            model_store.predictor, features, raw, source=source, request_id=request_id, started=time.perf_counter()
+        )
     return stored.prediction_id
 
 
@@ -46,8 +49,9 @@ def restamp(app, prediction_id: int, **values) -> None:
     with app.app_context():
         prediction = db.session.get(Prediction, prediction_id)
         if "created_at" in values:
-            db.session.execute(sa.update(Input).where(Input.id == prediction.input_id)
-                               .values(created_at=values["created_at"]))
+            db.session.execute(
+                sa.update(Input).where(Input.id == prediction.input_id).values(created_at=values["created_at"])
+            )
         db.session.execute(sa.update(Prediction).where(Prediction.id == prediction_id).values(**values))
         db.session.commit()
 
@@ -55,8 +59,10 @@ def restamp(app, prediction_id: int, **values) -> None:
 def counts(app) -> tuple[int, int]:
     """(inputs, predictions) row counts."""
     with app.app_context():
-        return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-                db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+        return (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+        )
 
 
 def scalar(app, query):

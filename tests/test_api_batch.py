@@ -1,5 +1,6 @@
 """POST /predict/batch: order, both shapes, all-or-nothing, limits, the rows behind it; and the fast validation
 path held to the WTForms forms."""
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -8,21 +9,40 @@ from futurisys import schema
 from futurisys.ml.features import derive_features
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store_many
-from futurisys.validation import FeatureRecordForm, JsonData, RawRecordForm, validate_payload
+from futurisys.extensions import model_store
+from futurisys.validation import RawRecordForm, record_form_class, validate_payload
+
+#: The 30-feature payload as a WTForms form: the reference the JSON path must agree with.
+FeatureRecordForm = record_form_class("FeatureRecordForm", schema.FEATURES, schema.feature_consistency_errors)
+
+
+class JsonData(dict):
+    """A JSON object presented as WTForms form data, values kept with their JSON types."""
+
+    def getlist(self, key):
+        """WTForms asks every field for a list of posted values."""
+        return [self[key]] if key in self else []
+
+
 from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW, employee
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 def mixed_records():
     """Six different employees: raw records, feature payloads, and a raw record in the HR export's spelling."""
     export = employee(4)
-    export = {**export, "heure_supplementaires": "Oui" if export["heure_supplementaires"] else "Non",
-              "augementation_salaire_precedente": f"{export['augementation_salaire_precedente']} %"}
+    export = {
+        **export,
+        "heure_supplementaires": "Oui" if export["heure_supplementaires"] else "Non",
+        "augementation_salaire_precedente": f"{export['augementation_salaire_precedente']} %",
+    }
     return [RAW, derive_features(employee(2)), employee(5), export, derive_features(employee(7)), employee(8)]
 
 
@@ -53,8 +73,13 @@ def test_every_record_stored_once_with_source_batch(client, db):
 
 
 def test_one_invalid_record_rejects_the_batch_with_errors_by_index(client, db):
-    records = [FEATURES, {**FEATURES, "age": 7}, "not an object",
-               {**RAW, "annees_dans_le_poste_actuel": RAW["annees_dans_l_entreprise"] + 1}, RAW]
+    records = [
+        FEATURES,
+        {**FEATURES, "age": 7},
+        "not an object",
+        {**RAW, "annees_dans_le_poste_actuel": RAW["annees_dans_l_entreprise"] + 1},
+        RAW,
+    ]
     response = client.post("/predict/batch", json=records)
     assert response.status_code == 422
     body = response.get_json()
@@ -76,12 +101,15 @@ def test_more_records_than_the_maximum_get_413(database_url, bundle_dir, db):
     assert counts(db) == (3, 3)
 
 
-@pytest.mark.parametrize("kwargs, status, message", [
-    ({"json": []}, 422, "Le tableau est vide"),
-    ({"json": FEATURES}, 422, "Un tableau JSON"),
-    ({"data": "[{", "content_type": "application/json"}, 400, "JSON mal formé"),
-    ({"data": "[]", "content_type": "text/csv"}, 415, "application/json"),
-])
+@pytest.mark.parametrize(
+    "kwargs, status, message",
+    [
+        ({"json": []}, 422, "Le tableau est vide"),
+        ({"json": FEATURES}, 422, "Un tableau JSON"),
+        ({"data": "[{", "content_type": "application/json"}, 400, "JSON mal formé"),
+        ({"data": "[]", "content_type": "text/csv"}, 415, "application/json"),
+    ],
+)
 def test_malformed_batches_get_4xx_json(client, db, kwargs, status, message):
     response = client.post("/predict/batch", **kwargs)
     assert response.status_code == status
@@ -92,14 +120,17 @@ def test_malformed_batches_get_4xx_json(client, db, kwargs, status, message):
 def test_a_failure_writing_predictions_leaves_no_input_row(app, db):
     """Inputs and predictions go in one transaction: a database refusal on the second table undoes the first."""
     if db.engine.dialect.name == "postgresql":
-        setup = ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; "
-                 "END $$",
-                 "CREATE TRIGGER refuse BEFORE INSERT ON predictions FOR EACH ROW "
-                 "WHEN (NEW.api_key_name = 'refuse') EXECUTE FUNCTION refuse()"]
+        setup = [
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT ON predictions FOR EACH ROW "
+            "WHEN (NEW.api_key_name = 'refuse') EXECUTE FUNCTION refuse()",
+        ]
         teardown = ["DROP TRIGGER refuse ON predictions", "DROP FUNCTION refuse()"]
     else:
-        setup = ["CREATE TRIGGER refuse BEFORE INSERT ON predictions WHEN NEW.api_key_name = 'refuse' "
-                 "BEGIN SELECT RAISE(ABORT, 'refused'); END"]
+        setup = [
+            "CREATE TRIGGER refuse BEFORE INSERT ON predictions WHEN NEW.api_key_name = 'refuse' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
         teardown = ["DROP TRIGGER refuse"]
     with db.engine.begin() as connection:
         for statement in setup:
@@ -107,9 +138,13 @@ def test_a_failure_writing_predictions_leaves_no_input_row(app, db):
     try:
         items = [(FEATURES, None), (derive_features(RAW), RAW)]
         with pytest.raises(SQLAlchemyError, match="refused"):
-            predict_and_store_many(items, source="batch", request_id="r", started=0.0, api_key_name="refuse")
+            predict_and_store_many(
+                model_store.predictor, items, source="batch", request_id="r", started=0.0, api_key_name="refuse"
+            )
         assert counts(db) == (0, 0)
-        predict_and_store_many(items, source="batch", request_id="r", started=0.0, api_key_name="ok")
+        predict_and_store_many(
+            model_store.predictor, items, source="batch", request_id="r", started=0.0, api_key_name="ok"
+        )
         assert counts(db) == (2, 2)
     finally:
         db.session.rollback()  # the session's read lock on predictions would block DROP TRIGGER
@@ -121,8 +156,14 @@ def test_a_failure_writing_predictions_leaves_no_input_row(app, db):
 def test_text_with_copy_special_characters_round_trips(db):
     """Tabs, newlines and backslashes survive the bulk write (PostgreSQL COPY escaping)."""
     raw = {**RAW, "augementation_salaire_precedente": 11}
-    predict_and_store_many([(FEATURES, raw)], source="batch", request_id="a\tb\\c\nd", started=0.0,
-                           api_key_name="é\\t")
+    predict_and_store_many(
+        model_store.predictor,
+        [(FEATURES, raw)],
+        source="batch",
+        request_id="a\tb\\c\nd",
+        started=0.0,
+        api_key_name="é\\t",
+    )
     row, prediction = db.session.execute(sa.select(Input, Prediction).join(Prediction)).one()
     assert row.request_id == "a\tb\\c\nd" and prediction.api_key_name == "é\\t"
     assert row.raw_record == raw and row.heure_supplementaires is FEATURES["heure_supplementaires"]

@@ -10,6 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from futurisys.auth.accounts import create_user
+from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store, predict_and_store_many
 from tests.admin_support import PASSWORD
 from tests.payloads import FEATURES, RAW
@@ -43,11 +44,11 @@ def populate(app) -> None:
         create_user("rh", PASSWORD, "hr")
         with app.test_request_context():
             started = time.perf_counter()
-            predict_and_store(FEATURES, RAW, source="form", request_id="r1", started=started,
+            predict_and_store(model_store.predictor, FEATURES, RAW, source="form", request_id="r1", started=started,
                               author=Author(admin.id, "MAT-0001"))
-            predict_and_store(FEATURES, None, source="api", request_id="r2", started=started)
+            predict_and_store(model_store.predictor, FEATURES, None, source="api", request_id="r2", started=started)
             items = [(FEATURES, RAW)] * 3
-            predict_and_store_many(items, source="lot", request_id="r3", started=started,
+            predict_and_store_many(model_store.predictor, items, source="lot", request_id="r3", started=started,
                                    authors=[Author(admin.id, f"L-{i}") for i in range(3)])
 
 

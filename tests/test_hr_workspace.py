@@ -1,4 +1,5 @@
 """The HR workspace: sign-in on every HR page, evaluations readable by their author and admins, « Mes évaluations »."""
+
 import re
 import time
 from datetime import timedelta
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 
 from futurisys.ml.features import derive_features
 from futurisys.models import Input, User, utcnow
+from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store
 from tests.admin_support import counts as table_counts
 from tests.admin_support import login, make_user, scalar
@@ -30,8 +32,12 @@ def test_anonymous_posts_store_and_read_nothing(app, hr_client):
     location = evaluate(hr_client)
     stored_id = scalar(app, sa.select(Input.id))
     anonymous = app.test_client()
-    for path, data in (("/", form_data(RAW)), (location + "/simulation", form_data(RAW)),
-                       ("/simulation", {"parent_input_id": str(stored_id)}), ("/lot", {})):
+    for path, data in (
+        ("/", form_data(RAW)),
+        (location + "/simulation", form_data(RAW)),
+        ("/simulation", {"parent_input_id": str(stored_id)}),
+        ("/lot", {}),
+    ):
         response = anonymous.post(path, data=data, headers={"Accept": "text/html"})
         assert response.status_code in (302, 404), path
         body = response.get_data(as_text=True)
@@ -87,9 +93,16 @@ def test_my_evaluations_lists_filters_and_pages(app, hr_client, db):
     assert recent.count('data-testid="evaluation-row"') == 2
 
 
-@pytest.mark.parametrize("args", [{"date_from": "0001-01-01"}, {"date_to": "9999-12-31"},
-                                  {"date_from": "2026-02-30"}, {"date_from": "2026-05-02", "date_to": "2026-05-01"},
-                                  {"reference": "x" * 40}])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"date_from": "0001-01-01"},
+        {"date_to": "9999-12-31"},
+        {"date_from": "2026-02-30"},
+        {"date_from": "2026-05-02", "date_to": "2026-05-01"},
+        {"reference": "x" * 40},
+    ],
+)
 def test_bad_filters_are_a_form_error_not_a_crash(hr_client, args):
     response = hr_client.get("/evaluations", query_string=args)
     assert response.status_code == 422 and "Certains filtres sont invalides" in response.get_data(as_text=True)
@@ -106,8 +119,15 @@ def test_fifty_per_page(app, hr_client, db):
     user_id = db.session.scalar(sa.select(User.id).where(User.username == "rh"))
     with app.test_request_context():
         for n in range(51):
-            predict_and_store(derive_features(RAW), RAW, source="form", request_id="r", started=time.perf_counter(),
-                              author=Author(user_id, f"M{n}"))
+            predict_and_store(
+                model_store.predictor,
+                derive_features(RAW),
+                RAW,
+                source="form",
+                request_id="r",
+                started=time.perf_counter(),
+                author=Author(user_id, f"M{n}"),
+            )
     first = hr_client.get("/evaluations").get_data(as_text=True)
     assert first.count('data-testid="evaluation-row"') == 50 and "page 1 sur 2" in first
     second = hr_client.get("/evaluations", query_string={"page": 2}).get_data(as_text=True)

@@ -34,7 +34,7 @@ def predict_batch():
     limit = current_app.config["BATCH_MAX_RECORDS"]
     if len(payload) > limit:
         return error_response(413, f"Trop d'enregistrements : {len(payload)} reçus, {limit} au plus par lot.")
-    model_store.predictor  # 503 before validating when no model is loaded
+    predictor = model_store.predictor  # 503 before validating when no model is loaded
     items, errors = validate_many(payload)
     if errors:
         message = f"{len(errors)} enregistrement(s) invalide(s) sur {len(payload)} : aucun n'a été enregistré."
@@ -46,6 +46,6 @@ def predict_batch():
     replay = idempotency.claim()
     if replay is not None:
         return replay
-    scores = predict_and_store_many(items, source="batch", request_id=g.request_id, started=started,
+    scores = predict_and_store_many(predictor, items, source="batch", request_id=g.request_id, started=started,
                                     api_key_name=g.get("api_key_name"))
     return jsonify([{"Prediction": score.label, "Probabilite_depart": score.proba} for score in scores])

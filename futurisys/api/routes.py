@@ -64,21 +64,21 @@ def predict():
     payload = read_json()
     if not isinstance(payload, dict):
         return error_response(422, "Un objet JSON est attendu.", {"_body": ["Un objet JSON est attendu."]})
-    model_store.predictor  # 503 before validating when no model is loaded
+    predictor = model_store.predictor  # 503 before validating when no model is loaded
     features, raw, errors = validate_payload(payload)
     if errors:
         return error_response(422, "Données invalides.", errors)
     replay = idempotency.claim()
     if replay is not None:
         return replay
-    stored = predict_and_store(features, raw, source="api", request_id=g.request_id, started=started,
+    stored = predict_and_store(predictor, features, raw, source="api", request_id=g.request_id, started=started,
                                api_key_name=g.get("api_key_name"))
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
     if with_details:
         body.update(prediction_id=stored.prediction_id, input_id=stored.input_id,
                     model_version=stored.model_version, threshold=stored.threshold,
                     shape="raw" if raw is not None else "features",
-                    drivers=drivers(model_store.predictor, features))
+                    drivers=drivers(predictor, features))
     return jsonify(body)
 
 

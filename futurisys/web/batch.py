@@ -76,11 +76,10 @@ def error_lines(table: CsvTable, errors: dict) -> list[dict]:
     return lines
 
 
-def main_factors(items, scores, wanted: list[int]) -> dict[int, str]:
+def main_factors(predictor, items, scores, wanted: list[int]) -> dict[int, str]:
     """The feature that raises the risk most, in French, for the lines at `wanted` indexes."""
     if not wanted:
         return {}
-    predictor = model_store.predictor
     records = [items[i][0] for i in wanted]
     contributions, _ = predictor.contributions(records)
     names = predictor.encoder.feature_names
@@ -108,7 +107,7 @@ def batch():
     if not form.validate_on_submit():
         return _page(form, 422 if form.errors else 200)
     started = time.perf_counter()
-    model_store.predictor  # 503 before reading the file when no model is loaded
+    predictor = model_store.predictor  # 503 before reading the file when no model is loaded
     upload = form.fichier.data
     try:
         table = read_table(upload.stream, current_app.config["BATCH_MAX_RECORDS"])
@@ -121,12 +120,12 @@ def batch():
     if errors:
         return _page(form, 422, summary=summary, error_lines=error_lines(table, errors))
     user_id = current_user.id if current_user.is_authenticated else None
-    scores = predict_and_store_many(items, source="lot", request_id=g.request_id, started=started,
+    scores = predict_and_store_many(predictor, items, source="lot", request_id=g.request_id, started=started,
                                     authors=[Author(user_id, ref) for ref in references])
     bands = [risk_band(score.proba) for score in scores]
     at_risk = sorted((i for i, band in enumerate(bands) if band.key in AT_RISK),
                      key=lambda i: (AT_RISK.index(bands[i].key), -scores[i].proba))
-    factors = main_factors(items, scores, at_risk)
+    factors = main_factors(predictor, items, scores, at_risk)
     counts = Counter(band.key for band in bands)
     summary.update(part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
                    **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")})

@@ -37,7 +37,8 @@ def index():
     if not form.validate():
         return render_template("web/form.html", form=form), INVALID
     try:
-        stored = predict_and_store(derive_features(form.record), form.record, source="form",
+        predictor = model_store.predictor
+        stored = predict_and_store(predictor, derive_features(form.record), form.record, source="form",
                                    request_id=g.request_id, started=started,
                                    author=Author(current_user.id, form.employee_ref))
     except (ModelUnavailable, OperationalError) as exc:
@@ -86,8 +87,8 @@ def simulation(public_id: str):
     if not form.validate():
         return render_evaluation(shown, form), INVALID
     origin = origin_of(shown)
-    stored = predict_and_store(derive_features(form.record), form.record, source="whatif", request_id=g.request_id,
-                               started=started, parent_input_id=origin.id,
+    stored = predict_and_store(model_store.predictor, derive_features(form.record), form.record, source="whatif",
+                               request_id=g.request_id, started=started, parent_input_id=origin.id,
                                author=Author(current_user.id, origin.employee_ref))
     return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
 
@@ -110,7 +111,7 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
 
 def result_context(features: dict, proba: float, label: str, threshold: float) -> dict:
     """What the result page shows for one scored record: risk band, threshold, drivers."""
-    found = drivers(model_store.predictor, features)
+    found = drivers(model_store.predictor, features)  # 503 when no model is loaded
     largest = max((abs(d["contribution"]) for d in found), default=0) or 1
     for driver in found:
         driver["width"] = max(2, round(100 * abs(driver["contribution"]) / largest))
