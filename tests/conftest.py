@@ -14,7 +14,7 @@ from futurisys.extensions import db as _db
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 # A database of this run's own (parallel runs on one server never meet), dropped when the run ends.
 PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", f"futurisys_test_{os.getpid()}_{secrets.token_hex(3)}")
-USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys")
+USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys", "idempotency_keys")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
