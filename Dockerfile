@@ -13,7 +13,8 @@ RUN useradd --create-home --uid 1000 futurisys
 WORKDIR /home/futurisys/app
 
 COPY --chown=futurisys:futurisys requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+# requirements.txt is the lock compiled from pyproject.toml: every package pinned and hash-checked.
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 
 COPY --chown=futurisys:futurisys . .
 USER 1000:1000

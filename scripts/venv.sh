@@ -10,7 +10,7 @@ fi
 stamp=".venv/.installed-$(basename "$requirements")"
 digest="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  # The lock files pin every package with its hashes (pip itself too in requirements-dev.txt): nothing unchecked.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements"
   echo "$digest" > "$stamp"
 fi
