@@ -9,6 +9,7 @@ import requests
 import sqlalchemy as sa
 
 from futurisys.models import Input, Prediction
+from tests.admin_support import login, make_user
 from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
 
@@ -40,10 +41,14 @@ def test_explicit_non_json_types_stay_415_and_unparsable_bodies_400(client, db):
     assert counts(db) == (0, 0)
 
 
-def test_home_answers_the_original_status_to_json_clients_and_the_form_to_browsers(client):
-    probe = client.get("/", headers={"Accept": "application/json"})
+def test_home_answers_the_original_status_to_json_clients_and_the_form_to_browsers(app, client):
+    probe = client.get("/", headers={"Accept": "application/json"})  # anonymous, as uptime probes are
     assert probe.status_code == 200 and probe.get_json() == {"status": "API OK"}
     assert "Accept" in probe.headers["Vary"]
+    anonymous = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/connexion")
+    make_user(app, "rh", "hr")
+    login(client, "rh")
     page = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.status_code == 200 and page.mimetype == "text/html" and "Accept" in page.headers["Vary"]
     assert client.get("/", headers={"Accept": "*/*"}).mimetype == "text/html"
@@ -74,10 +79,12 @@ def test_unknown_paths_asked_for_json_get_json_and_browsers_get_french_pages(cli
     assert wrong_method.status_code == 405 and "Allow" in wrong_method.headers
 
 
-def test_413_is_french_json_for_api_clients_and_html_for_browsers(database_url, bundle_dir):
+def test_413_is_french_json_for_api_clients_and_html_for_browsers(app, database_url, bundle_dir):
     client = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=1024).test_client()
     api = client.post("/predict", json={**FEATURES, "padding": "x" * 2000})
     assert api.status_code == 413 and api.get_json() == {"error": "Corps de la requête trop volumineux."}
+    make_user(app, "rh", "hr")
+    login(client, "rh")
     page = client.post("/", data={"age": "y" * 2000}, headers={"Accept": "text/html"})
     assert page.status_code == 413 and page.mimetype == "text/html"
 

@@ -132,3 +132,8 @@ def test_fifty_per_page(app, hr_client, db):
     assert first.count('data-testid="evaluation-row"') == 50 and "page 1 sur 2" in first
     second = hr_client.get("/evaluations", query_string={"page": 2}).get_data(as_text=True)
     assert second.count('data-testid="evaluation-row"') == 1 and ">M0<" in second  # the oldest comes last
+
+
+def test_no_aria_attribute_renders_as_none(hr_client):
+    for page in (hr_client.get("/"), hr_client.get("/evaluations"), hr_client.get("/evaluations?date_from=x")):
+        assert '="None"' not in page.get_data(as_text=True)
