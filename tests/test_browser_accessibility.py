@@ -3,6 +3,7 @@
 axe-core comes from the pip package axe-playwright-python (its bundled axe.min.js): nothing is fetched.
 Phone screenshots of each page go to test-artifacts/phone/ (listed in the issue's closing note).
 """
+import re
 import time
 
 import pytest
@@ -113,6 +114,14 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
     upload(page, live_server, good_file)
     expect(page.get_by_role("heading", name="Salariés à risque")).to_be_visible()
     check("lot-resultat")
+    page.goto(f"{live_server}/evaluations")
+    check("mes-evaluations")
+    page.goto(f"{live_server}/evaluations?date_from=pas-une-date")
+    check("mes-evaluations-filtres-invalides")
+    page.goto(f"{live_server}/evaluations")
+    page.get_by_role("link", name=re.compile("^Ouvrir")).first.click()
+    expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
+    check("evaluation")
     page.goto(f"{live_server}/admin/")
     check("erreur-403")
     context.clear_cookies()
