@@ -60,9 +60,12 @@ def parse_wrk(output: str) -> dict:
             "p50": percentiles.get("50"), "p90": percentiles.get("90"), "p99": percentiles.get("99")}
 
 
-def wrk(url: str, seconds: float, connections: int, script: Path | None = None, port: int | None = None) -> dict:
-    """Run wrk (2 threads, keep-alive); with `port`, count the connection owners by pid half-way through."""
+def wrk(url: str, seconds: float, connections: int, script: Path | None = None, port: int | None = None,
+        close: bool = False) -> dict:
+    """Run wrk (2 threads; keep-alive unless `close`); with `port`, count the connection owners half-way through."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s", url]
+    if close:  # a new connection per request, as clients without keep-alive do: each one is accepted afresh
+        command[1:1] = ["-H", "Connection: close"]
     if script:
         command[1:1] = ["-s", str(script)]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -172,11 +175,15 @@ def bench_slow(base: str, script: Path, seconds: float) -> None:
     with slow_clients(port, 50) as stats:
         held = sum(connection_owners(port).values())
         loaded = wrk(f"{base}/predict", max(seconds, 10), 8, script)
+        fresh = wrk(f"{base}/predict", max(seconds, 10), 8, script, close=True)
     print(f"slow clients (50 sending their head a byte a second, {held} connections held; then /predict at c=8 "
           f"for {max(seconds, 10):g} s, load {load()}): p99 {loaded['p99']:.1f} ms (without slow clients "
           f"{quiet['p99']:.1f} ms; /health p99 {health['p99']:.1f} ms), {loaded['requests']} answered, "
           f"time-outs {loaded['timeouts']}, non-2xx {loaded['non_2xx']}, slow connections dropped {stats['dropped']}; "
           f"req/s ÷ /health {loaded['rps'] / health['rps']:.3f}")
+    print(f"slow clients, /predict on a new connection per request: p99 {fresh['p99']:.1f} ms, {fresh['requests']} "
+          f"answered, time-outs {fresh['timeouts']}, errors+non-2xx {fresh['non_2xx']}; "
+          f"req/s ÷ /health {fresh['rps'] / health['rps']:.3f}")
 
 
 def bench_boot(bundle: str, runs: int) -> None:

@@ -113,9 +113,26 @@ def open_slow_clients(base: str, count: int) -> list[socket.socket]:
     return clients
 
 
+def owner_of(client: socket.socket, port: str) -> str | None:
+    """The pid of the gunicorn process holding the server side of `client`'s connection."""
+    listing = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+    mine = str(client.getsockname()[1])
+    return next((re.search(r"pid=(\d+)", line).group(1) for line in listing.splitlines()
+                 if line.split()[3].rsplit(":", 1)[1] == mine), None)
+
+
 def test_connections_are_spread_over_the_workers(gunicorn_url):
     # First in the module: connections other tests leave closing would still count for a worker meanwhile.
     port = gunicorn_url.rsplit(":", 1)[1]
+    # /ready answered from one worker; on a loaded machine the other may still be starting: wait until both serve.
+    serving, deadline = set(), time.monotonic() + 120
+    while len(serving) < 2:
+        assert time.monotonic() < deadline, f"only {serving} answered within 120 s"
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as probe:
+            probe.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert probe.recv(4096).startswith(b"HTTP/1.1 200")
+            serving.add(owner_of(probe, port))
     clients = [socket.create_connection(("127.0.0.1", int(port)), timeout=5) for _ in range(10)]
     ours = {str(client.getsockname()[1]) for client in clients}
     try:
