@@ -32,18 +32,20 @@ def assert_html_without_inline_script(response) -> None:
     assert not INLINE_SCRIPT.findall(response.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("path", HR_PAGES + ("/docs", "/page-inconnue"))
-def test_public_html_pages(client, path):
-    response = client.get(path, headers={"Accept": "text/html"})
+@pytest.mark.parametrize("path", HR_PAGES + ("/evaluations", "/docs", "/page-inconnue"))
+def test_html_pages(hr_client, path):
+    response = hr_client.get(path, headers={"Accept": "text/html"})
     assert response.status_code in (200, 404)
     assert_protected(response)
     assert_html_without_inline_script(response)
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_the_result_page_is_not_stored(client):
-    response = client.post("/", data=form_data(RAW))
-    assert response.status_code == 200 and 'data-testid="label"' in response.get_data(as_text=True)
+def test_the_result_page_is_not_stored(hr_client):
+    posted = hr_client.post("/", data=form_data(RAW))
+    assert posted.status_code == 303
+    response = hr_client.get(posted.headers["Location"])
+    assert response.status_code == 200 and 'data-testid="probability"' in response.get_data(as_text=True)
     assert_protected(response)
     assert_html_without_inline_script(response)
     assert response.headers["Cache-Control"] == "no-store"
