@@ -18,12 +18,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import recreate_database  # noqa: E402
 from futurisys import create_app  # noqa: E402
 from futurisys.admin.export import COLUMNS  # noqa: E402
 from futurisys.admin.queries import export_select, history_select, label_counts  # noqa: E402
 from futurisys.extensions import db  # noqa: E402
 from futurisys.models import Input, Prediction, utcnow  # noqa: E402
-from bench.common import recreate_database  # noqa: E402
 
 DATABASE = "futurisys_bench_admin"
 SOURCES = ("api", "form", "batch", "whatif")
@@ -54,7 +54,7 @@ def fill(rows: int) -> None:
                 {"input_id": input_id, "prediction_label": "Part" if p >= 0.3 else "Reste", "prediction_proba": p,
                  "threshold": 0.3, "model_version": rng.choice(VERSIONS), "created_at": stamps[i],
                  "latency_ms": rng.uniform(2, 9), "api_key_name": None}
-                for i, (input_id, p) in enumerate(zip(ids, probas))])
+                for i, (input_id, p) in enumerate(zip(ids, probas, strict=False))])
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("ANALYZE"))
 

@@ -78,7 +78,7 @@ def main() -> None:
         wrk(f"{base}/predict", 3, args.connections, str(script))  # warm-up
         rows_before = row_counts(database_url)
         predict = wrk(f"{base}/predict", args.seconds, args.connections, str(script))
-    inputs, predictions = (after - before for after, before in zip(row_counts(database_url), rows_before))
+    inputs, predictions = (after - before for after, before in zip(row_counts(database_url), rows_before, strict=False))
     recreate_database(DATABASE, drop_only=True)
     print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, {args.connections} connections, "
           f"{args.seconds} s per endpoint, PostgreSQL")

@@ -190,7 +190,7 @@ def bench_boot(bundle: str, runs: int) -> None:
     """scripts/boot.sh to /ready on SQLite: first on an empty database, then with everything in place."""
     work = Path(tempfile.mkdtemp(prefix="futurisys-boot-"))
     times = {"empty database": [], "database up to date": []}
-    for run in range(runs):
+    for _ in range(runs):
         for kind in times:
             if kind == "empty database":
                 (work / "boot.db").unlink(missing_ok=True)

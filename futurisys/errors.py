@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, make_response, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from futurisys.extensions import db
+from futurisys.extensions import db, login_manager
 from futurisys.metrics import count_db_error
 from futurisys.model_store import ModelUnavailable
 
@@ -123,6 +123,9 @@ def _database_error(exc: SQLAlchemyError):
     unavailable = isinstance(exc, (OperationalError, PoolTimeout)) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
     if unavailable:
+        if "_login_user" not in g:
+            # The account could not be read either: the page is drawn as for a visitor, not by asking again.
+            g._login_user = login_manager.anonymous_user()
         return error_response(503, "Base de données indisponible, réessayez plus tard.")
     log.exception("database error on %s %s", request.method, request.path)
     return error_response(500, "Erreur interne.")

@@ -8,7 +8,6 @@ from futurisys.ml.predictor import Predictor
 from futurisys.schema import feature, raw_field
 
 
-
 def _years(count: int) -> str:
     return f"{number(count)} an{'s' if abs(count) >= 2 else ''}"
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -67,7 +67,7 @@ def out_of_100(probability: float) -> str:
 def local_time(moment: datetime) -> datetime:
     """`moment` (naive means UTC, as SQLite gives it back) in Paris time."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(PARIS)
 
 

@@ -7,7 +7,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -16,7 +16,6 @@ from futurisys.extensions import db
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Predictor, Score
 from futurisys.models import Input, Prediction, utcnow
-
 
 STORE_CHUNK = 1000  # rows built and written at a time by the batch paths
 
@@ -58,7 +57,7 @@ def _rows(features: dict, raw: dict | None, score: Score, *, source: str, reques
     return input_row, prediction_row
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert_returning_id(table: sa.Table) -> sa.Insert:
     """`INSERT ... RETURNING id`, built once: SQLAlchemy then finds it in its cache without recomputing its key."""
     return table.insert().returning(table.c.id)
@@ -105,7 +104,7 @@ def predict_and_store_many(predictor: Predictor, items: list[tuple[dict, dict | 
             chunk = slice(start, start + STORE_CHUNK)
             rows = [_rows(features, raw, score, source=source, request_id=request_id, latency_ms=latency_ms,
                           predictor=predictor, api_key_name=api_key_name, now=now, author=author)
-                    for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk])]
+                    for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk], strict=False)]
             _store_rows(connection, rows)
     count_predictions((score.label for score in scores), predictor.version)
     return scores
@@ -119,14 +118,14 @@ def _store_rows(connection, rows: list[tuple[dict, dict]]) -> None:
         # second, where multi-row INSERTs (even batched by SQLAlchemy's insertmanyvalues) take seconds.
         ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence('inputs', 'id')) "
                                          "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
-        _copy(connection, inputs, [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids)])
+        _copy(connection, inputs, [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids, strict=False)])
         _copy(connection, predictions, [{**prediction_row, "input_id": input_id}
-                                        for (_, prediction_row), input_id in zip(rows, ids)])
+                                        for (_, prediction_row), input_id in zip(rows, ids, strict=False)])
     else:
         ids = connection.execute(inputs.insert().returning(inputs.c.id, sort_by_parameter_order=True),
                                  [input_row for input_row, _ in rows]).scalars().all()
         connection.execute(predictions.insert(), [{**prediction_row, "input_id": input_id}
-                                                  for (_, prediction_row), input_id in zip(rows, ids)])
+                                                  for (_, prediction_row), input_id in zip(rows, ids, strict=False)])
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")

@@ -5,15 +5,15 @@ import pytest
 
 from futurisys.admin.cli import parse_age
 from futurisys.models import utcnow
-from tests.payloads import FEATURES, RAW
 from tests.admin_support import counts, restamp, store
+from tests.payloads import FEATURES, RAW
 
 
 @pytest.fixture
 def aged(app):
     """Two predictions 100 days old, one 5 hours old, one fresh."""
     ids = [store(app, FEATURES), store(app, FEATURES, raw=RAW), store(app, FEATURES), store(app, FEATURES)]
-    for prediction_id, age in zip(ids, (timedelta(days=100), timedelta(days=100), timedelta(hours=5))):
+    for prediction_id, age in zip(ids, (timedelta(days=100), timedelta(days=100), timedelta(hours=5)), strict=False):
         restamp(app, prediction_id, created_at=utcnow() - age)
     return ids
 

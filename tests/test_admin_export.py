@@ -5,8 +5,8 @@ import re
 from datetime import date
 
 from futurisys.schema import FEATURE_NAMES
-from tests.payloads import FEATURES, RAW
 from tests.admin_support import logged_in, store
+from tests.payloads import FEATURES, RAW
 
 PREDICTION_COLUMNS = ["prediction_id", "created_at_paris", "prediction_label", "prediction_proba", "threshold",
                       "model_version", "latency_ms", "api_key_name", "input_id"]

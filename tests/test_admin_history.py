@@ -1,13 +1,13 @@
 """The history page: filters, sorting, pagination and counts; the detail page and its delete button."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from futurisys.models import Input, Prediction
-from tests.payloads import FEATURES, RAW
 from tests.admin_support import counts, logged_in, restamp, store
+from tests.payloads import FEATURES, RAW
 
 ROW_ID = re.compile(r'<th scope="row">(\d+)</th>')
 
@@ -25,7 +25,7 @@ def admin(app, client):
 def stored(app, reference_features):
     """Five predictions on known days, sources and model versions."""
     records = reference_features[0]
-    day = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+    day = datetime(2026, 3, 10, 12, tzinfo=UTC)
     ids = []
     for n, source in enumerate(("api", "form", "api", "batch", "whatif")):
         prediction_id = store(app, records[n], source=source, request_id=f"req-{n}")

@@ -6,11 +6,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from futurisys import schema
+from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store_many
-from futurisys.extensions import model_store
 from futurisys.validation import RawRecordForm, record_form_class, validate_payload
+
+from tests.conftest import make_app
+from tests.payloads import FEATURES, RAW, employee
 
 #: The 30-feature payload as a WTForms form: the reference the JSON path must agree with.
 FeatureRecordForm = record_form_class("FeatureRecordForm", schema.FEATURES, schema.feature_consistency_errors)
@@ -22,10 +25,6 @@ class JsonData(dict):
     def getlist(self, key):
         """WTForms asks every field for a list of posted values."""
         return [self[key]] if key in self else []
-
-
-from tests.conftest import make_app
-from tests.payloads import FEATURES, RAW, employee
 
 
 def counts(db):
@@ -62,7 +61,7 @@ def test_every_record_stored_once_with_source_batch(client, db):
     answers = response.get_json()
     rows = db.session.execute(sa.select(Input, Prediction).join(Prediction).order_by(Input.id)).all()
     assert len(rows) == len(records) and counts(db) == (len(records), len(records))
-    for record, answer, (row, prediction) in zip(records, answers, rows):
+    for record, answer, (row, prediction) in zip(records, answers, rows, strict=False):
         assert row.source == "batch" and row.request_id == "lot-7"
         assert row.age == record["age"]
         assert row.raw_record == (None if "ecart_note_evaluation" in record else validate_payload(record)[1])

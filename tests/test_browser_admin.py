@@ -5,8 +5,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.payloads import FEATURES, RAW
 from tests.admin_support import PASSWORD, store
+from tests.payloads import FEATURES, RAW
 
 pytestmark = pytest.mark.browser
 

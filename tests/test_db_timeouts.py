@@ -16,13 +16,14 @@ import requests
 from werkzeug.serving import make_server
 
 from futurisys import db_timeouts
-from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
 from futurisys.auth.accounts import create_user
+from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
 from tests.admin_support import PASSWORD
 from tests.conftest import migrated_app
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
 from tests.test_web_form import form_data
+
 
 @pytest.fixture(scope="module")
 def private_pg():

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
+from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.models import Input, User, utcnow
-from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store
 from tests.admin_support import counts as table_counts
 from tests.admin_support import login, make_user, scalar

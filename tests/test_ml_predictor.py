@@ -36,8 +36,8 @@ def test_labels_follow_the_stored_threshold(predictor, reference_features):
     assert all((s.label == "Part") == (s.proba >= predictor.threshold) for s in scores)
     assert {s.label for s in scores} == {"Reste", "Part"}
     # The model separates leavers from stayers on its training data (a sanity check, not the CV figure).
-    leavers = np.mean([s.proba for s, t in zip(scores, target) if t])
-    stayers = np.mean([s.proba for s, t in zip(scores, target) if not t])
+    leavers = np.mean([s.proba for s, t in zip(scores, target, strict=False) if t])
+    stayers = np.mean([s.proba for s, t in zip(scores, target, strict=False) if not t])
     assert leavers > 2 * stayers
 
 

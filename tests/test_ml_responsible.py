@@ -189,7 +189,7 @@ def test_folds_give_the_same_figures_in_worker_processes_and_in_one(reference_fe
     serial = cross_validate_variants(matrix, target, variants, workers=1, progress=lambda: calls.append(1))
     parallel = cross_validate_variants(matrix, target, variants, workers=2)
     assert len(calls) == 4
-    for one, other in zip(serial, parallel):
+    for one, other in zip(serial, parallel, strict=False):
         assert np.array_equal(one["out_of_fold"], other["out_of_fold"])
         assert np.array_equal(one["scores"], other["scores"])
     assert not np.array_equal(serial[0]["out_of_fold"], serial[1]["out_of_fold"])

@@ -72,9 +72,10 @@ def test_a_generated_client_scores_one_employee_and_a_batch(generated_client, li
 
 
 def test_a_generated_client_sends_an_api_key(generated_client, live_server, live_app):
-    from futurisys.api import keys as apikeys
     from futurisys_client.api.prediction import predict, predict_batch
     from futurisys_client.models import EmployeeFeatures, Error
+
+    from futurisys.api import keys as apikeys
 
     with live_app.app_context():
         key = apikeys.create("client-genere")

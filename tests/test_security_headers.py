@@ -12,7 +12,7 @@ from tests.payloads import FEATURES, RAW
 from tests.test_web_form import form_data
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
-HR_PAGES = ("/", "/lot", "/connexion")
+HR_PAGES = ("/", "/lot")
 ADMIN_PAGES = ("/admin/", "/admin/dashboard", "/admin/drift", "/admin/model")
 
 
@@ -36,6 +36,14 @@ def assert_html_without_inline_script(response) -> None:
 def test_html_pages(hr_client, path):
     response = hr_client.get(path, headers={"Accept": "text/html"})
     assert response.status_code in (200, 404)
+    assert_protected(response)
+    assert_html_without_inline_script(response)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_login_page(client):
+    response = client.get("/connexion")
+    assert response.status_code == 200
     assert_protected(response)
     assert_html_without_inline_script(response)
     assert response.headers["Cache-Control"] == "no-store"

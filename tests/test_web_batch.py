@@ -99,7 +99,7 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
     assert header == ["matricule", *RAW_NAMES, *ADDED]
     assert [row[0] for row in rows] == [f"É-{i:03d}" for i in IDS]
     assert any(row[1 + RAW_NAMES.index("statut_marital")] in ("Célibataire", "Marié(e)") for row in rows)
-    for i, row in zip(IDS, rows):
+    for i, row in zip(IDS, rows, strict=False):
         expected = client.post("/predict", json=employee(i)).get_json()
         probability = expected["Probabilite_depart"]
         assert row[-5] == expected["Prediction"]
@@ -287,7 +287,7 @@ def test_error_lines_show_the_reference_and_the_value(client, db):
 
 def test_formula_cells_are_escaped_in_the_scored_file(client, db):
     formulas = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx"]
-    rows = [french_row(i, f"F{i}", comment) for i, comment in zip(IDS, formulas)]
+    rows = [french_row(i, f"F{i}", comment) for i, comment in zip(IDS, formulas, strict=False)]
     header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
     assert [row[1] for row in scored] == ["'" + formula for formula in formulas]
     assert scored[0][2 + RAW_NAMES.index("age")] == str(employee(1)["age"])  # numbers untouched

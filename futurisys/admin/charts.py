@@ -69,7 +69,7 @@ def bars(labels: list[str], values: list, *, percent: bool = False, rotate: int 
 def stacked(labels: list[str], named_series: dict[str, list[float]], colors: tuple[str, ...], *,
             rotate: int = 0) -> Markup:
     """Stacked bars (e.g. predictions per day, split by label); the legend is the page's, under the chart."""
-    totals = [sum(day) for day in zip(*named_series.values())]
+    totals = [sum(day) for day in zip(*named_series.values(), strict=False)]
     chart = pygal.StackedBar(**dict(COMMON, style=_style(*colors), x_label_rotation=rotate,
                                     show_minor_x_labels=len(labels) <= 14, **_count_axis(totals)))
     chart.x_labels = labels

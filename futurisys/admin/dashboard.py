@@ -9,8 +9,7 @@ from flask import render_template
 from futurisys import formatting
 from futurisys.admin import bp
 from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
-from futurisys.admin.forms import WINDOWS, read_window
-from futurisys.admin.forms import SOURCE_LABELS
+from futurisys.admin.forms import SOURCE_LABELS, WINDOWS, read_window
 from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
 from futurisys.errors import error_response
 from futurisys.extensions import db, model_store
@@ -84,14 +83,14 @@ def dashboard():
         "per_day": stacked(day_labels, {LEAVES: day_series.get(LEAVES, []), STAYS: day_series.get(STAYS, [])},
                            (PART, RESTE), rotate=-45 if len(day_labels) > 7 else 0),
         "histogram": bars([label for label, _ in bins],
-                          [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram)],
+                          [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram, strict=False)],
                           rotate=-60, series="Prédictions", counts=True),
         "source_share": bars([r[0] for r in by_source], [100 * r[2] / r[1] for r in by_source], percent=True,
                              series="Départs prévus (%)", colors=(PART,)),
         "version_count": bars([r[0] for r in by_version], [r[1] for r in by_version], series="Prédictions",
                               horizontal=True, counts=True),
     }
-    histogram_rows = [(label, formatting.number(n), band.label) for (label, band), n in zip(bins, histogram)]
+    histogram_rows = [(label, formatting.number(n), band.label) for (label, band), n in zip(bins, histogram, strict=False)]
     return render_template("admin/dashboard.html", windows=WINDOWS, window=key, total=total, part=part,
                            charts=charts, day_rows=day_rows, histogram=histogram_rows, threshold=threshold,
                            by_version=by_version, source_rows=_table(by_source), version_rows=_table(by_version),

@@ -15,8 +15,8 @@ from flask import Response, stream_with_context
 
 from futurisys import formatting
 from futurisys.admin import bp
-from futurisys.admin.queries import INPUT, LOCAL_TZ, PRED, export_select
 from futurisys.admin.forms import filter_form
+from futurisys.admin.queries import INPUT, LOCAL_TZ, PRED, export_select
 from futurisys.errors import error_response
 from futurisys.extensions import db
 from futurisys.schema import FEATURE_NAMES

@@ -76,7 +76,7 @@ def global_importance(predictor, reference: pd.DataFrame | None = None) -> list[
             return None
         contributions, _ = predictor.contributions(reference.to_dict("records"))
         mean_abs = np.abs(contributions).mean(axis=0)
-        cache[predictor.version] = sorted(zip(predictor.encoder.feature_names, mean_abs.tolist()),
+        cache[predictor.version] = sorted(zip(predictor.encoder.feature_names, mean_abs.tolist(), strict=False),
                                           key=lambda item: -item[1])
     return cache[predictor.version]
 
@@ -107,17 +107,17 @@ def _curve(predictor, name: str, reference: pd.DataFrame) -> dict:
     if spec.kind in ("category", "bool"):
         shares = [float((observed == v).mean()) for v in values]
         chart = model_charts.category_panel([_value_label(spec, v) for v in values], effects, shares, summary)
-        rows = [(_value_label(spec, v), _effect(e), percent(s)) for v, e, s in zip(values, effects, shares)]
+        rows = [(_value_label(spec, v), _effect(e), percent(s)) for v, e, s in zip(values, effects, shares, strict=False)]
     else:
         numbers = observed.to_numpy(dtype=float)
         low, high = float(numbers.min()), float(numbers.max())
         distinct, counts = np.unique(numbers, return_counts=True)
         integral = spec.kind == "int"
         if integral and len(distinct) <= 20:  # one bar per value, centred on it
-            bars, width, x_range = list(zip(distinct, counts)), 1.0, (low - 0.5, high + 0.5)
+            bars, width, x_range = list(zip(distinct, counts, strict=False)), 1.0, (low - 0.5, high + 0.5)
         else:
             histogram, edges = np.histogram(numbers, bins=20, range=(low, high if high > low else low + 1))
-            bars, width, x_range = list(zip((edges[:-1] + edges[1:]) / 2, histogram)), edges[1] - edges[0], (low, high)
+            bars, width, x_range = list(zip((edges[:-1] + edges[1:]) / 2, histogram, strict=False)), edges[1] - edges[0], (low, high)
         chart = model_charts.line_panel(values, effects, summary, histogram=bars, bar_width=width, x_range=x_range,
                                         integral=integral)
         step = max(1, len(values) // 12)

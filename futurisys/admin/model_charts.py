@@ -73,10 +73,10 @@ def line_panel(xs: Sequence[float], ys: Sequence[float], label: str, *,
     if diagonal:
         body.append(f'<line x1="{px(x_low):.1f}" y1="{py(x_low):.1f}" x2="{px(x_high):.1f}" y2="{py(x_high):.1f}" '
                     f'stroke="{MUTED}" stroke-dasharray="4 3"/>')
-    points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys))
+    points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys, strict=False))
     body.append(f'<polyline points="{points}" fill="none" stroke="{RISK_UP}" stroke-width="2"/>')
     if markers or len(xs) == 1:
-        body += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{RISK_UP}"/>' for x, y in zip(xs, ys)]
+        body += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{RISK_UP}"/>' for x, y in zip(xs, ys, strict=False)]
     bottom = TOP + CURVE_HEIGHT
     if len(histogram):
         top, tallest = bottom + GAP, max(count for _, count in histogram) or 1
@@ -101,7 +101,7 @@ def category_panel(labels: Sequence[str], effects: Sequence[float], shares: Sequ
     reach = max([abs(e) for e in effects] + [0.1])
     zero = plot_left + plot_width / 2
     body = [f'<text x="{WIDTH - RIGHT}" y="{FONT + 2}" text-anchor="end" fill="{MUTED}">part</text>']
-    for k, (name, effect, share) in enumerate(zip(labels, effects, shares)):
+    for k, (name, effect, share) in enumerate(zip(labels, effects, shares, strict=False)):
         y = TOP + 10 + k * row
         length = abs(effect) / reach * plot_width / 2
         x = zero if effect >= 0 else zero - length

@@ -1,7 +1,7 @@
 """The history's SQL: filters, sort orders and the local-time helpers the admin pages share."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ _ORDER = {
 
 def as_utc(value: datetime) -> datetime:
     """An aware UTC datetime (SQLite gives back naive UTC ones)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def local_time(value: datetime) -> datetime:
@@ -35,7 +35,7 @@ def local_time(value: datetime) -> datetime:
 def local_midnight(day: date) -> datetime | None:
     """The UTC instant at which `day` starts in French local time; None when it falls outside Python's datetimes."""
     try:
-        return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc)
+        return datetime.combine(day, time(), LOCAL_TZ).astimezone(UTC)
     except OverflowError:  # 0001-01-01 in Paris starts in year 0 UTC
         return None
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from futurisys.admin import bp
-from futurisys.admin.forms import SOURCE_LABELS, SORTS, DeleteForm, filter_args, filter_form, page_number
+from futurisys.admin.forms import SORTS, SOURCE_LABELS, DeleteForm, filter_args, filter_form, page_number
 from futurisys.admin.queries import history_select, label_counts
 from futurisys.explain import display_raw_value, display_value, drivers
 from futurisys.extensions import db, model_store

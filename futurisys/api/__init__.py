@@ -3,8 +3,12 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from futurisys.api import batch, openapi, routes  # noqa: E402,F401  (routes attach themselves to bp)
-from futurisys.api import keys  # noqa: E402
+from futurisys.api import (  # noqa: E402,F401  (routes attach themselves to bp)
+    batch,
+    keys,  # noqa: E402
+    openapi,
+    routes,
+)
 
 bp.before_request(keys.authenticate_request)  # X-API-Key on /predict and /predict/batch
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timezone
+from datetime import UTC
 
 import click
 import sqlalchemy as sa
@@ -131,7 +131,7 @@ def revoke_command(name: str) -> None:
 def _utc_minute(moment) -> str:
     # SQLite gives naive datetimes back (already UTC); PostgreSQL gives aware ones.
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M")
 
 

@@ -7,15 +7,14 @@ import time
 from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
-from futurisys.api import bp
+from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
-from futurisys.api import idempotency
 from futurisys.db_timeouts import deadline
 from futurisys.errors import error_response
 from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
-from futurisys.predictions import predict_and_store
 from futurisys.metrics import public_source
+from futurisys.predictions import predict_and_store
 from futurisys.validation import validate_payload
 
 DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})

@@ -106,7 +106,7 @@ def md5_hex(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def training_matrix() -> tuple[pd.DataFrame, "pd.Series"]:
+def training_matrix() -> tuple[pd.DataFrame, pd.Series]:
     """Features (30 columns, original order) and target (0/1) of the reference dataset."""
     frame = reference_frame()
     return frame[list(FEATURE_NAMES)], frame[TARGET].astype(int)

@@ -75,7 +75,7 @@ def bin_shares(values, edges: np.ndarray) -> np.ndarray:
 def _bin_labels(edges: np.ndarray) -> list[str]:
     if len(edges) == 0:
         return ["toutes valeurs"]
-    inner = [f"de {short_number(a)} à moins de {short_number(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    inner = [f"de {short_number(a)} à moins de {short_number(b)}" for a, b in zip(edges[:-1], edges[1:], strict=False)]
     return [f"moins de {short_number(edges[0])}", *inner, f"{short_number(edges[-1])} et plus"]
 
 

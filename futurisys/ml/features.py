@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 from futurisys.schema import FEATURE_NAMES, SHARED_NAMES
 
+
 def employee_category(total_years: int, years_at_company: int, years_in_role: int) -> str:
     """`categorie_employe`: the rules are checked in this order."""
     if total_years == 0:

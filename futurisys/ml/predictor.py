@@ -81,7 +81,7 @@ class Predictor:
         return self.weight * self.tables.bias + (1.0 - self.weight) * self._intercept + float(self._centres.sum())
 
     @classmethod
-    def load(cls, bundle_dir: str | Path) -> "Predictor":
+    def load(cls, bundle_dir: str | Path) -> Predictor:
         """Load and check a bundle directory; raise BundleError with a clear message when it does not fit."""
         import xgboost
 

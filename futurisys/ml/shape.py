@@ -43,7 +43,7 @@ class StumpTables:
         depth = max((len(t) for t in self.thresholds), default=0)
         self._padded_thresholds = np.full((width, depth), np.inf, dtype=np.float32)
         self._padded_levels = np.zeros((width, depth + 1))
-        for c, (t, levels) in enumerate(zip(self.thresholds, self.levels)):
+        for c, (t, levels) in enumerate(zip(self.thresholds, self.levels, strict=False)):
             self._padded_thresholds[c, : len(t)] = t
             self._padded_levels[c, : len(levels)] = levels
             self._padded_levels[c, len(levels):] = levels[-1]

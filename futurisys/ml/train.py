@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +14,7 @@ import numpy as np
 from futurisys.ml import data, fairness
 from futurisys.ml.encoding import FeatureEncoder
 from futurisys.ml.linear import LinearDesign
-from futurisys.ml.predictor import (BOOSTER_FILE, LINEAR_FILE, METADATA_FILE, Predictor, feature_spec,
-                                    library_versions)
+from futurisys.ml.predictor import BOOSTER_FILE, LINEAR_FILE, METADATA_FILE, Predictor, feature_spec, library_versions
 from futurisys.schema import CLASS_LABELS
 
 
@@ -228,7 +227,7 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
 
     metadata = {
         "version": bundle_version(settings, data_md5),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_data_md5": data_md5,
         "training_rows": int(len(target)),
         "features": feature_spec(),

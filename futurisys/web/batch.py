@@ -22,8 +22,18 @@ from futurisys.predictions import Author, predict_and_store_many
 from futurisys.risk import risk_band
 from futurisys.validation import validate_payload
 from futurisys.web import bp
-from futurisys.web.csv_io import (ADDED_COLUMNS, ENCODINGS, REFERENCE_COLUMN, CsvProblem, CsvTable, read_table,
-                                  reference, reference_error, scored_csv, template_csv)
+from futurisys.web.csv_io import (
+    ADDED_COLUMNS,
+    ENCODINGS,
+    REFERENCE_COLUMN,
+    CsvProblem,
+    CsvTable,
+    read_table,
+    reference,
+    reference_error,
+    scored_csv,
+    template_csv,
+)
 
 MAX_LINES_SHOWN = 200  # lines listed on the page (errors, employees at risk); the summary counts them all
 AT_RISK = ("eleve", "modere")
@@ -47,7 +57,7 @@ def validate_rows(table: CsvTable):
             errors[line] = {"": ["Plus de valeurs que de colonnes : vérifiez le séparateur et les guillemets."]}
             continue
         # Spreadsheets may drop empty trailing cells: they count as empty values.
-        features, raw, line_errors = validate_payload(dict(zip(table.header, cells + [""] * (width - len(cells)))))
+        features, raw, line_errors = validate_payload(dict(zip(table.header, cells + [""] * (width - len(cells)), strict=False)))
         ref = reference(table, cells)
         if message := reference_error(ref):
             line_errors = {**line_errors, REFERENCE_COLUMN: [message]}
@@ -84,7 +94,7 @@ def main_factors(predictor, items, scores, wanted: list[int]) -> dict[int, str]:
     contributions, _ = predictor.contributions(records)
     names = predictor.encoder.feature_names
     factors = {}
-    for index, record, row in zip(wanted, records, contributions):
+    for index, record, row in zip(wanted, records, contributions, strict=False):
         top = int(np.argmax(row))
         if row[top] > 0:
             name = names[top]
@@ -130,7 +140,7 @@ def batch():
     summary.update(part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
                    **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")})
     content = scored_csv(table, [(score.label, score.proba, band.label, factors.get(i, ""))
-                                 for i, (score, band) in enumerate(zip(scores, bands))])
+                                 for i, (score, band) in enumerate(zip(scores, bands, strict=False))])
     stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
     employees = [{"line": table.rows[i][0], "reference": references[i] or "", "probability": scores[i].proba,
                   "band": bands[i], "factor": factors.get(i, "")} for i in at_risk[:MAX_LINES_SHOWN]]

@@ -159,7 +159,7 @@ def scored_csv(table: CsvTable, results) -> bytes:
     writer.writerow([formatting.spreadsheet_text(name) for name in table.header] + list(ADDED_COLUMNS))
     width = len(table.header)
     french = table.delimiter == ";"  # the French spreadsheet convention: `;` separator, decimal comma
-    for (_, cells), (label, probability, band, factor) in zip(table.rows, results):
+    for (_, cells), (label, probability, band, factor) in zip(table.rows, results, strict=False):
         decimal = f"{probability:.4f}"
         writer.writerow([formatting.spreadsheet_text(cell) for cell in cells] + [""] * (width - len(cells)) + [
             label, decimal.replace(".", ",") if french else decimal,

@@ -9,9 +9,9 @@ from flask import abort, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
-from futurisys.formatting import whole_percent
 from futurisys.explain import display_raw_value, drivers
 from futurisys.extensions import db, model_store
+from futurisys.formatting import whole_percent
 from futurisys.ml.features import derive_features
 from futurisys.model_store import ModelUnavailable
 from futurisys.models import Input
