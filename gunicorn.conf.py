@@ -1,4 +1,5 @@
 """gunicorn settings, from the environment (see README, "Configuration")."""
+
 import os
 import tempfile
 from pathlib import Path
@@ -22,8 +23,10 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # Several workers share one set of Prometheus metrics through files (see futurisys/metrics.py); a folder of its own
 # per port unless PROMETHEUS_MULTIPROC_DIR says otherwise. Set here, before the workers import prometheus_client.
 if workers > 1:
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
-                          os.path.join(tempfile.gettempdir(), f"futurisys-prometheus-{os.environ.get('PORT', '8000')}"))
+    os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR",
+        os.path.join(tempfile.gettempdir(), f"futurisys-prometheus-{os.environ.get('PORT', '8000')}"),
+    )
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # Start from an empty folder (values of a previous run are stale), before the preloaded app writes any.
     _metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])

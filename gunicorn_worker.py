@@ -13,6 +13,7 @@ Two changes to gunicorn's gthread worker, both on its main (event-loop) thread:
   once the head is complete (or too large, for the parser to refuse); a head not complete after
   `HEAD_TIMEOUT` seconds is dropped.
 """
+
 from __future__ import annotations
 
 import errno
@@ -93,8 +94,11 @@ class BalancedWorker(ThreadWorker):
 
     def _least_loaded(self) -> tuple[int, int]:
         """The slot of the live worker holding the fewest connections, and how many it holds."""
-        return min(((slot, _connections[slot]) for slot in range(MAX_WORKERS) if _pids[slot]),
-                   key=lambda pair: pair[1], default=(self.slot, 0))
+        return min(
+            ((slot, _connections[slot]) for slot in range(MAX_WORKERS) if _pids[slot]),
+            key=lambda pair: pair[1],
+            default=(self.slot, 0),
+        )
 
     def run(self):
         """Listen to this slot's wake-up pipe too, then run gthread's loop."""

@@ -1,4 +1,5 @@
 """WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
+
 import os
 
 from futurisys import create_app

@@ -5,6 +5,7 @@ then prints EXPLAIN ANALYZE figures for the history queries and wall times throu
 
     .venv/bin/python bench/admin_history.py [--rows 100000] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,19 +43,42 @@ def fill(rows: int) -> None:
     for start in range(0, rows, batch):
         size = min(batch, rows - start)
         stamps = [now - timedelta(seconds=rng.uniform(0, 180 * 86400)) for _ in range(size)]
-        inputs = [{**{k: (v.item() if hasattr(v, "item") else v) for k, v in rng.choice(features).items()},
-                   "raw_record": None, "source": rng.choice(SOURCES), "request_id": f"bench-{start + i}",
-                   "created_at": stamps[i], "parent_input_id": None} for i in range(size)]
+        inputs = [
+            {
+                **{k: (v.item() if hasattr(v, "item") else v) for k, v in rng.choice(features).items()},
+                "raw_record": None,
+                "source": rng.choice(SOURCES),
+                "request_id": f"bench-{start + i}",
+                "created_at": stamps[i],
+                "parent_input_id": None,
+            }
+            for i in range(size)
+        ]
         with db.engine.begin() as connection:
-            ids = connection.execute(Input.__table__.insert().returning(Input.__table__.c.id,
-                                                                         sort_by_parameter_order=True),
-                                     inputs).scalars().all()
+            ids = (
+                connection.execute(
+                    Input.__table__.insert().returning(Input.__table__.c.id, sort_by_parameter_order=True), inputs
+                )
+                .scalars()
+                .all()
+            )
             probas = [rng.betavariate(1.2, 4) for _ in range(size)]
-            connection.execute(Prediction.__table__.insert(), [
-                {"input_id": input_id, "prediction_label": "Part" if p >= 0.3 else "Reste", "prediction_proba": p,
-                 "threshold": 0.3, "model_version": rng.choice(VERSIONS), "created_at": stamps[i],
-                 "latency_ms": rng.uniform(2, 9), "api_key_name": None}
-                for i, (input_id, p) in enumerate(zip(ids, probas, strict=False))])
+            connection.execute(
+                Prediction.__table__.insert(),
+                [
+                    {
+                        "input_id": input_id,
+                        "prediction_label": "Part" if p >= 0.3 else "Reste",
+                        "prediction_proba": p,
+                        "threshold": 0.3,
+                        "model_version": rng.choice(VERSIONS),
+                        "created_at": stamps[i],
+                        "latency_ms": rng.uniform(2, 9),
+                        "api_key_name": None,
+                    }
+                    for i, (input_id, p) in enumerate(zip(ids, probas, strict=False))
+                ],
+            )
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("ANALYZE"))
 
@@ -85,8 +109,15 @@ def main() -> None:
     args = parser.parse_args()
     rows = min(args.rows, 1_000_000)
     url = recreate_database(DATABASE)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False,
-                      "SECRET_KEY": "bench", "MODEL_DIR": "/nonexistent"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench",
+            "MODEL_DIR": "/nonexistent",
+        }
+    )
     try:
         with app.app_context():
             from flask_migrate import upgrade
@@ -105,12 +136,17 @@ def main() -> None:
             explain("history page 1, newest first", history_select({}, "date_desc").limit(50))
             explain("history page 1000, newest first", history_select({}, "date_desc").limit(50).offset(49_950))
             explain("history by probability desc", history_select({}, "proba_desc").limit(50))
-            explain("history, 30 days + form + Part + proba 40-80 %", history_select(
-                {**month, "source": "form", "label": "Part", "proba_min": 40, "proba_max": 80}, "date_desc").limit(50))
-            explain("history, one model version", history_select({"model_version": VERSIONS[1]}, "date_desc")
-                    .limit(50))
-            explain("counts per label, no filter", sa.select(Prediction.prediction_label, sa.func.count())
-                    .group_by(Prediction.prediction_label))
+            explain(
+                "history, 30 days + form + Part + proba 40-80 %",
+                history_select(
+                    {**month, "source": "form", "label": "Part", "proba_min": 40, "proba_max": 80}, "date_desc"
+                ).limit(50),
+            )
+            explain("history, one model version", history_select({"model_version": VERSIONS[1]}, "date_desc").limit(50))
+            explain(
+                "counts per label, no filter",
+                sa.select(Prediction.prediction_label, sa.func.count()).group_by(Prediction.prediction_label),
+            )
             explain("distinct model versions", sa.select(Prediction.model_version).distinct())
             explain("export, all rows", export_select(COLUMNS, {}, "date_desc"))
             assert sum(label_counts({}).values()) == rows
@@ -121,8 +157,11 @@ def main() -> None:
         timed(client, "GET /admin/ (page 1 of all)", "/admin/")
         timed(client, "GET /admin/?page=1000", "/admin/?page=1000")
         timed(client, "GET /admin/?sort=proba_desc", "/admin/?sort=proba_desc")
-        timed(client, "GET /admin/ with 4 filters", f"/admin/?date_from={month['date_from']}&source=form"
-                                                     "&label=Part&proba_min=40&proba_max=80")
+        timed(
+            client,
+            "GET /admin/ with 4 filters",
+            f"/admin/?date_from={month['date_from']}&source=form&label=Part&proba_min=40&proba_max=80",
+        )
         timed(client, "GET /admin/export.csv (30 days)", f"/admin/export.csv?date_from={month['date_from']}", 1)
         timed(client, f"GET /admin/export.csv (all {rows:,} rows)", "/admin/export.csv", 1)
         timed(client, "GET /admin/dashboard?window=all", "/admin/dashboard?window=all")

@@ -8,6 +8,7 @@ Bounded: each request times out after 60 s; all traffic to 127.0.0.1.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/batch_upload.py [--runs 3] [--bundle DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,11 @@ def worker_pid(database_url: str) -> int:
     mine, marker = set(), f"DATABASE_URL={database_url}\0".encode()
     for folder in Path("/proc").iterdir():
         try:
-            if folder.name.isdigit() and marker in (folder / "environ").read_bytes() \
-                    and b"gunicorn" in (folder / "cmdline").read_bytes():
+            if (
+                folder.name.isdigit()
+                and marker in (folder / "environ").read_bytes()
+                and b"gunicorn" in (folder / "cmdline").read_bytes()
+            ):
                 mine.add(int(folder.name))
         except OSError:
             continue
@@ -86,8 +90,12 @@ def memory(pid: int, key: str) -> float:
 def signed_in(base: str) -> requests.Session:
     session = requests.Session()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', session.get(f"{base}/connexion", timeout=10).text)
-    answer = session.post(f"{base}/connexion", data={"csrf_token": token.group(1), "username": "rh",
-                                                     "password": PASSWORD}, timeout=10, allow_redirects=False)
+    answer = session.post(
+        f"{base}/connexion",
+        data={"csrf_token": token.group(1), "username": "rh", "password": PASSWORD},
+        timeout=10,
+        allow_redirects=False,
+    )
     assert answer.status_code == 302, answer.status_code
     return session
 
@@ -96,8 +104,9 @@ def upload(session: requests.Session, base: str, content: bytes) -> tuple[int, f
     page = session.get(f"{base}/lot", timeout=10).text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     started = time.perf_counter()
-    answer = session.post(f"{base}/lot", data={"csrf_token": token}, timeout=60,
-                          files={"fichier": ("lot.csv", content, "text/csv")})
+    answer = session.post(
+        f"{base}/lot", data={"csrf_token": token}, timeout=60, files={"fichier": ("lot.csv", content, "text/csv")}
+    )
     return answer.status_code, time.perf_counter() - started
 
 
@@ -119,9 +128,24 @@ def main() -> None:
     try:
         env = {**os.environ, "DATABASE_URL": url, "MODEL_DIR": bundle, "PYTHONPATH": str(ROOT)}
         with gunicorn(url, bundle, workers=1, threads=3) as (base, _):
-            subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "futurisys", "users", "create", "rh",
-                            "--role", "hr", "--password", PASSWORD], env=env, cwd=ROOT, check=True,
-                           capture_output=True)
+            subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "flask"),
+                    "--app",
+                    "futurisys",
+                    "users",
+                    "create",
+                    "rh",
+                    "--role",
+                    "hr",
+                    "--password",
+                    PASSWORD,
+                ],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             pid = worker_pid(url)
             session = signed_in(base)
             health = []
@@ -129,8 +153,10 @@ def main() -> None:
                 started = time.perf_counter()
                 session.get(f"{base}/health", timeout=10)
                 health.append(time.perf_counter() - started)
-            print(f"load average {os.getloadavg()[0]:.2f}; worker RSS {memory(pid, 'VmRSS'):.0f} MB; "
-                  f"/health {min(health) * 1000:.1f}–{max(health) * 1000:.1f} ms")
+            print(
+                f"load average {os.getloadavg()[0]:.2f}; worker RSS {memory(pid, 'VmRSS'):.0f} MB; "
+                f"/health {min(health) * 1000:.1f}–{max(health) * 1000:.1f} ms"
+            )
             from bench.bench_batch import records
 
             comparison = "for comparison: POST /predict/batch, 10,000 JSON records"
@@ -142,17 +168,23 @@ def main() -> None:
                     Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
                     if name == comparison:
                         started = time.perf_counter()
-                        status = session.post(f"{base}/predict/batch", data=content, timeout=60,
-                                              headers={"Content-Type": "application/json"}).status_code
+                        status = session.post(
+                            f"{base}/predict/batch",
+                            data=content,
+                            timeout=60,
+                            headers={"Content-Type": "application/json"},
+                        ).status_code
                         seconds = time.perf_counter() - started
                     else:
                         status, seconds = upload(session, base, content)
                     growth.append(memory(pid, "VmHWM") - before)
                     times.append(seconds)
                     statuses.add(status)
-                print(f"{name:<40} {len(content) / 2**20:5.1f} MiB  status {sorted(statuses)}  "
-                      f"{min(times):6.2f}–{max(times):.2f} s  peak growth ≤ {max(growth):5.1f} MB  "
-                      f"(RSS after {memory(pid, 'VmRSS'):.0f} MB)")
+                print(
+                    f"{name:<40} {len(content) / 2**20:5.1f} MiB  status {sorted(statuses)}  "
+                    f"{min(times):6.2f}–{max(times):.2f} s  peak growth ≤ {max(growth):5.1f} MB  "
+                    f"(RSS after {memory(pid, 'VmRSS'):.0f} MB)"
+                )
     finally:
         recreate_database(database, drop_only=True)
 

@@ -9,6 +9,7 @@ running (its own database), with --api-key if it asks for one. Bounded: gives up
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_batch.py [--records 10000] [--runs 3] [--bundle DIR]
        [--no-gunicorn] [--url http://127.0.0.1:8000 [--api-key KEY]]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,8 +86,9 @@ def in_process(url: str, bundle: str, body: bytes, count: int, runs: int) -> Non
     from futurisys.predictions import predict_and_store_many
     from futurisys.validation import validate_many
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "MODEL_DIR": bundle, "SECRET_KEY": "bench",
-                      "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "MODEL_DIR": bundle, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}
+    )
     with app.app_context():
         upgrade()
     client = app.test_client()
@@ -140,8 +142,10 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     payloads, features = records(args.records)
     body = json.dumps(payloads, ensure_ascii=False).encode("utf-8")
-    print(f"{args.records:,} records (half raw HR records, half 30-feature payloads), JSON body "
-          f"{len(body) / 2**20:.1f} MiB, best of {args.runs} runs")
+    print(
+        f"{args.records:,} records (half raw HR records, half 30-feature payloads), JSON body "
+        f"{len(body) / 2**20:.1f} MiB, best of {args.runs} runs"
+    )
     if args.url:
         timings = [post(args.url.rstrip("/") + "/predict/batch", body, args.api_key)[:2] for _ in range(args.runs)]
         report_requests(f"{args.url}", timings, args.records)
@@ -157,16 +161,23 @@ def main() -> None:
             bundle = str(Path(work) / "model")
             train_bundle(bundle)
         predictor = Predictor.load(bundle)
-        print(f"{'model part (predict_many)':<34}: "
-              f"{best_rate(lambda: predictor.predict_many(features), args.records, args.runs):,.0f} records/s")
-        print(f"{'validation (validate_many)':<34}: "
-              f"{best_rate(lambda: validate_many(payloads), args.records, args.runs):,.0f} records/s")
+        print(
+            f"{'model part (predict_many)':<34}: "
+            f"{best_rate(lambda: predictor.predict_many(features), args.records, args.runs):,.0f} records/s"
+        )
+        print(
+            f"{'validation (validate_many)':<34}: "
+            f"{best_rate(lambda: validate_many(payloads), args.records, args.runs):,.0f} records/s"
+        )
         from futurisys import create_app
 
-        with create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": bundle,
-                         "LOG_LEVEL": "WARNING"}).test_request_context():
-            print(f"{'  for comparison, one form each':<34}: "
-                  f"{best_rate(lambda: form_per_record(payloads[:2000]), 2000, 1):,.0f} records/s")
+        with create_app(
+            {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": bundle, "LOG_LEVEL": "WARNING"}
+        ).test_request_context():
+            print(
+                f"{'  for comparison, one form each':<34}: "
+                f"{best_rate(lambda: form_per_record(payloads[:2000]), 2000, 1):,.0f} records/s"
+            )
         assert validate_payload(payloads[0])[2] == {}
         url = recreate_database(DATABASE)
         try:

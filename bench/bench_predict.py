@@ -7,6 +7,7 @@ start-up time to ready, and checks that every 200 left exactly one input and one
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_predict.py [--seconds 10] [--connections 8] [--workers 3]
        [--threads 3] [--bundle DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ def row_counts(url: str) -> tuple[int, int]:
     """Rows in `inputs` and in `predictions`."""
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        counts = tuple(connection.scalar(sa.text(f"SELECT count(*) FROM {table}"))
-                       for table in ("inputs", "predictions"))
+        counts = tuple(
+            connection.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in ("inputs", "predictions")
+        )
     engine.dispose()
     return counts
 
@@ -47,10 +49,14 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     to_ms = {"us": 1e-3, "ms": 1.0, "s": 1e3}
     percentiles = {p: float(v) * to_ms[u] for p, v, u in re.findall(r"\s(50|90|99)%\s+([\d.]+)(us|ms|s)", output)}
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-            "p50": percentiles.get("50"), "p90": percentiles.get("90"), "p99": percentiles.get("99")}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "p50": percentiles.get("50"),
+        "p90": percentiles.get("90"),
+        "p99": percentiles.get("99"),
+    }
 
 
 def main() -> None:
@@ -80,15 +86,21 @@ def main() -> None:
         predict = wrk(f"{base}/predict", args.seconds, args.connections, str(script))
     inputs, predictions = (after - before for after, before in zip(row_counts(database_url), rows_before, strict=False))
     recreate_database(DATABASE, drop_only=True)
-    print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, {args.connections} connections, "
-          f"{args.seconds} s per endpoint, PostgreSQL")
+    print(
+        f"gunicorn gthread, {args.workers} workers x {args.threads} threads, {args.connections} connections, "
+        f"{args.seconds} s per endpoint, PostgreSQL"
+    )
     print(f"start-up to ready          : {ready_s:.2f} s")
     for name, result in (("GET /health", health), ("POST /predict", predict)):
-        print(f"{name:<14} {result['rps']:8.0f} req/s   p50 {result['p50']:.2f} ms   p90 {result['p90']:.2f} ms   "
-              f"p99 {result['p99']:.2f} ms   non-2xx {result['non_2xx']}")
+        print(
+            f"{name:<14} {result['rps']:8.0f} req/s   p50 {result['p50']:.2f} ms   p90 {result['p90']:.2f} ms   "
+            f"p99 {result['p99']:.2f} ms   non-2xx {result['non_2xx']}"
+        )
     print(f"/predict / /health         : {predict['rps'] / health['rps']:.2f}")
-    print(f"rows written during the run: {inputs} inputs, {predictions} predictions; wrk counted "
-          f"{predict['requests'] - predict['non_2xx']} answers 200")
+    print(
+        f"rows written during the run: {inputs} inputs, {predictions} predictions; wrk counted "
+        f"{predict['requests'] - predict['non_2xx']} answers 200"
+    )
     print("note: with keep-alive, wrk's connections may all land on one worker in a run; that run is slower")
 
 

@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/bench_predictor.py [BUNDLE_DIR]   (default: trains a bundle in a temp folder)
 """
+
 from __future__ import annotations
 
 import statistics

@@ -14,6 +14,7 @@ wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_serving.py [--bundle DIR] [--only balance,ratio,sqlite,slow,boot]
        [--runs 10] [--seconds 4] [--worker-class gthread]   (stock gthread, to compare)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,14 +55,20 @@ def parse_wrk(output: str) -> dict:
     percentiles = {p: float(v) * to_ms[u] for p, v, u in re.findall(r"\s(50|90|99)%\s+([\d.]+)(us|ms|s)", output)}
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     timeouts = re.search(r"timeout (\d+)", output)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "timeouts": int(timeouts.group(1)) if timeouts else 0,
-            "p50": percentiles.get("50"), "p90": percentiles.get("90"), "p99": percentiles.get("99")}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "timeouts": int(timeouts.group(1)) if timeouts else 0,
+        "p50": percentiles.get("50"),
+        "p90": percentiles.get("90"),
+        "p99": percentiles.get("99"),
+    }
 
 
-def wrk(url: str, seconds: float, connections: int, script: Path | None = None, port: int | None = None,
-        close: bool = False) -> dict:
+def wrk(
+    url: str, seconds: float, connections: int, script: Path | None = None, port: int | None = None, close: bool = False
+) -> dict:
     """Run wrk (2 threads; keep-alive unless `close`); with `port`, count the connection owners half-way through."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s", url]
     if close:  # a new connection per request, as clients without keep-alive do: each one is accepted afresh
@@ -79,8 +86,9 @@ def wrk(url: str, seconds: float, connections: int, script: Path | None = None, 
 
 def connection_owners(port: int) -> Counter:
     """How many established connections to `port` each process holds (`ss -p`)."""
-    listing = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout
     return Counter(re.findall(r"pid=(\d+)", listing))
 
 
@@ -101,12 +109,14 @@ def bench_balance(base: str, script: Path, runs: int, seconds: float) -> None:
         shares = [max(r["owners"].values()) / sum(r["owners"].values()) for r in results if r["owners"]]
         rates = [r["rps"] for r in results]
         middle = statistics.median(rates)
-        print(f"balance c={connections:<2} ({runs} keep-alive runs of {seconds:g} s, load {load()}): largest share on "
-              f"one worker {span(shares)} (owners per run: "
-              f"{' '.join('/'.join(str(n) for n in sorted(r['owners'].values(), reverse=True)) for r in results)}); "
-              f"/predict ÷ /health {span([rate / health['rps'] for rate in rates])}; throughput spread "
-              f"{(min(rates) / middle - 1) * 100:+.0f} % to {(max(rates) / middle - 1) * 100:+.0f} % of the median; "
-              f"p99 {span([r['p99'] for r in results], 1)} ms; time-outs {sum(r['timeouts'] for r in results)}")
+        print(
+            f"balance c={connections:<2} ({runs} keep-alive runs of {seconds:g} s, load {load()}): largest share on "
+            f"one worker {span(shares)} (owners per run: "
+            f"{' '.join('/'.join(str(n) for n in sorted(r['owners'].values(), reverse=True)) for r in results)}); "
+            f"/predict ÷ /health {span([rate / health['rps'] for rate in rates])}; throughput spread "
+            f"{(min(rates) / middle - 1) * 100:+.0f} % to {(max(rates) / middle - 1) * 100:+.0f} % of the median; "
+            f"p99 {span([r['p99'] for r in results], 1)} ms; time-outs {sum(r['timeouts'] for r in results)}"
+        )
 
 
 def bench_ratio(base: str, script: Path, seconds: float) -> None:
@@ -116,8 +126,10 @@ def bench_ratio(base: str, script: Path, seconds: float) -> None:
         predict = wrk(f"{base}/predict", seconds, 8, script)
         ratios.append(predict["rps"] / health["rps"])
         p99s.append(predict["p99"])
-    print(f"ratio c=8 (5 alternating runs of {seconds:g} s, load {load()}): /predict ÷ /health median "
-          f"{statistics.median(ratios):.3f} ({span(ratios, 3)}); /predict p99 {span(p99s, 1)} ms")
+    print(
+        f"ratio c=8 (5 alternating runs of {seconds:g} s, load {load()}): /predict ÷ /health median "
+        f"{statistics.median(ratios):.3f} ({span(ratios, 3)}); /predict p99 {span(p99s, 1)} ms"
+    )
 
 
 def bench_sqlite(base_pg: str, base_sqlite: str, script: Path, runs: int, seconds: float) -> None:
@@ -128,11 +140,15 @@ def bench_sqlite(base_pg: str, base_sqlite: str, script: Path, runs: int, second
         sqlite = wrk(f"{base_sqlite}/predict", seconds, 8, script)
         ratios.append(sqlite["p99"] / postgres["p99"])
         timeouts += sqlite["timeouts"] + postgres["timeouts"]
-        print(f"  sqlite run: p99 SQLite {sqlite['p99']:.1f} ms, PostgreSQL {postgres['p99']:.1f} ms, /health "
-              f"{health['p99']:.1f} ms; req/s ÷ /health SQLite {sqlite['rps'] / health['rps']:.3f}, PostgreSQL "
-              f"{postgres['rps'] / health['rps']:.3f}")
-    print(f"sqlite c=8 ({runs} runs of {seconds:g} s, load {load()}): p99 SQLite ÷ PostgreSQL {span(ratios)}; "
-          f"wrk time-outs {timeouts}")
+        print(
+            f"  sqlite run: p99 SQLite {sqlite['p99']:.1f} ms, PostgreSQL {postgres['p99']:.1f} ms, /health "
+            f"{health['p99']:.1f} ms; req/s ÷ /health SQLite {sqlite['rps'] / health['rps']:.3f}, PostgreSQL "
+            f"{postgres['rps'] / health['rps']:.3f}"
+        )
+    print(
+        f"sqlite c=8 ({runs} runs of {seconds:g} s, load {load()}): p99 SQLite ÷ PostgreSQL {span(ratios)}; "
+        f"wrk time-outs {timeouts}"
+    )
 
 
 @contextmanager
@@ -149,7 +165,7 @@ def slow_clients(port: int, count: int):
         while not stop.wait(1.0):  # bounded: stops with the context
             for entry in sockets:
                 try:
-                    entry[0].send(SLOW_HEAD[entry[1]:entry[1] + 1])
+                    entry[0].send(SLOW_HEAD[entry[1] : entry[1] + 1])
                     entry[1] = (entry[1] + 1) % len(SLOW_HEAD)
                 except OSError:
                     stats["dropped"] += 1
@@ -176,14 +192,18 @@ def bench_slow(base: str, script: Path, seconds: float) -> None:
         held = sum(connection_owners(port).values())
         loaded = wrk(f"{base}/predict", max(seconds, 10), 8, script)
         fresh = wrk(f"{base}/predict", max(seconds, 10), 8, script, close=True)
-    print(f"slow clients (50 sending their head a byte a second, {held} connections held; then /predict at c=8 "
-          f"for {max(seconds, 10):g} s, load {load()}): p99 {loaded['p99']:.1f} ms (without slow clients "
-          f"{quiet['p99']:.1f} ms; /health p99 {health['p99']:.1f} ms), {loaded['requests']} answered, "
-          f"time-outs {loaded['timeouts']}, non-2xx {loaded['non_2xx']}, slow connections dropped {stats['dropped']}; "
-          f"req/s ÷ /health {loaded['rps'] / health['rps']:.3f}")
-    print(f"slow clients, /predict on a new connection per request: p99 {fresh['p99']:.1f} ms, {fresh['requests']} "
-          f"answered, time-outs {fresh['timeouts']}, errors+non-2xx {fresh['non_2xx']}; "
-          f"req/s ÷ /health {fresh['rps'] / health['rps']:.3f}")
+    print(
+        f"slow clients (50 sending their head a byte a second, {held} connections held; then /predict at c=8 "
+        f"for {max(seconds, 10):g} s, load {load()}): p99 {loaded['p99']:.1f} ms (without slow clients "
+        f"{quiet['p99']:.1f} ms; /health p99 {health['p99']:.1f} ms), {loaded['requests']} answered, "
+        f"time-outs {loaded['timeouts']}, non-2xx {loaded['non_2xx']}, slow connections dropped {stats['dropped']}; "
+        f"req/s ÷ /health {loaded['rps'] / health['rps']:.3f}"
+    )
+    print(
+        f"slow clients, /predict on a new connection per request: p99 {fresh['p99']:.1f} ms, {fresh['requests']} "
+        f"answered, time-outs {fresh['timeouts']}, errors+non-2xx {fresh['non_2xx']}; "
+        f"req/s ÷ /health {fresh['rps'] / health['rps']:.3f}"
+    )
 
 
 def bench_boot(bundle: str, runs: int) -> None:
@@ -195,12 +215,21 @@ def bench_boot(bundle: str, runs: int) -> None:
             if kind == "empty database":
                 (work / "boot.db").unlink(missing_ok=True)
             port = free_port()
-            env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'boot.db'}", "MODEL_DIR": bundle,
-                   "PORT": str(port), "HOST": "127.0.0.1", "SECRET_KEY": "bench", "ACCESS_LOG": "0",
-                   "VIRTUAL_ENV": str(Path(sys.executable).parent.parent), "PYTHONPATH": str(ROOT)}
+            env = {
+                **os.environ,
+                "DATABASE_URL": f"sqlite:///{work / 'boot.db'}",
+                "MODEL_DIR": bundle,
+                "PORT": str(port),
+                "HOST": "127.0.0.1",
+                "SECRET_KEY": "bench",
+                "ACCESS_LOG": "0",
+                "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
+                "PYTHONPATH": str(ROOT),
+            }
             started = time.perf_counter()
-            server = subprocess.Popen(["bash", "scripts/boot.sh"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+            server = subprocess.Popen(
+                ["bash", "scripts/boot.sh"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
                 while time.perf_counter() - started < 60:  # bounded
                     try:

@@ -3,6 +3,7 @@
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_train.py [RUNS]   (default 2 runs of each; min–max reported)
 The two hogs are `python -c 'while True: pass'` under `timeout 120`, started and ended by this script.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,11 @@ HOG = ["timeout", "120", sys.executable, "-c", "while True: pass"]
 def train_once(out: str) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, its worker processes included) of one `model train`."""
     started = time.perf_counter()
-    process = subprocess.Popen([str(FLASK), "--app", "futurisys", "model", "train", "--out", out],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(FLASK), "--app", "futurisys", "model", "train", "--out", out],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
@@ -50,9 +54,11 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     for hogs in (0, 2):
         walls, cpus, loads = measure(runs, hogs)
-        print(f"model train, {hogs} CPU hogs beside it: {min(walls):.1f}–{max(walls):.1f} s wall, "
-              f"{min(cpus):.1f}–{max(cpus):.1f} s CPU over {runs} runs "
-              f"(load average after each run: {' | '.join(loads)})")
+        print(
+            f"model train, {hogs} CPU hogs beside it: {min(walls):.1f}–{max(walls):.1f} s wall, "
+            f"{min(cpus):.1f}–{max(cpus):.1f} s CPU over {runs} runs "
+            f"(load average after each run: {' | '.join(loads)})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """What the benchmarks share: throw-away PostgreSQL databases and a gunicorn started on 127.0.0.1."""
+
 from __future__ import annotations
 
 import os
@@ -38,16 +39,33 @@ def free_port() -> int:
 def gunicorn(database_url: str, bundle: str, workers: int, threads: int, timeout_s: float = 180, **extra_env: str):
     """Serve the app with gunicorn on 127.0.0.1; yields (base URL, seconds from start to /ready); stops it after."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": bundle, "PORT": str(port), "HOST": "127.0.0.1",
-           "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads), "ACCESS_LOG": "0",
-           "SECRET_KEY": "bench", "FUTURISYS_ENV": "production", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-           **extra_env}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MODEL_DIR": bundle,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "ACCESS_LOG": "0",
+        "SECRET_KEY": "bench",
+        "FUTURISYS_ENV": "production",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        **extra_env,
+    }
     venv = Path(sys.executable).parent
-    subprocess.run([str(venv / "flask"), "--app", "futurisys", "db", "upgrade"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(venv / "flask"), "--app", "futurisys", "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     started = time.perf_counter()
-    server = subprocess.Popen([str(venv / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(venv / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

@@ -6,6 +6,7 @@ goes to 127.0.0.1 and each phase is bounded (--seconds).
 
 Usage: PYTHONPATH=. .venv/bin/python bench/db_freeze.py [--runs 3] [--seconds 6] [--bundle DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,11 @@ from tests.payloads import FEATURES, RAW  # noqa: E402
 from tests.private_postgres import PrivatePostgres  # noqa: E402
 
 CLIENTS = 16
-FORM = {name: ("true" if value else "false") if isinstance(value, bool) else str(value)
-        for name, value in RAW.items() if value is not None}
+FORM = {
+    name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+    for name, value in RAW.items()
+    if value is not None
+}
 
 
 def timed(session: requests.Session, method: str, url: str, **kwargs) -> tuple[int, float]:
@@ -49,8 +53,9 @@ def probe(base: str, form_session: requests.Session, token: str) -> dict[str, tu
             "/health": timed(session, "GET", f"{base}/health"),
             "static": timed(session, "GET", f"{base}/static/css/app.css"),
             "/ready": timed(session, "GET", f"{base}/ready"),
-            "form": timed(form_session, "POST", f"{base}/", data={**FORM, "csrf_token": token},
-                          headers={"Accept": "text/html"}),
+            "form": timed(
+                form_session, "POST", f"{base}/", data={**FORM, "csrf_token": token}, headers={"Accept": "text/html"}
+            ),
             "/predict": timed(session, "POST", f"{base}/predict", json=FEATURES),
         }
 
@@ -110,8 +115,7 @@ def main() -> None:
         try:
             with gunicorn(server.url, bundle, workers=3, threads=3) as (base, _):
                 form_session = requests.Session()
-                token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                                  form_session.get(f"{base}/").text)[1]
+                token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form_session.get(f"{base}/").text)[1]
                 healthy = [phase(base, 1, form_session, token) for _ in range(args.runs)]
                 frozen, stopped, recovery = [], [], []
                 for _ in range(args.runs):

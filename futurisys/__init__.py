@@ -1,4 +1,5 @@
 """Futurisys: employee-attrition prediction served by Flask."""
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,12 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; `config` overrides the environment-derived settings (tests pass a mapping)."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(PROJECT_ROOT / "templates"),
-                static_folder=str(PROJECT_ROOT / "static"))
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
     app.config.from_object(Config)
     if config:
         app.config.from_mapping(config)

@@ -1,4 +1,5 @@
 """`flask --app futurisys …` commands: data, model."""
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,11 @@ def load_reference_rows() -> None:
 
 @model_cli.command("train")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Bundle folder (default: MODEL_DIR).")
-@click.option("--with-protected", is_flag=True,
-              help="Train the comparison variant that also scores genre, marital status and age.")
+@click.option(
+    "--with-protected",
+    is_flag=True,
+    help="Train the comparison variant that also scores genre, marital status and age.",
+)
 def train_command(out_dir: str | None, with_protected: bool) -> None:
     """Cross-validate both variants (5x5), fit the chosen one on all the data and write a model bundle."""
     from futurisys.ml import train
@@ -85,19 +89,26 @@ def train_command(out_dir: str | None, with_protected: bool) -> None:
     out = Path(out_dir) if out_dir else model_dir(current_app)
     workers = train.free_cores()
     fits = 2 * settings.cv_splits * settings.cv_repeats + 1
-    with click.progressbar(length=fits, label=f"Cross-validating both variants and fitting ({workers} "
-                           f"process{'es' if workers > 1 else ''})", show_eta=True) as bar:
+    with click.progressbar(
+        length=fits,
+        label=f"Cross-validating both variants and fitting ({workers} process{'es' if workers > 1 else ''})",
+        show_eta=True,
+    ) as bar:
         metadata = train.train_bundle(out, settings, progress=lambda: bar.update(1), workers=workers)
     metrics, variants = metadata["metrics"], metadata["variants"]
     click.echo(f"bundle {metadata['version']} written to {out}")
     excluded = ", ".join(metadata["excluded_features"]) or "none"
     click.echo(f"features left out of the score: {excluded}")
     for name, figures in variants.items():
-        click.echo(f"{name.replace('_', ' ')}: CV ROC AUC {figures['cv_roc_auc_mean']:.4f} ± "
-                   f"{figures['cv_roc_auc_std']:.4f}, PR AUC {figures['cv_pr_auc_mean']:.4f} ± "
-                   f"{figures['cv_pr_auc_std']:.4f}, Brier {figures['brier']:.4f}, ECE {figures['ece']:.4f}")
-    click.echo(f"threshold {metadata['threshold']} ({metadata['threshold_rule']}): precision "
-               f"{metrics['precision']:.3f}, recall {metrics['recall']:.3f}, F1 {metrics['f1']:.3f}")
+        click.echo(
+            f"{name.replace('_', ' ')}: CV ROC AUC {figures['cv_roc_auc_mean']:.4f} ± "
+            f"{figures['cv_roc_auc_std']:.4f}, PR AUC {figures['cv_pr_auc_mean']:.4f} ± "
+            f"{figures['cv_pr_auc_std']:.4f}, Brier {figures['brier']:.4f}, ECE {figures['ece']:.4f}"
+        )
+    click.echo(
+        f"threshold {metadata['threshold']} ({metadata['threshold_rule']}): precision "
+        f"{metrics['precision']:.3f}, recall {metrics['recall']:.3f}, F1 {metrics['f1']:.3f}"
+    )
     for attribute, rows in metadata["fairness"].items():
         below = [str(row["group"]) for row in rows if row["below_four_fifths"]]
         if below:
@@ -134,10 +145,12 @@ def pull_command(repo: str | None, revision: str | None, out_dir: str | None) ->
 
 @model_cli.command("push")
 @click.option("--repo", required=True, help="Hub model repository, owner/name (created if missing).")
-@click.option("--bundle", "bundle_dir", type=click.Path(exists=True, file_okay=False),
-              help="Bundle folder (default: MODEL_DIR).")
-@click.option("--private/--public", default=True, show_default=True,
-              help="Visibility of the repository when it is created.")
+@click.option(
+    "--bundle", "bundle_dir", type=click.Path(exists=True, file_okay=False), help="Bundle folder (default: MODEL_DIR)."
+)
+@click.option(
+    "--private/--public", default=True, show_default=True, help="Visibility of the repository when it is created."
+)
 def push_command(repo: str, bundle_dir: str | None, private: bool) -> None:
     """Publish a model bundle to the Hugging Face Hub (write token from HF_TOKEN)."""
     import os

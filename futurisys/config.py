@@ -1,4 +1,5 @@
 """Configuration read from the environment (and a `.env` file) in one place."""
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,9 @@ def _flag(name: str, default: bool = False) -> bool:
 def database_url(value: str | None) -> str | None:
     """Normalise `postgres://` URLs (Heroku/Spaces style) to the psycopg2 driver SQLAlchemy expects."""
     if value and value.startswith("postgres://"):
-        return "postgresql+psycopg2://" + value[len("postgres://"):]
+        return "postgresql+psycopg2://" + value[len("postgres://") :]
     if value and value.startswith("postgresql://"):
-        return "postgresql+psycopg2://" + value[len("postgresql://"):]
+        return "postgresql+psycopg2://" + value[len("postgresql://") :]
     return value
 
 

@@ -10,6 +10,7 @@ lets one request at a time probe the server: threads are not all held by a dead 
 files keep being answered. `deadline()` tightens the wait for one block (the readiness probe). psycopg2 refuses
 COPY while a wait callback is set, so `unbounded()` lifts it around a COPY (which then waits as long as it takes).
 """
+
 from __future__ import annotations
 
 import re

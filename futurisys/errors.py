@@ -1,4 +1,5 @@
 """One error helper: JSON for API clients, an HTML page for browsers."""
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,12 @@ _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 def wants_json() -> bool:
     """API routes always answer JSON; elsewhere, whoever prefers JSON to HTML gets JSON."""
     path = request.path.rstrip("/") or "/"
-    if request.blueprint in JSON_BLUEPRINTS or request.is_json or path.startswith(JSON_PATH_PREFIX) or \
-            path in JSON_PATHS:
+    if (
+        request.blueprint in JSON_BLUEPRINTS
+        or request.is_json
+        or path.startswith(JSON_PATH_PREFIX)
+        or path in JSON_PATHS
+    ):
         return True
     accept = request.accept_mimetypes
     return accept.best_match(["text/html", "application/json"]) == "application/json"
@@ -107,8 +112,10 @@ def _http_error(exc: HTTPException):
 
 
 def _csrf_error(exc: CSRFError):
-    return error_response(400, "Le formulaire n'a pas pu être vérifié (jeton de sécurité absent ou expiré). "
-                               "Rechargez la page et recommencez.")
+    return error_response(
+        400,
+        "Le formulaire n'a pas pu être vérifié (jeton de sécurité absent ou expiré). Rechargez la page et recommencez.",
+    )
 
 
 def _model_unavailable(exc: ModelUnavailable):
@@ -121,7 +128,8 @@ def _database_error(exc: SQLAlchemyError):
     db.session.rollback()
     count_db_error(exc)
     unavailable = isinstance(exc, (OperationalError, PoolTimeout)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
     if unavailable:
         if "_login_user" not in g:
             # The account could not be read either: the page is drawn as for a visitor, not by asking again.
@@ -135,8 +143,9 @@ def _unreadable_input(exc: Exception):
     # Safety net for input that defeats a parser (nesting depth, huge numbers, unencodable text): a client error.
     db.session.rollback()
     log.warning("unreadable input on %s %s: %s", request.method, request.path, type(exc).__name__)
-    return error_response(400, "Requête illisible (imbrication trop profonde, nombre hors limites ou texte "
-                               "non encodable).")
+    return error_response(
+        400, "Requête illisible (imbrication trop profonde, nombre hors limites ou texte non encodable)."
+    )
 
 
 def _unexpected(exc: Exception):

@@ -1,4 +1,5 @@
 """What drives a prediction, in plain French with units, from the predictor's per-feature contributions."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -24,7 +25,8 @@ def _rating_gap(gap: int) -> str:
 
 def _no_promotion(flag: int) -> str:
     return {1: "aucune promotion depuis son arrivée", 0: "au moins une promotion depuis son arrivée"}.get(
-        flag, "arrivé(e) dans l'année : pas encore de promotion possible")
+        flag, "arrivé(e) dans l'année : pas encore de promotion possible"
+    )
 
 
 def _mobility(gap: int) -> str:
@@ -40,6 +42,7 @@ def _pay_per_year(kind: str) -> Callable[[int], str]:
         if value == -1:
             return "sans objet (" + ("aucune expérience" if kind == "d'expérience" else "embauche de l'année") + ")"
         return f"{money(value)} de salaire annuel par année {kind}"
+
     return phrase
 
 
@@ -56,7 +59,8 @@ def _scale(subject: str, name: str) -> Callable[[int], str]:
 _PHRASES: dict[str, Callable] = {
     "ecart_note_evaluation": _rating_gap,
     "evolution_cat_evol": lambda v: {"hausse": "évaluation en progrès", "baisse": "évaluation en recul"}.get(
-        v, "évaluation stable"),
+        v, "évaluation stable"
+    ),
     "ratio_sans_promotion": _no_promotion,
     "mobilite_promotion": _mobility,
     "revenu_par_annee_experience_totale": _pay_per_year("d'expérience"),
@@ -64,24 +68,30 @@ _PHRASES: dict[str, Callable] = {
     "revenu_mensuel": lambda v: f"salaire mensuel brut de {money(v)}",
     "distance_domicile_travail": lambda v: f"{number(v)} km entre domicile et travail",
     "heure_supplementaires": lambda v: "fait des heures supplémentaires" if v else "pas d'heures supplémentaires",
-    "annees_depuis_la_derniere_promotion": lambda v: ("promotion cette année" if v == 0
-                                                       else f"dernière promotion il y a {_years(v)}"),
+    "annees_depuis_la_derniere_promotion": lambda v: (
+        "promotion cette année" if v == 0 else f"dernière promotion il y a {_years(v)}"
+    ),
     "annees_dans_l_entreprise": lambda v: f"{_years(v)} d'ancienneté" if v else "embauche de l'année",
     "exp_hors_entreprise": lambda v: f"{_years(v)} d'expérience avant l'entreprise",
     "nombre_experiences_precedentes": lambda v: f"{number(v)} employeur{'s' if v >= 2 else ''} avant celui-ci",
-    "nb_formations_suivies": lambda v: f"{number(v)} formation{'s' if v >= 2 else ''} suivie{'s' if v >= 2 else ''}"
-                                       " l'an dernier",
+    "nb_formations_suivies": lambda v: (
+        f"{number(v)} formation{'s' if v >= 2 else ''} suivie{'s' if v >= 2 else ''} l'an dernier"
+    ),
     "satisfaction_globale": lambda v: f"satisfaction moyenne de {number(v, 1)} sur 4",
     "age": lambda v: f"{number(v)} ans",
-    "nombre_participation_pee": lambda v: "participation au plan d'épargne entreprise : "
-                                          f"{_scale_word('nombre_participation_pee', v)} ({v} sur 3)",
-    "satisfaction_employee_environnement": _scale("satisfaction sur l'environnement de travail",
-                                                  "satisfaction_employee_environnement"),
-    "satisfaction_employee_nature_travail": _scale("satisfaction sur la nature du travail",
-                                                   "satisfaction_employee_nature_travail"),
+    "nombre_participation_pee": lambda v: (
+        f"participation au plan d'épargne entreprise : {_scale_word('nombre_participation_pee', v)} ({v} sur 3)"
+    ),
+    "satisfaction_employee_environnement": _scale(
+        "satisfaction sur l'environnement de travail", "satisfaction_employee_environnement"
+    ),
+    "satisfaction_employee_nature_travail": _scale(
+        "satisfaction sur la nature du travail", "satisfaction_employee_nature_travail"
+    ),
     "satisfaction_employee_equipe": _scale("satisfaction sur l'équipe", "satisfaction_employee_equipe"),
-    "satisfaction_employee_equilibre_pro_perso": _scale("équilibre vie professionnelle / personnelle",
-                                                        "satisfaction_employee_equilibre_pro_perso"),
+    "satisfaction_employee_equilibre_pro_perso": _scale(
+        "équilibre vie professionnelle / personnelle", "satisfaction_employee_equilibre_pro_perso"
+    ),
 }
 
 
@@ -116,11 +126,18 @@ def drivers(predictor: Predictor, features: Mapping, count: int = 5) -> list[dic
     for item in predictor.top_drivers(features, count):
         name, contribution = item["feature"], item["contribution"]
         spec = feature(name)
-        out.append({"feature": name, "label": spec.label, "value": display_value(name, features[name]),
-                    "phrase": describe(name, features[name]), "contribution": contribution,
-                    "increases": contribution > 0, "lever": spec.lever,
-                    "text": f"{describe(name, features[name])} — "
-                            f"{'augmente' if contribution > 0 else 'réduit'} le risque"})
+        out.append(
+            {
+                "feature": name,
+                "label": spec.label,
+                "value": display_value(name, features[name]),
+                "phrase": describe(name, features[name]),
+                "contribution": contribution,
+                "increases": contribution > 0,
+                "lever": spec.lever,
+                "text": f"{describe(name, features[name])} — {'augmente' if contribution > 0 else 'réduit'} le risque",
+            }
+        )
     return out
 
 

@@ -1,4 +1,5 @@
 """French formatting of numbers, money, percentages and dates: the one place every page, chart and export uses."""
+
 from __future__ import annotations
 
 import re
@@ -96,7 +97,7 @@ def full_day(value) -> str:
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """"1 variable", "20 variables": the count in French and the noun agreed with it."""
+    """ "1 variable", "20 variables": the count in French and the noun agreed with it."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")
     return f"{number(count)} {word}"
 
@@ -129,5 +130,15 @@ def spreadsheet_text(text: str) -> str:
 
 
 #: Jinja filters, registered once by the app factory.
-FILTERS = {"nombre": number, "nombre_court": short_number, "signe": signed, "euros": money, "pourcent": percent,
-           "percent": percent, "date_heure": date_time, "date_fr": date, "pluriel": plural, "sur_cent": out_of_100}
+FILTERS = {
+    "nombre": number,
+    "nombre_court": short_number,
+    "signe": signed,
+    "euros": money,
+    "pourcent": percent,
+    "percent": percent,
+    "date_heure": date_time,
+    "date_fr": date,
+    "pluriel": plural,
+    "sur_cent": out_of_100,
+}

@@ -3,6 +3,7 @@
 With several gunicorn workers, set PROMETHEUS_MULTIPROC_DIR (before the app is imported): each worker writes its
 values there and /metrics aggregates them (gunicorn.conf.py clears the folder at start and forgets dead workers).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -18,15 +19,19 @@ from prometheus_client.exposition import choose_encoder
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUESTS = Counter("futurisys_http_requests_total", "HTTP requests answered.", ["endpoint", "method", "status"])
-LATENCY = Histogram("futurisys_http_request_duration_seconds", "Time to answer an HTTP request.",
-                    ["endpoint", "status"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+LATENCY = Histogram(
+    "futurisys_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["endpoint", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 PREDICTIONS = Counter("futurisys_predictions_total", "Predictions stored.", ["label", "model_version"])
 DB_ERRORS = Counter("futurisys_db_errors_total", "Database errors answered with 5xx.", ["error"])
 # Gauges aggregate across live workers: a worker sets 1 for what it has loaded.
 MODEL_LOADED = Gauge("futurisys_model_loaded", "1 when a model bundle is loaded.", multiprocess_mode="livemax")
-MODEL_INFO = Gauge("futurisys_model_info", "The loaded model bundle (value 1).", ["version", "source"],
-                   multiprocess_mode="livemax")
+MODEL_INFO = Gauge(
+    "futurisys_model_info", "The loaded model bundle (value 1).", ["version", "source"], multiprocess_mode="livemax"
+)
 
 # Label values must stay a small set: 404s are not labelled with their path, nor odd methods with their name.
 _UNMATCHED = "<unmatched>"
@@ -82,8 +87,11 @@ def metrics_view():
     from futurisys.extensions import model_store
 
     if not _authorized():
-        response = make_response(error_response(
-            401, "Jeton d'accès aux métriques manquant ou invalide : envoyez « Authorization: Bearer <jeton> »."))
+        response = make_response(
+            error_response(
+                401, "Jeton d'accès aux métriques manquant ou invalide : envoyez « Authorization: Bearer <jeton> »."
+            )
+        )
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
 

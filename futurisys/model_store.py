@@ -1,4 +1,5 @@
 """The model as a Flask extension: the bundle is loaded once per app, when first needed, kept in `app.extensions`."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Database tables. The feature columns of `inputs` and `employees_dataset` are generated from the schema."""
+
 from __future__ import annotations
 
 import secrets
@@ -39,7 +40,8 @@ class EmployeeDataset(db.Model):
     """The reference dataset (32 columns, exact names). Filled by `data load`, never written by users."""
 
     __table__ = sa.Table(
-        "employees_dataset", db.metadata,
+        "employees_dataset",
+        db.metadata,
         sa.Column(ID, sa.Integer, primary_key=True, autoincrement=False),
         sa.Column(TARGET, sa.Boolean, nullable=False),
         *_typed_columns(name for name in DATASET_COLUMNS if name not in (ID, TARGET)),
@@ -50,7 +52,8 @@ class Input(db.Model):
     """One employee record sent for scoring: the 30 features, and the raw HR record when one was sent."""
 
     __table__ = sa.Table(
-        "inputs", db.metadata,
+        "inputs",
+        db.metadata,
         sa.Column("id", sa.Integer, primary_key=True),
         *_typed_columns(FEATURE_NAMES),
         # SQL NULL (not JSON null) when only the 30 features were sent.
@@ -62,8 +65,13 @@ class Input(db.Model):
         sa.Column("parent_input_id", sa.Integer, sa.ForeignKey("inputs.id", ondelete="SET NULL"), nullable=True),
         # HR pages: the unguessable id in the evaluation's URL, its author and the employee's reference (no names).
         sa.Column("public_id", sa.String(32), nullable=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_inputs_user_id_users"),
-                  nullable=True, index=True),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_inputs_user_id_users"),
+            nullable=True,
+            index=True,
+        ),
         sa.Column("employee_ref", sa.String(EMPLOYEE_REF_LENGTH), nullable=True, index=True),
         sa.CheckConstraint(f"source IN ({', '.join(repr(s) for s in SOURCES)})", name="ck_inputs_source"),
         sa.UniqueConstraint("public_id", name="uq_inputs_public_id"),

@@ -1,4 +1,5 @@
 """Scoring a validated record and storing its input and prediction rows together, in one transaction."""
+
 from __future__ import annotations
 
 import io
@@ -45,15 +46,41 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _rows(features: dict, raw: dict | None, score: Score, *, source: str, request_id: str, latency_ms: float,
-          predictor, api_key_name=None, parent_input_id=None, now=None, author: Author | None = None):
+def _rows(
+    features: dict,
+    raw: dict | None,
+    score: Score,
+    *,
+    source: str,
+    request_id: str,
+    latency_ms: float,
+    predictor,
+    api_key_name=None,
+    parent_input_id=None,
+    now=None,
+    author: Author | None = None,
+):
     now = now or utcnow()
-    input_row = {**features, "raw_record": raw, "source": source, "request_id": request_id, "created_at": now,
-                 "parent_input_id": parent_input_id, "user_id": author and author.user_id,
-                 "employee_ref": author and author.employee_ref, "public_id": author and new_public_id()}
-    prediction_row = {"prediction_label": score.label, "prediction_proba": score.proba,
-                      "threshold": predictor.threshold, "model_version": predictor.version, "created_at": now,
-                      "latency_ms": latency_ms, "api_key_name": api_key_name}
+    input_row = {
+        **features,
+        "raw_record": raw,
+        "source": source,
+        "request_id": request_id,
+        "created_at": now,
+        "parent_input_id": parent_input_id,
+        "user_id": author and author.user_id,
+        "employee_ref": author and author.employee_ref,
+        "public_id": author and new_public_id(),
+    }
+    prediction_row = {
+        "prediction_label": score.label,
+        "prediction_proba": score.proba,
+        "threshold": predictor.threshold,
+        "model_version": predictor.version,
+        "created_at": now,
+        "latency_ms": latency_ms,
+        "api_key_name": api_key_name,
+    }
     return input_row, prediction_row
 
 
@@ -63,31 +90,58 @@ def _insert_returning_id(table: sa.Table) -> sa.Insert:
     return table.insert().returning(table.c.id)
 
 
-def predict_and_store(predictor: Predictor, features: dict, raw: dict | None, *, source: str, request_id: str,
-                      started: float, api_key_name: str | None = None, parent_input_id: int | None = None,
-                      author: Author | None = None) -> StoredPrediction:
+def predict_and_store(
+    predictor: Predictor,
+    features: dict,
+    raw: dict | None,
+    *,
+    source: str,
+    request_id: str,
+    started: float,
+    api_key_name: str | None = None,
+    parent_input_id: int | None = None,
+    author: Author | None = None,
+) -> StoredPrediction:
     """Score one feature record with `predictor` and write its `inputs` and `predictions` rows in one transaction.
 
     An `author` (HR pages) gives the input an unguessable public id, its account and the employee's reference.
     """
     score = predictor.predict_one(features)
     latency_ms = (time.perf_counter() - started) * 1000
-    input_row, prediction_row = _rows(features, raw, score, source=source, request_id=request_id,
-                                      latency_ms=latency_ms, predictor=predictor, api_key_name=api_key_name,
-                                      parent_input_id=parent_input_id, author=author)
+    input_row, prediction_row = _rows(
+        features,
+        raw,
+        score,
+        source=source,
+        request_id=request_id,
+        latency_ms=latency_ms,
+        predictor=predictor,
+        api_key_name=api_key_name,
+        parent_input_id=parent_input_id,
+        author=author,
+    )
     # SQLAlchemy Core on one connection: two inserts and a commit, or nothing at all.
     with db.engine.begin() as connection:
         input_id = connection.execute(_insert_returning_id(Input.__table__), input_row).scalar_one()
-        prediction_id = connection.execute(_insert_returning_id(Prediction.__table__),
-                                           {**prediction_row, "input_id": input_id}).scalar_one()
+        prediction_id = connection.execute(
+            _insert_returning_id(Prediction.__table__), {**prediction_row, "input_id": input_id}
+        ).scalar_one()
     count_predictions((score.label,), predictor.version)
-    return StoredPrediction(score, prediction_id, input_id, predictor.version, predictor.threshold,
-                            input_row["public_id"])
+    return StoredPrediction(
+        score, prediction_id, input_id, predictor.version, predictor.threshold, input_row["public_id"]
+    )
 
 
-def predict_and_store_many(predictor: Predictor, items: list[tuple[dict, dict | None]], *, source: str,
-                           request_id: str, started: float, api_key_name: str | None = None,
-                           authors: list[Author] | None = None) -> list[Score]:
+def predict_and_store_many(
+    predictor: Predictor,
+    items: list[tuple[dict, dict | None]],
+    *,
+    source: str,
+    request_id: str,
+    started: float,
+    api_key_name: str | None = None,
+    authors: list[Author] | None = None,
+) -> list[Score]:
     """Score many records in one vectorised pass and store all their rows in one transaction.
 
     `authors`, aligned with `items`, is given by the HR upload (account and employee reference of each line).
@@ -102,9 +156,21 @@ def predict_and_store_many(predictor: Predictor, items: list[tuple[dict, dict | 
     with db.engine.begin() as connection:
         for start in range(0, len(items), STORE_CHUNK):
             chunk = slice(start, start + STORE_CHUNK)
-            rows = [_rows(features, raw, score, source=source, request_id=request_id, latency_ms=latency_ms,
-                          predictor=predictor, api_key_name=api_key_name, now=now, author=author)
-                    for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk], strict=False)]
+            rows = [
+                _rows(
+                    features,
+                    raw,
+                    score,
+                    source=source,
+                    request_id=request_id,
+                    latency_ms=latency_ms,
+                    predictor=predictor,
+                    api_key_name=api_key_name,
+                    now=now,
+                    author=author,
+                )
+                for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk], strict=False)
+            ]
             _store_rows(connection, rows)
     count_predictions((score.label for score in scores), predictor.version)
     return scores
@@ -116,16 +182,43 @@ def _store_rows(connection, rows: list[tuple[dict, dict]]) -> None:
     if connection.dialect.name == "postgresql":
         # COPY, with the input ids taken from the sequence first: 10,000 pairs of rows in a fraction of a
         # second, where multi-row INSERTs (even batched by SQLAlchemy's insertmanyvalues) take seconds.
-        ids = connection.execute(sa.text("SELECT nextval(pg_get_serial_sequence('inputs', 'id')) "
-                                         "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
-        _copy(connection, inputs, [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids, strict=False)])
-        _copy(connection, predictions, [{**prediction_row, "input_id": input_id}
-                                        for (_, prediction_row), input_id in zip(rows, ids, strict=False)])
+        ids = (
+            connection.execute(
+                sa.text("SELECT nextval(pg_get_serial_sequence('inputs', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(rows)},
+            )
+            .scalars()
+            .all()
+        )
+        _copy(
+            connection,
+            inputs,
+            [{**input_row, "id": input_id} for (input_row, _), input_id in zip(rows, ids, strict=False)],
+        )
+        _copy(
+            connection,
+            predictions,
+            [
+                {**prediction_row, "input_id": input_id}
+                for (_, prediction_row), input_id in zip(rows, ids, strict=False)
+            ],
+        )
     else:
-        ids = connection.execute(inputs.insert().returning(inputs.c.id, sort_by_parameter_order=True),
-                                 [input_row for input_row, _ in rows]).scalars().all()
-        connection.execute(predictions.insert(), [{**prediction_row, "input_id": input_id}
-                                                  for (_, prediction_row), input_id in zip(rows, ids, strict=False)])
+        ids = (
+            connection.execute(
+                inputs.insert().returning(inputs.c.id, sort_by_parameter_order=True),
+                [input_row for input_row, _ in rows],
+            )
+            .scalars()
+            .all()
+        )
+        connection.execute(
+            predictions.insert(),
+            [
+                {**prediction_row, "input_id": input_id}
+                for (_, prediction_row), input_id in zip(rows, ids, strict=False)
+            ],
+        )
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -153,11 +246,18 @@ def _copy(connection, table: sa.Table, rows: list[dict]) -> None:
     """Write `rows` into `table` with PostgreSQL's COPY, on `connection` (inside its transaction)."""
     columns = [column for column in table.columns if column.name in rows[0]]
     # None is SQL NULL, except in JSON columns, where SQLAlchemy's inserts store JSON null (none_as_null=False).
-    formats = [(column.name, _copy_formatter(column),
-                "null" if isinstance(column.type, sa.JSON) and not column.type.none_as_null else "\\N")
-               for column in columns]
-    text = "".join("\t".join(null if row[name] is None else write(row[name]) for name, write, null in formats) + "\n"
-                   for row in rows)
+    formats = [
+        (
+            column.name,
+            _copy_formatter(column),
+            "null" if isinstance(column.type, sa.JSON) and not column.type.none_as_null else "\\N",
+        )
+        for column in columns
+    ]
+    text = "".join(
+        "\t".join(null if row[name] is None else write(row[name]) for name, write, null in formats) + "\n"
+        for row in rows
+    )
     quote = connection.dialect.identifier_preparer
     statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
     dbapi = connection.dialect.loaded_dbapi
@@ -167,5 +267,10 @@ def _copy(connection, table: sa.Table, rows: list[dict]) -> None:
     except dbapi.Error as exc:
         # The driver's own error: wrapped as SQLAlchemy wraps the others, so that errors.py answers 503 or 500.
         raise sa.exc.DBAPIError.instance(
-            statement, None, exc, dbapi.Error, dialect=connection.dialect,
-            connection_invalidated=connection.dialect.is_disconnect(exc, None, None)) from exc
+            statement,
+            None,
+            exc,
+            dbapi.Error,
+            dialect=connection.dialect,
+            connection_invalidated=connection.dialect.is_disconnect(exc, None, None),
+        ) from exc

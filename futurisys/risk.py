@@ -1,4 +1,5 @@
 """Risk bands: the one definition of how a probability of departure reads for HR staff."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ class RiskBand:
 BANDS = (
     RiskBand("faible", "Faible", 0.0, 0.15, "moins de 15 % : au niveau ou en dessous du taux moyen de départ (16 %)"),
     RiskBand("modere", "Modéré", 0.15, 0.40, "de 15 % à 40 % : au-dessus de la moyenne, à surveiller"),
-    RiskBand("eleve", "Élevé", 0.40, 1.0000001,
-             "40 % et plus : plus de deux fois le taux moyen, à traiter en priorité"),
+    RiskBand(
+        "eleve", "Élevé", 0.40, 1.0000001, "40 % et plus : plus de deux fois le taux moyen, à traiter en priorité"
+    ),
 )
 
 

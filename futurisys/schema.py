@@ -3,6 +3,7 @@
 The HR form, the JSON validation, the database columns, the OpenAPI document and the CSV columns are all
 derived from the definitions below. This module imports neither Flask nor the web layer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,13 +60,27 @@ def _same(*values: str) -> tuple[tuple[str, str], ...]:
 SATISFACTION = ((1, "1 — Faible"), (2, "2 — Moyenne"), (3, "3 — Élevée"), (4, "4 — Très élevée"))
 EVALUATION = ((1, "1 — Faible"), (2, "2 — Bonne"), (3, "3 — Excellente"), (4, "4 — Exceptionnelle"))
 BALANCE = ((1, "1 — Mauvais"), (2, "2 — Correct"), (3, "3 — Bon"), (4, "4 — Excellent"))
-EDUCATION = ((1, "1 — Avant le supérieur"), (2, "2 — Bac+2"), (3, "3 — Licence"), (4, "4 — Master"),
-             (5, "5 — Doctorat"))
+EDUCATION = (
+    (1, "1 — Avant le supérieur"),
+    (2, "2 — Bac+2"),
+    (3, "3 — Licence"),
+    (4, "4 — Master"),
+    (5, "5 — Doctorat"),
+)
 PEE = ((0, "0 — Aucune"), (1, "1 — Faible"), (2, "2 — Moyenne"), (3, "3 — Élevée"))
 JOB_LEVEL = tuple((n, f"Niveau {n}") for n in range(1, 6))
 
-POSTES = ("Cadre Commercial", "Assistant de Direction", "Consultant", "Tech Lead", "Manager", "Senior Manager",
-          "Représentant Commercial", "Directeur Technique", "Ressources Humaines")
+POSTES = (
+    "Cadre Commercial",
+    "Assistant de Direction",
+    "Consultant",
+    "Tech Lead",
+    "Manager",
+    "Senior Manager",
+    "Représentant Commercial",
+    "Directeur Technique",
+    "Ressources Humaines",
+)
 
 S_ID, S_PATH, S_PAY, S_EVAL, S_SAT, S_WORK = SECTIONS
 
@@ -73,113 +88,379 @@ S_ID, S_PATH, S_PAY, S_EVAL, S_SAT, S_WORK = SECTIONS
 _SHARED = (
     Field("age", "int", "Âge", "En années révolues.", 16, 75, section=S_ID, unit="ans"),
     Field("genre", "category", "Genre", choices=(("F", "Femme"), ("M", "Homme")), section=S_ID),
-    Field("statut_marital", "category", "Statut marital", choices=_same("Célibataire", "Marié(e)", "Divorcé(e)"),
-          section=S_ID),
-    Field("departement", "category", "Département",
-          choices=_same("Commercial", "Consulting", "Ressources Humaines"), section=S_ID),
+    Field(
+        "statut_marital",
+        "category",
+        "Statut marital",
+        choices=_same("Célibataire", "Marié(e)", "Divorcé(e)"),
+        section=S_ID,
+    ),
+    Field(
+        "departement",
+        "category",
+        "Département",
+        choices=_same("Commercial", "Consulting", "Ressources Humaines"),
+        section=S_ID,
+    ),
     Field("poste", "category", "Poste", choices=_same(*POSTES), section=S_ID),
     Field("niveau_education", "int", "Niveau d'études", minimum=1, maximum=5, choices=EDUCATION, section=S_ID),
-    Field("domaine_etude", "category", "Domaine d'études",
-          choices=(("Infra & Cloud", "Infra & Cloud"), ("Transformation Digitale", "Transformation Digitale"),
-                   ("Marketing", "Marketing"), ("Entrepreunariat", "Entrepreneuriat"), ("Autre", "Autre"),
-                   ("Ressources Humaines", "Ressources Humaines")), section=S_ID),
-    Field("nombre_experiences_precedentes", "int", "Nombre d'entreprises précédentes",
-          "Employeurs avant l'entreprise actuelle.", 0, 30, section=S_PATH),
-    Field("annees_dans_l_entreprise", "int", "Années dans l'entreprise", "Ancienneté ; 0 pour une embauche récente.",
-          0, 60, section=S_PATH, unit="ans"),
-    Field("annees_depuis_la_derniere_promotion", "int", "Années depuis la dernière promotion",
-          "0 si promu cette année ou jamais promu depuis l'arrivée récente.", 0, 60, section=S_PATH, unit="ans",
-          lever=True),
-    Field("nb_formations_suivies", "int", "Formations suivies l'an dernier", minimum=0, maximum=20, section=S_PATH,
-          lever=True),
-    Field("revenu_mensuel", "int", "Revenu mensuel brut (€)", minimum=500, maximum=100_000, section=S_PAY, unit="€",
-          lever=True),
-    Field("nombre_participation_pee", "int", "Participation au PEE",
-          "Niveau de participation au plan d'épargne entreprise.", 0, 3, choices=PEE, section=S_PAY, lever=True),
-    Field("note_evaluation_actuelle", "int", "Note de l'évaluation actuelle", "Dernier entretien annuel.",
-          1, 4, choices=EVALUATION, section=S_EVAL),
-    Field("satisfaction_employee_environnement", "int", "Satisfaction : environnement de travail", minimum=1,
-          maximum=4, choices=SATISFACTION, section=S_SAT, lever=True),
-    Field("satisfaction_employee_nature_travail", "int", "Satisfaction : nature du travail", minimum=1,
-          maximum=4, choices=SATISFACTION, section=S_SAT, lever=True),
-    Field("satisfaction_employee_equipe", "int", "Satisfaction : équipe", minimum=1, maximum=4,
-          choices=SATISFACTION, section=S_SAT, lever=True),
-    Field("satisfaction_employee_equilibre_pro_perso", "int", "Équilibre vie professionnelle / personnelle",
-          minimum=1, maximum=4, choices=BALANCE, section=S_SAT, lever=True),
-    Field("heure_supplementaires", "bool", "Heures supplémentaires", "Fait régulièrement des heures supplémentaires.",
-          choices=((True, "Oui"), (False, "Non")), section=S_WORK, lever=True),
-    Field("frequence_deplacement", "category", "Déplacements professionnels",
-          choices=(("Aucun", "Aucun"), ("Occasionnel", "Occasionnel"), ("Frequent", "Fréquent")), section=S_WORK,
-          lever=True),
-    Field("distance_domicile_travail", "int", "Distance domicile–travail (km)", minimum=0, maximum=300,
-          section=S_WORK, unit="km"),
+    Field(
+        "domaine_etude",
+        "category",
+        "Domaine d'études",
+        choices=(
+            ("Infra & Cloud", "Infra & Cloud"),
+            ("Transformation Digitale", "Transformation Digitale"),
+            ("Marketing", "Marketing"),
+            ("Entrepreunariat", "Entrepreneuriat"),
+            ("Autre", "Autre"),
+            ("Ressources Humaines", "Ressources Humaines"),
+        ),
+        section=S_ID,
+    ),
+    Field(
+        "nombre_experiences_precedentes",
+        "int",
+        "Nombre d'entreprises précédentes",
+        "Employeurs avant l'entreprise actuelle.",
+        0,
+        30,
+        section=S_PATH,
+    ),
+    Field(
+        "annees_dans_l_entreprise",
+        "int",
+        "Années dans l'entreprise",
+        "Ancienneté ; 0 pour une embauche récente.",
+        0,
+        60,
+        section=S_PATH,
+        unit="ans",
+    ),
+    Field(
+        "annees_depuis_la_derniere_promotion",
+        "int",
+        "Années depuis la dernière promotion",
+        "0 si promu cette année ou jamais promu depuis l'arrivée récente.",
+        0,
+        60,
+        section=S_PATH,
+        unit="ans",
+        lever=True,
+    ),
+    Field(
+        "nb_formations_suivies",
+        "int",
+        "Formations suivies l'an dernier",
+        minimum=0,
+        maximum=20,
+        section=S_PATH,
+        lever=True,
+    ),
+    Field(
+        "revenu_mensuel",
+        "int",
+        "Revenu mensuel brut (€)",
+        minimum=500,
+        maximum=100_000,
+        section=S_PAY,
+        unit="€",
+        lever=True,
+    ),
+    Field(
+        "nombre_participation_pee",
+        "int",
+        "Participation au PEE",
+        "Niveau de participation au plan d'épargne entreprise.",
+        0,
+        3,
+        choices=PEE,
+        section=S_PAY,
+        lever=True,
+    ),
+    Field(
+        "note_evaluation_actuelle",
+        "int",
+        "Note de l'évaluation actuelle",
+        "Dernier entretien annuel.",
+        1,
+        4,
+        choices=EVALUATION,
+        section=S_EVAL,
+    ),
+    Field(
+        "satisfaction_employee_environnement",
+        "int",
+        "Satisfaction : environnement de travail",
+        minimum=1,
+        maximum=4,
+        choices=SATISFACTION,
+        section=S_SAT,
+        lever=True,
+    ),
+    Field(
+        "satisfaction_employee_nature_travail",
+        "int",
+        "Satisfaction : nature du travail",
+        minimum=1,
+        maximum=4,
+        choices=SATISFACTION,
+        section=S_SAT,
+        lever=True,
+    ),
+    Field(
+        "satisfaction_employee_equipe",
+        "int",
+        "Satisfaction : équipe",
+        minimum=1,
+        maximum=4,
+        choices=SATISFACTION,
+        section=S_SAT,
+        lever=True,
+    ),
+    Field(
+        "satisfaction_employee_equilibre_pro_perso",
+        "int",
+        "Équilibre vie professionnelle / personnelle",
+        minimum=1,
+        maximum=4,
+        choices=BALANCE,
+        section=S_SAT,
+        lever=True,
+    ),
+    Field(
+        "heure_supplementaires",
+        "bool",
+        "Heures supplémentaires",
+        "Fait régulièrement des heures supplémentaires.",
+        choices=((True, "Oui"), (False, "Non")),
+        section=S_WORK,
+        lever=True,
+    ),
+    Field(
+        "frequence_deplacement",
+        "category",
+        "Déplacements professionnels",
+        choices=(("Aucun", "Aucun"), ("Occasionnel", "Occasionnel"), ("Frequent", "Fréquent")),
+        section=S_WORK,
+        lever=True,
+    ),
+    Field(
+        "distance_domicile_travail",
+        "int",
+        "Distance domicile–travail (km)",
+        minimum=0,
+        maximum=300,
+        section=S_WORK,
+        unit="km",
+    ),
 )
 _BY_NAME = {f.name: f for f in _SHARED}
 
 # Fields of the raw HR record only (the HR exports' spelling is kept, typos included).
 _RAW_ONLY = (
-    Field("annee_experience_totale", "int", "Années d'expérience totale",
-          "Toute la carrière, entreprise actuelle comprise.", 0, 60, section=S_PATH),
-    Field("annees_dans_le_poste_actuel", "int", "Années dans le poste actuel", "0 pour un changement de poste récent.",
-          0, 60, section=S_PATH),
-    Field("annes_sous_responsable_actuel", "int", "Années avec le responsable actuel", "Facultatif : non utilisé par "
-          "le modèle.", 0, 60, section=S_PATH, required=False),
-    Field("niveau_hierarchique_poste", "int", "Niveau hiérarchique", "Facultatif : non utilisé par le modèle.",
-          1, 5, choices=JOB_LEVEL, section=S_ID, required=False),
-    Field("augementation_salaire_precedente", "int", "Dernière augmentation (%)",
-          "Facultatif : non utilisé par le modèle. « 11 % » est accepté.", 0, 100, section=S_PAY, required=False),
-    Field("note_evaluation_precedente", "int", "Note de l'évaluation précédente",
-          "Entretien de l'année précédente ; sert à mesurer l'évolution.", 1, 4, choices=EVALUATION, section=S_EVAL),
+    Field(
+        "annee_experience_totale",
+        "int",
+        "Années d'expérience totale",
+        "Toute la carrière, entreprise actuelle comprise.",
+        0,
+        60,
+        section=S_PATH,
+    ),
+    Field(
+        "annees_dans_le_poste_actuel",
+        "int",
+        "Années dans le poste actuel",
+        "0 pour un changement de poste récent.",
+        0,
+        60,
+        section=S_PATH,
+    ),
+    Field(
+        "annes_sous_responsable_actuel",
+        "int",
+        "Années avec le responsable actuel",
+        "Facultatif : non utilisé par le modèle.",
+        0,
+        60,
+        section=S_PATH,
+        required=False,
+    ),
+    Field(
+        "niveau_hierarchique_poste",
+        "int",
+        "Niveau hiérarchique",
+        "Facultatif : non utilisé par le modèle.",
+        1,
+        5,
+        choices=JOB_LEVEL,
+        section=S_ID,
+        required=False,
+    ),
+    Field(
+        "augementation_salaire_precedente",
+        "int",
+        "Dernière augmentation (%)",
+        "Facultatif : non utilisé par le modèle. « 11 % » est accepté.",
+        0,
+        100,
+        section=S_PAY,
+        required=False,
+    ),
+    Field(
+        "note_evaluation_precedente",
+        "int",
+        "Note de l'évaluation précédente",
+        "Entretien de l'année précédente ; sert à mesurer l'évolution.",
+        1,
+        4,
+        choices=EVALUATION,
+        section=S_EVAL,
+    ),
 )
 
 _RAW_ORDER = (
-    "age", "genre", "revenu_mensuel", "statut_marital", "departement", "poste", "nombre_experiences_precedentes",
-    "annee_experience_totale", "annees_dans_l_entreprise", "annees_dans_le_poste_actuel",
-    "satisfaction_employee_environnement", "note_evaluation_precedente", "niveau_hierarchique_poste",
-    "satisfaction_employee_nature_travail", "satisfaction_employee_equipe",
-    "satisfaction_employee_equilibre_pro_perso", "note_evaluation_actuelle", "heure_supplementaires",
-    "augementation_salaire_precedente", "nombre_participation_pee", "nb_formations_suivies",
-    "distance_domicile_travail", "niveau_education", "domaine_etude", "frequence_deplacement",
-    "annees_depuis_la_derniere_promotion", "annes_sous_responsable_actuel",
+    "age",
+    "genre",
+    "revenu_mensuel",
+    "statut_marital",
+    "departement",
+    "poste",
+    "nombre_experiences_precedentes",
+    "annee_experience_totale",
+    "annees_dans_l_entreprise",
+    "annees_dans_le_poste_actuel",
+    "satisfaction_employee_environnement",
+    "note_evaluation_precedente",
+    "niveau_hierarchique_poste",
+    "satisfaction_employee_nature_travail",
+    "satisfaction_employee_equipe",
+    "satisfaction_employee_equilibre_pro_perso",
+    "note_evaluation_actuelle",
+    "heure_supplementaires",
+    "augementation_salaire_precedente",
+    "nombre_participation_pee",
+    "nb_formations_suivies",
+    "distance_domicile_travail",
+    "niveau_education",
+    "domaine_etude",
+    "frequence_deplacement",
+    "annees_depuis_la_derniere_promotion",
+    "annes_sous_responsable_actuel",
 )
 _ALL_RAW = {f.name: f for f in _SHARED + _RAW_ONLY}
 #: The 27 fields of the raw HR record, in the HR export's column order.
 RAW_FIELDS: tuple[Field, ...] = tuple(_ALL_RAW[name] for name in _RAW_ORDER)
 
-_ENGINEERED = {f.name: f for f in (
-    Field("ecart_note_evaluation", "int", "Écart de note d'évaluation",
-          "Note actuelle moins note précédente.", -3, 3),
-    Field("evolution_cat_evol", "category", "Évolution de l'évaluation",
-          choices=(("hausse", "En hausse"), ("stable", "Stable"), ("baisse", "En baisse"))),
-    Field("categorie_employe", "category", "Catégorie d'employé",
-          choices=(("employe_sans_experience", "Sans expérience"),
-                   ("employe_experimente_nouvel_entrant", "Expérimenté, nouvel entrant"),
-                   ("employe_nouveau_poste_interne", "Nouveau poste interne"),
-                   ("employe_experimente", "Expérimenté"))),
-    Field("exp_hors_entreprise", "int", "Expérience hors entreprise (années)", minimum=0, maximum=60, unit="ans"),
-    Field("ratio_sans_promotion", "int", "Sans promotion depuis l'arrivée",
-          "1 si aucune promotion depuis l'arrivée, 0 sinon, −1 pour une embauche de l'année.", -1, 1, lever=True,
-          sentinel=True),
-    Field("satisfaction_globale", "float", "Satisfaction globale", "Moyenne des quatre satisfactions.", 1, 4,
-          lever=True),
-    Field("revenu_par_annee_experience_totale", "int", "Revenu annuel par année d'expérience",
-          "−1 sans expérience.", -1, 1_200_000, unit="€", lever=True, sentinel=True),
-    Field("revenu_par_annee_experience_interne", "int", "Revenu annuel par année d'ancienneté",
-          "−1 pour une embauche de l'année.", -1, 1_200_000, unit="€", lever=True, sentinel=True),
-    Field("mobilite_promotion", "int", "Mobilité et promotion",
-          "Années dans le poste moins années depuis la promotion ; −1 pour un poste de l'année.", -60, 60,
-          lever=True),
-)}
+_ENGINEERED = {
+    f.name: f
+    for f in (
+        Field(
+            "ecart_note_evaluation", "int", "Écart de note d'évaluation", "Note actuelle moins note précédente.", -3, 3
+        ),
+        Field(
+            "evolution_cat_evol",
+            "category",
+            "Évolution de l'évaluation",
+            choices=(("hausse", "En hausse"), ("stable", "Stable"), ("baisse", "En baisse")),
+        ),
+        Field(
+            "categorie_employe",
+            "category",
+            "Catégorie d'employé",
+            choices=(
+                ("employe_sans_experience", "Sans expérience"),
+                ("employe_experimente_nouvel_entrant", "Expérimenté, nouvel entrant"),
+                ("employe_nouveau_poste_interne", "Nouveau poste interne"),
+                ("employe_experimente", "Expérimenté"),
+            ),
+        ),
+        Field("exp_hors_entreprise", "int", "Expérience hors entreprise (années)", minimum=0, maximum=60, unit="ans"),
+        Field(
+            "ratio_sans_promotion",
+            "int",
+            "Sans promotion depuis l'arrivée",
+            "1 si aucune promotion depuis l'arrivée, 0 sinon, −1 pour une embauche de l'année.",
+            -1,
+            1,
+            lever=True,
+            sentinel=True,
+        ),
+        Field(
+            "satisfaction_globale",
+            "float",
+            "Satisfaction globale",
+            "Moyenne des quatre satisfactions.",
+            1,
+            4,
+            lever=True,
+        ),
+        Field(
+            "revenu_par_annee_experience_totale",
+            "int",
+            "Revenu annuel par année d'expérience",
+            "−1 sans expérience.",
+            -1,
+            1_200_000,
+            unit="€",
+            lever=True,
+            sentinel=True,
+        ),
+        Field(
+            "revenu_par_annee_experience_interne",
+            "int",
+            "Revenu annuel par année d'ancienneté",
+            "−1 pour une embauche de l'année.",
+            -1,
+            1_200_000,
+            unit="€",
+            lever=True,
+            sentinel=True,
+        ),
+        Field(
+            "mobilite_promotion",
+            "int",
+            "Mobilité et promotion",
+            "Années dans le poste moins années depuis la promotion ; −1 pour un poste de l'année.",
+            -60,
+            60,
+            lever=True,
+        ),
+    )
+}
 
 _FEATURE_ORDER = (
-    "genre", "statut_marital", "departement", "poste", "domaine_etude", "frequence_deplacement",
-    "heure_supplementaires", "evolution_cat_evol", "categorie_employe", "satisfaction_employee_nature_travail",
-    "nombre_participation_pee", "ecart_note_evaluation", "revenu_mensuel", "distance_domicile_travail",
-    "satisfaction_globale", "niveau_education", "note_evaluation_actuelle", "satisfaction_employee_equipe", "age",
-    "revenu_par_annee_experience_interne", "satisfaction_employee_equilibre_pro_perso",
-    "nombre_experiences_precedentes", "annees_dans_l_entreprise", "nb_formations_suivies",
-    "revenu_par_annee_experience_totale", "ratio_sans_promotion", "satisfaction_employee_environnement",
-    "exp_hors_entreprise", "mobilite_promotion", "annees_depuis_la_derniere_promotion",
+    "genre",
+    "statut_marital",
+    "departement",
+    "poste",
+    "domaine_etude",
+    "frequence_deplacement",
+    "heure_supplementaires",
+    "evolution_cat_evol",
+    "categorie_employe",
+    "satisfaction_employee_nature_travail",
+    "nombre_participation_pee",
+    "ecart_note_evaluation",
+    "revenu_mensuel",
+    "distance_domicile_travail",
+    "satisfaction_globale",
+    "niveau_education",
+    "note_evaluation_actuelle",
+    "satisfaction_employee_equipe",
+    "age",
+    "revenu_par_annee_experience_interne",
+    "satisfaction_employee_equilibre_pro_perso",
+    "nombre_experiences_precedentes",
+    "annees_dans_l_entreprise",
+    "nb_formations_suivies",
+    "revenu_par_annee_experience_totale",
+    "ratio_sans_promotion",
+    "satisfaction_employee_environnement",
+    "exp_hors_entreprise",
+    "mobilite_promotion",
+    "annees_depuis_la_derniere_promotion",
 )
 #: The original API's 30 model features (its `EmployeeFeatures`), in its order.
 FEATURES: tuple[Field, ...] = tuple(_BY_NAME.get(n) or _ENGINEERED[n] for n in _FEATURE_ORDER)
@@ -194,14 +475,38 @@ TARGET = "a_quitte_l_entreprise"
 ID = "id_employee"
 #: The 32 columns of the reference dataset (`dataset_final.csv`), in its order.
 DATASET_COLUMNS: tuple[str, ...] = (
-    ID, "genre", "statut_marital", "departement", "poste", TARGET, "domaine_etude", "frequence_deplacement",
-    "heure_supplementaires", "evolution_cat_evol", "categorie_employe", "nombre_experiences_precedentes",
-    "annees_dans_l_entreprise", "annees_depuis_la_derniere_promotion", "nombre_participation_pee",
-    "niveau_education", "revenu_mensuel", "ecart_note_evaluation", "satisfaction_employee_nature_travail",
-    "satisfaction_employee_equipe", "satisfaction_employee_equilibre_pro_perso", "note_evaluation_actuelle",
-    "nb_formations_suivies", "age", "distance_domicile_travail", "exp_hors_entreprise", "ratio_sans_promotion",
-    "satisfaction_employee_environnement", "satisfaction_globale", "revenu_par_annee_experience_totale",
-    "revenu_par_annee_experience_interne", "mobilite_promotion",
+    ID,
+    "genre",
+    "statut_marital",
+    "departement",
+    "poste",
+    TARGET,
+    "domaine_etude",
+    "frequence_deplacement",
+    "heure_supplementaires",
+    "evolution_cat_evol",
+    "categorie_employe",
+    "nombre_experiences_precedentes",
+    "annees_dans_l_entreprise",
+    "annees_depuis_la_derniere_promotion",
+    "nombre_participation_pee",
+    "niveau_education",
+    "revenu_mensuel",
+    "ecart_note_evaluation",
+    "satisfaction_employee_nature_travail",
+    "satisfaction_employee_equipe",
+    "satisfaction_employee_equilibre_pro_perso",
+    "note_evaluation_actuelle",
+    "nb_formations_suivies",
+    "age",
+    "distance_domicile_travail",
+    "exp_hors_entreprise",
+    "ratio_sans_promotion",
+    "satisfaction_employee_environnement",
+    "satisfaction_globale",
+    "revenu_par_annee_experience_totale",
+    "revenu_par_annee_experience_interne",
+    "mobilite_promotion",
 )
 
 #: Keys that only a raw HR record carries: their presence tells a raw record from a feature payload.
@@ -241,18 +546,28 @@ def raw_consistency_errors(record: dict) -> dict[str, list[str]]:
     manager_years, age = record.get("annes_sous_responsable_actuel"), record.get("age")
     if company_years is not None:
         if total_years is not None:
-            check(company_years <= total_years, "annees_dans_l_entreprise",
-                  "Les années dans l'entreprise ne peuvent pas dépasser l'expérience totale.")
-        for value, name, what in ((role_years, "annees_dans_le_poste_actuel", "dans le poste actuel"),
-                                  (since_promotion, "annees_depuis_la_derniere_promotion",
-                                   "depuis la dernière promotion"),
-                                  (manager_years, "annes_sous_responsable_actuel", "avec le responsable actuel")):
+            check(
+                company_years <= total_years,
+                "annees_dans_l_entreprise",
+                "Les années dans l'entreprise ne peuvent pas dépasser l'expérience totale.",
+            )
+        for value, name, what in (
+            (role_years, "annees_dans_le_poste_actuel", "dans le poste actuel"),
+            (since_promotion, "annees_depuis_la_derniere_promotion", "depuis la dernière promotion"),
+            (manager_years, "annes_sous_responsable_actuel", "avec le responsable actuel"),
+        ):
             if value is not None:
-                check(value <= company_years, name,
-                      f"Les années {what} ne peuvent pas dépasser les années dans l'entreprise.")
+                check(
+                    value <= company_years,
+                    name,
+                    f"Les années {what} ne peuvent pas dépasser les années dans l'entreprise.",
+                )
     if age is not None and total_years is not None:
-        check(age - total_years >= 14, "annee_experience_totale",
-              "L'expérience totale est incompatible avec l'âge (début de carrière avant 14 ans).")
+        check(
+            age - total_years >= 14,
+            "annee_experience_totale",
+            "L'expérience totale est incompatible avec l'âge (début de carrière avant 14 ans).",
+        )
     return errors
 
 
@@ -263,7 +578,8 @@ def feature_consistency_errors(features: dict) -> dict[str, list[str]]:
     since_promotion = features.get("annees_depuis_la_derniere_promotion")
     if company_years is not None and since_promotion is not None and since_promotion > company_years:
         errors["annees_depuis_la_derniere_promotion"] = [
-            "Les années depuis la dernière promotion ne peuvent pas dépasser les années dans l'entreprise."]
+            "Les années depuis la dernière promotion ne peuvent pas dépasser les années dans l'entreprise."
+        ]
     ecart, evolution = features.get("ecart_note_evaluation"), features.get("evolution_cat_evol")
     if ecart is not None and evolution is not None:
         expected = "hausse" if ecart > 0 else "baisse" if ecart < 0 else "stable"

@@ -1,4 +1,5 @@
 """Security headers on every answer: a strict CSP, no framing, no sniffing, no caching of personal pages."""
+
 from __future__ import annotations
 
 from flask import request
@@ -6,18 +7,20 @@ from flask import request
 # Scripts only from this origin (no inline script anywhere: templates load static/js/*). Inline styles stay
 # allowed: the SVG charts carry their own <style>, Swagger UI and the gauges set style attributes, and a style
 # cannot run code. data: images are Swagger UI's icons.
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 HSTS = "max-age=31536000"
 #: Blueprints and paths whose answers show personal HR data: never stored by a browser or a proxy.
 PERSONAL_BLUEPRINTS = frozenset({"web", "admin", "auth"})

@@ -6,6 +6,7 @@ forms HR exports use where unambiguous ("Oui"/"Non", "11 %"). Messages are in Fr
 JSON payloads and CSV rows go through `clean_record`: the forms' very checks (`parse_value`, `check_value`, the
 schema's cross-field rules) without a form object per record, which batches of thousands could not afford.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ _GROUP_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
 
 
 def _without_group_spaces(text: str) -> str:
-    """"3 500,50" → "3500,50"; other text unchanged."""
+    """ "3 500,50" → "3500,50"; other text unchanged."""
     return _GROUP_SPACES.sub("", text.strip()) if _GROUPED.match(text) else text
 
 
@@ -56,6 +57,8 @@ def _choice(field: schema.Field, text: str):
     """The allowed value `text` spells (code or label, any case or accents), else `text` stripped."""
     spellings = _SPELLINGS.get(id(field)) or _spellings(field)
     return spellings.get(_fold(text), text.strip())
+
+
 #: The spellings a boolean may take in a form, a JSON string or a CSV cell (compared lower-cased).
 TRUE_WORDS = frozenset({"oui", "true", "vrai", "yes", "1"})
 FALSE_WORDS = frozenset({"non", "false", "faux", "no", "0"})
@@ -136,8 +139,10 @@ def check_value(field: schema.Field, value) -> str | None:
     if field.kind == "category" or (field.choices and field.kind != "bool"):
         if value not in (_ALLOWED.get(id(field)) or frozenset(field.values)):
             # The form's labels, with the API's code when it differs; the numbers of a scale as they are typed.
-            allowed = ", ".join(str(code) if field.kind != "category" or label == code else f"{label} ({code})"
-                                for code, label in field.choices)
+            allowed = ", ".join(
+                str(code) if field.kind != "category" or label == code else f"{label} ({code})"
+                for code, label in field.choices
+            )
             return f"Valeur inconnue « {value} ». Valeurs permises : {allowed}."
     elif field.minimum is not None and not field.minimum <= value <= field.maximum:
         return f"Doit être compris entre {formatting.number(field.minimum)} et {formatting.number(field.maximum)}."
@@ -182,8 +187,7 @@ class RecordForm(FlaskForm):
     @property
     def record(self) -> dict:
         """The validated values, keyed by schema name (optional fields left out when empty)."""
-        return {f.name: self[f.name].data for f in self.fields_spec
-                if f.required or self[f.name].data is not None}
+        return {f.name: self[f.name].data for f in self.fields_spec if f.required or self[f.name].data is not None}
 
     def consistency_errors(self, values: dict) -> dict[str, list[str]]:
         """Cross-field rules (overridden per shape)."""
@@ -246,8 +250,7 @@ def clean_record(fields: tuple[schema.Field, ...], rules, payload: Mapping) -> t
         errors[name] = errors.get(name, []) + messages
     if errors:
         return {}, {field.name: errors[field.name] for field in fields if field.name in errors}
-    return {field.name: values[field.name] for field in fields
-            if field.required or values[field.name] is not None}, {}
+    return {field.name: values[field.name] for field in fields if field.required or values[field.name] is not None}, {}
 
 
 def validate_payload(payload: Mapping) -> tuple[dict | None, dict | None, dict]:

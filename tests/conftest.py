@@ -1,4 +1,5 @@
 """Shared fixtures: a model bundle trained once, real databases (PostgreSQL and SQLite), app/client/runner/db."""
+
 from __future__ import annotations
 
 import os
@@ -79,8 +80,14 @@ def migrated_app(url: str, bundle: Path, **overrides):
 
 def make_app(url: str, bundle: Path, **overrides):
     """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
-    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "MODEL_DIR": str(bundle),
-              "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test-secret", "SERVER_NAME": None}
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "MODEL_DIR": str(bundle),
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "SERVER_NAME": None,
+    }
     config.update(overrides)
     return create_app(config)
 
@@ -156,8 +163,14 @@ def artifacts_dir() -> Path:
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture

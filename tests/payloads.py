@@ -1,4 +1,5 @@
 """Real employees of the reference data, as both payload shapes, for the tests."""
+
 from futurisys.ml.data import raw_records
 from futurisys.ml.features import derive_features
 from futurisys.schema import ID, RAW_NAMES, TARGET

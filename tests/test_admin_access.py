@@ -1,4 +1,5 @@
 """Every admin URL refuses anonymous visitors (redirect or 401 JSON) and HR accounts (403)."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,8 +21,16 @@ def admin_urls(app, prediction_id: int = 1) -> list[tuple[str, str]]:
 
 def test_the_admin_blueprint_has_every_page(app):
     paths = {url for _, url in admin_urls(app)}
-    assert {"/admin/", "/admin/predictions", "/admin/predictions/1", "/admin/predictions/1/suppression",
-            "/admin/export.csv", "/admin/dashboard", "/admin/drift", "/admin/model"} <= paths
+    assert {
+        "/admin/",
+        "/admin/predictions",
+        "/admin/predictions/1",
+        "/admin/predictions/1/suppression",
+        "/admin/export.csv",
+        "/admin/dashboard",
+        "/admin/drift",
+        "/admin/model",
+    } <= paths
 
 
 def test_anonymous_browsers_are_sent_to_the_login_page(app, client):

@@ -1,4 +1,5 @@
 """`predictions purge`: old inputs go with their predictions, recent ones stay; `--dry-run` only counts."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,5 @@
 """The CSV export: BOM, header, French separators, accents, one row per prediction, same filters as the page."""
+
 import csv
 import io
 import re
@@ -8,8 +9,17 @@ from futurisys.schema import FEATURE_NAMES
 from tests.admin_support import logged_in, store
 from tests.payloads import FEATURES, RAW
 
-PREDICTION_COLUMNS = ["prediction_id", "created_at_paris", "prediction_label", "prediction_proba", "threshold",
-                      "model_version", "latency_ms", "api_key_name", "input_id"]
+PREDICTION_COLUMNS = [
+    "prediction_id",
+    "created_at_paris",
+    "prediction_label",
+    "prediction_proba",
+    "threshold",
+    "model_version",
+    "latency_ms",
+    "api_key_name",
+    "input_id",
+]
 
 
 def parse(response) -> list[dict]:
@@ -27,8 +37,9 @@ def test_export_has_one_row_per_prediction_with_its_inputs(app, client):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
     disposition = response.headers["Content-Disposition"]
-    assert re.fullmatch(rf'attachment; filename="futurisys-predictions-{date.today():%Y-%m-%d}-\d{{4}}\.csv"',
-                        disposition)
+    assert re.fullmatch(
+        rf'attachment; filename="futurisys-predictions-{date.today():%Y-%m-%d}-\d{{4}}\.csv"', disposition
+    )
     assert response.get_data()[:3] == b"\xef\xbb\xbf"
     header = response.get_data().decode("utf-8")[1:].split("\r\n", 1)[0].split(";")
     assert header == PREDICTION_COLUMNS + list(FEATURE_NAMES) + ["source", "request_id", "employee_ref"]

@@ -1,4 +1,5 @@
 """The admin area's query parameters never give a 5xx: extreme and malformed values get a French 4xx or are clamped."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,14 +12,43 @@ from tests.admin_support import logged_in, store
 from tests.payloads import FEATURES
 
 PATHS = ("/admin/", "/admin/export.csv", "/admin/dashboard", "/admin/drift")
-NAMES = ("date_from", "date_to", "label", "proba_min", "proba_max", "source", "model_version", "sort", "page",
-         "window")
+NAMES = ("date_from", "date_to", "label", "proba_min", "proba_max", "source", "model_version", "sort", "page", "window")
 # What the issue found (and the edges next to it), then anything printable.
-EXTREMES = ("999999999999999999999", "-999999999999999999999", "0", "-1", "9" * 5000, "1_000", "0001-01-01",
-            "9999-12-31", "0000-01-01", "10000-01-01", "2026-02-30", "nan", "inf", "-inf", "1e999", "-0", "1,5",
-            "Part", "api", "date_desc", "all", "", " ", "\x00", "%", "'; DROP TABLE predictions; --")
-VALUES = st.one_of(st.sampled_from(EXTREMES), st.integers().map(str), st.dates().map(date.isoformat),
-                   st.floats().map(str), st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
+EXTREMES = (
+    "999999999999999999999",
+    "-999999999999999999999",
+    "0",
+    "-1",
+    "9" * 5000,
+    "1_000",
+    "0001-01-01",
+    "9999-12-31",
+    "0000-01-01",
+    "10000-01-01",
+    "2026-02-30",
+    "nan",
+    "inf",
+    "-inf",
+    "1e999",
+    "-0",
+    "1,5",
+    "Part",
+    "api",
+    "date_desc",
+    "all",
+    "",
+    " ",
+    "\x00",
+    "%",
+    "'; DROP TABLE predictions; --",
+)
+VALUES = st.one_of(
+    st.sampled_from(EXTREMES),
+    st.integers().map(str),
+    st.dates().map(date.isoformat),
+    st.floats().map(str),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
+)
 QUERIES = st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=8), VALUES, max_size=6)
 
 
@@ -36,8 +66,15 @@ def test_no_server_error_on_any_filter(admin, path, query):
     assert response.status_code in (200, 400, 404, 422), (path, query, response.status_code)
 
 
-@pytest.mark.parametrize("query", ["page=999999999999999999999", "date_to=9999-12-31", "date_from=0001-01-01",
-                                   "date_from=0001-01-01&date_to=9999-12-31"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=999999999999999999999",
+        "date_to=9999-12-31",
+        "date_from=0001-01-01",
+        "date_from=0001-01-01&date_to=9999-12-31",
+    ],
+)
 def test_the_reported_filters_are_clamped(admin, query):
     history = admin.get(f"/admin/?{query}")
     assert history.status_code == 200

@@ -1,4 +1,5 @@
 """The history page: filters, sorting, pagination and counts; the detail page and its delete button."""
+
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +34,7 @@ def stored(app, reference_features):
         ids.append(prediction_id)
     with app.app_context():
         from futurisys.extensions import db
+
         probas = dict(db.session.execute(sa.select(Prediction.id, Prediction.prediction_proba)).all())
         labels = dict(db.session.execute(sa.select(Prediction.id, Prediction.prediction_label)).all())
     return ids, probas, labels
@@ -48,14 +50,17 @@ def test_newest_first_with_counts(admin, stored):
     assert "<strong>5</strong> prédictions correspondent" in page and f"dont {parts} « Part »" in page
 
 
-@pytest.mark.parametrize("query, picks", [
-    ({"date_from": "2026-03-11", "date_to": "2026-03-12"}, [1, 2]),
-    ({"date_to": "2026-03-10"}, [0]),
-    ({"source": "api"}, [0, 2]),
-    ({"source": "whatif"}, [4]),
-    ({"model_version": "fx-old"}, [0, 1]),
-    ({"model_version": "fx-new", "source": "batch"}, [3]),
-])
+@pytest.mark.parametrize(
+    "query, picks",
+    [
+        ({"date_from": "2026-03-11", "date_to": "2026-03-12"}, [1, 2]),
+        ({"date_to": "2026-03-10"}, [0]),
+        ({"source": "api"}, [0, 2]),
+        ({"source": "whatif"}, [4]),
+        ({"model_version": "fx-old"}, [0, 1]),
+        ({"model_version": "fx-new", "source": "batch"}, [3]),
+    ],
+)
 def test_filters(admin, stored, query, picks):
     ids = stored[0]
     assert sorted(shown_ids(admin.get("/admin/", query_string=query))) == [ids[i] for i in picks]
@@ -73,24 +78,34 @@ def test_label_and_probability_filters(admin, stored):
     assert len(below) == 5
 
 
-@pytest.mark.parametrize("sort, key, reverse", [
-    ("date_asc", "id", False), ("date_desc", "id", True), ("proba_asc", "proba", False), ("proba_desc", "proba", True)])
+@pytest.mark.parametrize(
+    "sort, key, reverse",
+    [
+        ("date_asc", "id", False),
+        ("date_desc", "id", True),
+        ("proba_asc", "proba", False),
+        ("proba_desc", "proba", True),
+    ],
+)
 def test_sorting(admin, stored, sort, key, reverse):
     ids, probas, _ = stored
     expected = sorted(ids, key=(lambda i: probas[i]) if key == "proba" else None, reverse=reverse)
     assert shown_ids(admin.get("/admin/", query_string={"sort": sort})) == expected
 
 
-@pytest.mark.parametrize("query, message", [
-    ({"date_from": "10/03/2026"}, "date"),
-    ({"proba_min": "beaucoup"}, "Doit être un nombre, par exemple 12,5."),
-    ({"proba_max": "12,5", "proba_min": "12,6"}, "Le maximum est inférieur au minimum."),
-    ({"proba_min": "150"}, "Entre 0 et 100 %."),
-    ({"date_from": "2026-03-12", "date_to": "2026-03-11"}, "La date de fin précède la date de début."),
-    ({"proba_min": "60", "proba_max": "40"}, "Le maximum est inférieur au minimum."),
-    ({"source": "fax"}, "Choix"),
-    ({"sort": "hasard"}, "Choix"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"date_from": "10/03/2026"}, "date"),
+        ({"proba_min": "beaucoup"}, "Doit être un nombre, par exemple 12,5."),
+        ({"proba_max": "12,5", "proba_min": "12,6"}, "Le maximum est inférieur au minimum."),
+        ({"proba_min": "150"}, "Entre 0 et 100 %."),
+        ({"date_from": "2026-03-12", "date_to": "2026-03-11"}, "La date de fin précède la date de début."),
+        ({"proba_min": "60", "proba_max": "40"}, "Le maximum est inférieur au minimum."),
+        ({"source": "fax"}, "Choix"),
+        ({"sort": "hasard"}, "Choix"),
+    ],
+)
 def test_bad_filters_get_a_message_not_a_500(admin, query, message):
     response = admin.get("/admin/", query_string=query)
     assert response.status_code == 422
@@ -116,12 +131,23 @@ def test_pagination_keeps_the_filters(app, admin, reference_features):
 def test_detail_shows_inputs_traceability_and_drivers(app, admin):
     prediction_id = store(app, FEATURES, raw=RAW, source="form", request_id="req-detail")
     page = admin.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True)
-    for text in ("req-detail", "Formulaire RH", "Seuil de décision", "Durée de calcul", "Dossier RH saisi",
-                 "Les 27 champs", "Les 30 variables", "Années avec le responsable actuel", "Principaux facteurs",
-                 "augmente le risque", "Heures supplémentaires"):
+    for text in (
+        "req-detail",
+        "Formulaire RH",
+        "Seuil de décision",
+        "Durée de calcul",
+        "Dossier RH saisi",
+        "Les 27 champs",
+        "Les 30 variables",
+        "Années avec le responsable actuel",
+        "Principaux facteurs",
+        "augmente le risque",
+        "Heures supplémentaires",
+    ):
         assert text in page, text
     with app.app_context():
         from futurisys.extensions import model_store
+
         assert model_store.predictor.version in page
 
 
@@ -146,6 +172,7 @@ def test_delete_needs_the_confirmation_then_removes_input_and_prediction(app, ad
     assert counts(app) == (1, 1)
     with app.app_context():
         from futurisys.extensions import db
+
         assert db.session.scalar(sa.select(Prediction.id)) == keep
     assert admin.get(f"/admin/predictions/{doomed}").status_code == 404
 

@@ -1,4 +1,5 @@
 """The model card in plain French: both variants, fairness, calibration, each factor's curve, no server path."""
+
 import json
 import re
 from datetime import datetime
@@ -10,8 +11,20 @@ from tests.admin_support import logged_in
 from tests.conftest import make_app
 
 # Words of the metadata's former English texts and of pygal/English UI that must not reach the page.
-ENGLISH = ("maximises", "blend", "repeated", "seed", "pooled", "out-of-fold", "weighted", "threshold", "Model",
-           "features", "No data", "log-odds")
+ENGLISH = (
+    "maximises",
+    "blend",
+    "repeated",
+    "seed",
+    "pooled",
+    "out-of-fold",
+    "weighted",
+    "threshold",
+    "Model",
+    "features",
+    "No data",
+    "log-odds",
+)
 
 
 @pytest.fixture
@@ -36,11 +49,15 @@ def test_the_card_reads_in_french_with_french_numbers_and_paris_time(page, bundl
     roc = meta["variants"]["without_protected"]["cv_roc_auc_mean"]
     assert f"{roc:.3f}".replace(".", ",") in text
     # One plain sentence per metric.
-    for sentence in ("employé parti ait un score plus élevé", "précision-rappel", "Écart quadratique moyen",
-                     "part de départs réellement observée", "quatre cinquièmes"):
+    for sentence in (
+        "employé parti ait un score plus élevé",
+        "précision-rappel",
+        "Écart quadratique moyen",
+        "part de départs réellement observée",
+        "quatre cinquièmes",
+    ):
         assert sentence in text, sentence
-    for fact in ("Usage prévu", "Décision humaine", "pas des salariés français", "Ce qui est enregistré",
-                 "L1132-1"):
+    for fact in ("Usage prévu", "Décision humaine", "pas des salariés français", "Ce qui est enregistré", "L1132-1"):
         assert fact in text, fact
 
 
@@ -53,6 +70,7 @@ def test_an_unloaded_model_shows_no_path_either(tmp_path):
     app = make_app("sqlite://", tmp_path / "nothing-here")
     client = app.test_client()
     from futurisys.extensions import db
+
     with app.app_context():
         db.create_all()
     response = logged_in(app, client).get("/admin/model")
@@ -73,8 +91,16 @@ def test_fairness_tables_flag_groups_below_four_fifths(page, bundle_dir):
     text = visible_text(page)
     for caption in ("Genre", "Statut marital", "Tranche d'âge"):
         assert f"<caption>{caption}</caption>" in page.replace("&#39;", "'")
-    for group in ("Femme", "Homme", "Célibataire", "Marié(e)", "Divorcé(e)", "moins de 30 ans", "30 à 44 ans",
-                  "45 ans et plus"):
+    for group in (
+        "Femme",
+        "Homme",
+        "Célibataire",
+        "Marié(e)",
+        "Divorcé(e)",
+        "moins de 30 ans",
+        "30 à 44 ans",
+        "45 ans et plus",
+    ):
         assert group in text, group
     below = sum(row["below_four_fifths"] for rows in meta["fairness"].values() for row in rows)
     assert below >= 1 and page.count('class="equite-alerte"') == below
@@ -108,6 +134,7 @@ def test_curves_come_most_important_first(app, page):
 def test_flag_rates_of_both_variants_side_by_side(page, bundle_dir):
     meta = json.loads((bundle_dir / "metadata.json").read_text())
     rate = meta["variants"]["with_protected"]["flag_rates"]["statut_marital"]["Célibataire"]
-    row = re.search(r"Statut marital : Célibataire</th>\s*<td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>",
-                    page.replace("&#39;", "'"))
+    row = re.search(
+        r"Statut marital : Célibataire</th>\s*<td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>", page.replace("&#39;", "'")
+    )
     assert row and row.group(2) == percent(rate, 1) and "," in row.group(2)

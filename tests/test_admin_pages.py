@@ -1,4 +1,5 @@
 """Dashboard, drift and model card pages with real figures."""
+
 import re
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ def test_dashboard_aggregates_and_draws_svg_without_fetching_anything(app, admin
     assert not re.search(r'(src|href)="https?://', page)
     everything = admin.get("/admin/dashboard?window=all").get_data(as_text=True)
     assert re.search(r'<span class="kpi-value">9</span> prédictions', everything) and "fx-ancien" in everything
-    assert "<th scope=\"row\">API</th><td>1</td>" in everything
+    assert '<th scope="row">API</th><td>1</td>' in everything
     assert admin.get("/admin/dashboard?window=1an").status_code == 400
 
 
@@ -51,16 +52,24 @@ def test_drift_flags_shifted_features(app, admin, reference_features):
     assert "120 entrées récentes comparées" in page
     row = re.search(r'<tr class="drift-fort">\s*<th scope="row">Heures supplémentaires', page)
     assert row, "overtime for everybody must be flagged as a strong drift"
-    assert "<th scope=\"row\">Oui</th>" in page and "Femme" in page  # category shares with French labels
+    assert '<th scope="row">Oui</th>' in page and "Femme" in page  # category shares with French labels
 
 
 def test_model_card_shows_the_bundle_and_caches_importance(app, admin):
     page = admin.get("/admin/model").get_data(as_text=True)
     with app.app_context():
         from futurisys.extensions import model_store
+
         meta = model_store.predictor.metadata
-    for text in (meta["version"], meta["training_data_md5"], meta["threshold_rule"], "ROC AUC (moyenne)",
-                 "xgboost", "Importance globale", "Heures supplémentaires"):
+    for text in (
+        meta["version"],
+        meta["training_data_md5"],
+        meta["threshold_rule"],
+        "ROC AUC (moyenne)",
+        "xgboost",
+        "Importance globale",
+        "Heures supplémentaires",
+    ):
         assert text in page, text
     cached = app.extensions[IMPORTANCE_KEY][meta["version"]]
     # The protected attributes the model ignores weigh exactly nothing; every other feature counts.

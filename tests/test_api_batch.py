@@ -11,7 +11,6 @@ from futurisys.ml.features import derive_features
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store_many
 from futurisys.validation import RawRecordForm, record_form_class, validate_payload
-
 from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW, employee
 

@@ -1,5 +1,6 @@
 """No 5xx on hostile JSON (nesting, huge numbers, lone surrogates), small 422s, no leaks, /metrics token,
 bodies cut short (issue 10, points 1, 8 and 9 for the JSON API)."""
+
 import io
 import json
 
@@ -12,8 +13,10 @@ from tests.payloads import FEATURES, RAW
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 def post_raw(client, path, text: str):
@@ -26,7 +29,8 @@ HOSTILE = {
     "deep value": json.dumps({**FEATURES})[:-1] + ', "x": ' + "[" * 5000 + "]" * 5000 + "}",
     "1 and 400 zeros": json.dumps(FEATURES).replace('"revenu_mensuel": 5993', '"revenu_mensuel": 1' + "0" * 400),
     "1 and 400 zeros in a float field": json.dumps(FEATURES).replace(
-        '"satisfaction_globale": 2.0', '"satisfaction_globale": 1' + "0" * 400),
+        '"satisfaction_globale": 2.0', '"satisfaction_globale": 1' + "0" * 400
+    ),
     "1e400": json.dumps(FEATURES).replace('"satisfaction_globale": 2.0', '"satisfaction_globale": 1e400'),
     "-1e400": json.dumps(FEATURES).replace('"age": 41', '"age": -1e400'),
     "NaN": json.dumps(FEATURES).replace('"satisfaction_globale": 2.0', '"satisfaction_globale": NaN'),
@@ -83,8 +87,13 @@ def test_a_batch_422_lists_the_first_100_invalid_records_and_the_total(client, d
 def test_no_answer_reveals_a_path_or_a_library_message(database_url, tmp_path, bundle_dir):
     missing = tmp_path / "secret-folder" / "model"
     client = make_app(database_url, missing).test_client()
-    answers = [client.get("/ready"), client.get("/model"), client.post("/predict", json=FEATURES),
-               client.post("/predict/batch", json=[FEATURES]), client.get("/metrics")]
+    answers = [
+        client.get("/ready"),
+        client.get("/model"),
+        client.post("/predict", json=FEATURES),
+        client.post("/predict/batch", json=[FEATURES]),
+        client.get("/metrics"),
+    ]
     assert [a.status_code for a in answers] == [503, 503, 503, 503, 200]
     for answer in answers:
         text = answer.get_data(as_text=True)
@@ -127,8 +136,12 @@ def test_a_body_shorter_than_its_content_length_gets_400_and_stores_nothing(clie
 def test_paths_and_source_lines_are_taken_out_of_reasons():
     from futurisys.api.routes import without_paths
 
-    assert without_paths("no bundle in /srv/app/instance/model (metadata.json missing)") == \
-        "no bundle in <chemin> (metadata.json missing)"
+    assert (
+        without_paths("no bundle in /srv/app/instance/model (metadata.json missing)")
+        == "no bundle in <chemin> (metadata.json missing)"
+    )
     assert without_paths("[09:00:00] /workspace/src/learner.cc:123: bad model") == "[09:00:00] <chemin>: bad model"
-    assert without_paths("cannot fetch model bundle from hf://owner/name@main: offline") == \
-        "cannot fetch model bundle from hf://owner/name@main: offline"
+    assert (
+        without_paths("cannot fetch model bundle from hf://owner/name@main: offline")
+        == "cannot fetch model bundle from hf://owner/name@main: offline"
+    )

@@ -1,5 +1,6 @@
 """Idempotency-Key on /predict and /predict/batch: a retry gets the first answer and stores nothing new; the same
 key with another body is a 422; the keys live in the database, shared by every worker (issue 10, point 9)."""
+
 import uuid
 from datetime import timedelta
 
@@ -13,8 +14,10 @@ from tests.payloads import FEATURES, RAW
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -82,10 +85,20 @@ def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(client, db):
     in_use, old = key(), key()
     table = IdempotencyKey.__table__
     with db.engine.begin() as connection:
-        connection.execute(table.insert(), [
-            {"scope": "", "key": in_use, "fingerprint": "0" * 64, "created_at": utcnow()},
-            {"scope": "", "key": old, "fingerprint": "0" * 64, "status_code": 200, "response_body": "{}",
-             "created_at": utcnow() - timedelta(hours=25)}])
+        connection.execute(
+            table.insert(),
+            [
+                {"scope": "", "key": in_use, "fingerprint": "0" * 64, "created_at": utcnow()},
+                {
+                    "scope": "",
+                    "key": old,
+                    "fingerprint": "0" * 64,
+                    "status_code": 200,
+                    "response_body": "{}",
+                    "created_at": utcnow() - timedelta(hours=25),
+                },
+            ],
+        )
     busy = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": in_use})
     assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
     expired = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": old})

@@ -1,5 +1,6 @@
 """Clients of the original API keep working: no Content-Type, GET / for probes, JSON errors with Allow, trailing
 slashes, extra keys, `detail` in 422s, empty X-API-Key, chunked bodies over the limit (issue 11)."""
+
 import json
 import socket
 from urllib.parse import urlsplit
@@ -15,8 +16,10 @@ from tests.payloads import FEATURES, RAW
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 def test_a_body_without_content_type_is_read_as_json(client, db):
@@ -54,12 +57,15 @@ def test_home_answers_the_original_status_to_json_clients_and_the_form_to_browse
     assert client.get("/", headers={"Accept": "*/*"}).mimetype == "text/html"
 
 
-@pytest.mark.parametrize("method, path, status, allow", [
-    ("TRACE", "/health", 405, {"GET", "HEAD", "OPTIONS"}),
-    ("GET", "/predict", 405, {"POST", "OPTIONS"}),
-    ("DELETE", "/predict/batch", 405, {"POST", "OPTIONS"}),
-    ("GET", "/predict/nothing", 404, None),
-])
+@pytest.mark.parametrize(
+    "method, path, status, allow",
+    [
+        ("TRACE", "/health", 405, {"GET", "HEAD", "OPTIONS"}),
+        ("GET", "/predict", 405, {"POST", "OPTIONS"}),
+        ("DELETE", "/predict/batch", 405, {"POST", "OPTIONS"}),
+        ("GET", "/predict/nothing", 404, None),
+    ],
+)
 def test_api_errors_are_french_json_and_405_carries_allow(client, method, path, status, allow):
     response = client.open(path, method=method)
     assert response.status_code == status and response.is_json
@@ -110,11 +116,13 @@ def test_422_carries_detail_in_the_original_frameworks_layout(client):
     assert {"loc": ["body", "age"], "msg": "Doit être compris entre 16 et 75.", "type": "value_error"} in body["detail"]
     assert {tuple(item["loc"]) for item in body["detail"]} == {("body", "age"), ("body", "genre")}
     batch = client.post("/predict/batch", json=[FEATURES, {**FEATURES, "age": 7}, 5]).get_json()
-    assert {"loc": ["body", 1, "age"], "msg": "Doit être compris entre 16 et 75.",
-            "type": "value_error"} in batch["detail"]
+    assert {"loc": ["body", 1, "age"], "msg": "Doit être compris entre 16 et 75.", "type": "value_error"} in batch[
+        "detail"
+    ]
     assert {"loc": ["body", 2], "msg": "Un objet JSON est attendu.", "type": "value_error"} in batch["detail"]
     assert client.post("/predict", json=[1]).get_json()["detail"] == [
-        {"loc": ["body"], "msg": "Un objet JSON est attendu.", "type": "value_error"}]
+        {"loc": ["body"], "msg": "Un objet JSON est attendu.", "type": "value_error"}
+    ]
 
 
 def test_an_empty_api_key_counts_as_absent(client, database_url, bundle_dir):
@@ -131,21 +139,33 @@ def test_a_chunked_body_over_the_limit_gets_413(database_url, bundle_dir, db):
 
     client = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=4096).test_client()
     big = json.dumps([FEATURES] * 10).encode()
-    response = client.post("/predict/batch", input_stream=io.BytesIO(big), content_type="application/json",
-                           environ_overrides={"wsgi.input_terminated": True})
+    response = client.post(
+        "/predict/batch",
+        input_stream=io.BytesIO(big),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert response.status_code == 413 and response.is_json
     small = json.dumps([FEATURES]).encode()
-    response = client.post("/predict/batch", input_stream=io.BytesIO(small), content_type="application/json",
-                           environ_overrides={"wsgi.input_terminated": True})
+    response = client.post(
+        "/predict/batch",
+        input_stream=io.BytesIO(small),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert response.status_code == 200
     assert counts(db) == (1, 1)
 
 
 def test_a_chunked_body_over_the_limit_gets_413_over_http(live_server, live_app):
     live_app.config["MAX_CONTENT_LENGTH"] = 4096
-    chunks = (json.dumps([FEATURES] * 10)[i:i + 1000].encode() for i in range(0, 20_000, 1000))
-    response = requests.post(f"{live_server}/predict/batch", data=(c for c in chunks if c), timeout=30,
-                             headers={"Content-Type": "application/json"})
+    chunks = (json.dumps([FEATURES] * 10)[i : i + 1000].encode() for i in range(0, 20_000, 1000))
+    response = requests.post(
+        f"{live_server}/predict/batch",
+        data=(c for c in chunks if c),
+        timeout=30,
+        headers={"Content-Type": "application/json"},
+    )
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert response.status_code == 413 and response.json()["error"] == "Corps de la requête trop volumineux."
 
@@ -154,9 +174,10 @@ def test_a_body_shorter_than_its_content_length_is_refused_over_http(live_server
     body = json.dumps(FEATURES).encode()
     address = urlsplit(live_server)
     with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
-        connection.sendall(b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                           b"Content-Length: " + str(len(body) + 100).encode() + b"\r\nConnection: close\r\n\r\n"
-                           + body)
+        connection.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body) + 100).encode() + b"\r\nConnection: close\r\n\r\n" + body
+        )
         connection.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := connection.recv(65536):

@@ -1,4 +1,5 @@
 """POST /predict: both payload shapes, every error class, and the rows behind every answer."""
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -10,8 +11,10 @@ from tests.payloads import FEATURES, RAW
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 def test_original_payload_gets_the_original_answer(client, db):
@@ -49,30 +52,52 @@ def test_rows_written_for_a_raw_record(client, db):
 
 
 def test_hr_export_forms_are_accepted(client):
-    export = {**RAW, "heure_supplementaires": "Oui" if RAW["heure_supplementaires"] else "Non",
-              "augementation_salaire_precedente": f"{RAW['augementation_salaire_precedente']} %",
-              "revenu_mensuel": str(RAW["revenu_mensuel"])}
+    export = {
+        **RAW,
+        "heure_supplementaires": "Oui" if RAW["heure_supplementaires"] else "Non",
+        "augementation_salaire_precedente": f"{RAW['augementation_salaire_precedente']} %",
+        "revenu_mensuel": str(RAW["revenu_mensuel"]),
+    }
     assert client.post("/predict", json=export).get_json() == client.post("/predict", json=RAW).get_json()
 
 
-@pytest.mark.parametrize("payload, field, message", [
-    ({k: v for k, v in FEATURES.items() if k != "age"}, "age", "Champ obligatoire."),
-    ({**FEATURES, "age": "quarante"}, "age", "Doit être un nombre entier."),
-    ({**FEATURES, "age": 41.5}, "age", "Doit être un nombre entier."),
-    ({**FEATURES, "heure_supplementaires": "peut-être"}, "heure_supplementaires", "Doit être « Oui » ou « Non »."),
-    ({**FEATURES, "age": 7}, "age", "Doit être compris entre 16 et 75."),
-    ({**FEATURES, "satisfaction_employee_equipe": 5}, "satisfaction_employee_equipe", "Valeurs permises : 1, 2, 3, 4"),
-    ({**FEATURES, "frequence_deplacement": "Ocasionnel"}, "frequence_deplacement",
-     "Valeur inconnue « Ocasionnel ». Valeurs permises : Aucun, Occasionnel, Fréquent (Frequent)."),
-    ({**FEATURES, "age": None}, "age", "Champ obligatoire."),
-    ({**RAW, "annees_dans_le_poste_actuel": RAW["annees_dans_l_entreprise"] + 1}, "annees_dans_le_poste_actuel",
-     "ne peuvent pas dépasser les années dans l'entreprise"),
-    ({**RAW, "annees_dans_l_entreprise": RAW["annee_experience_totale"] + 1}, "annees_dans_l_entreprise",
-     "ne peuvent pas dépasser l'expérience totale"),
-    ({**FEATURES, "evolution_cat_evol": "hausse"}, "evolution_cat_evol", "attendu « stable »"),
-    ({k: v for k, v in RAW.items() if k != "note_evaluation_precedente"}, "note_evaluation_precedente",
-     "Champ obligatoire."),
-])
+@pytest.mark.parametrize(
+    "payload, field, message",
+    [
+        ({k: v for k, v in FEATURES.items() if k != "age"}, "age", "Champ obligatoire."),
+        ({**FEATURES, "age": "quarante"}, "age", "Doit être un nombre entier."),
+        ({**FEATURES, "age": 41.5}, "age", "Doit être un nombre entier."),
+        ({**FEATURES, "heure_supplementaires": "peut-être"}, "heure_supplementaires", "Doit être « Oui » ou « Non »."),
+        ({**FEATURES, "age": 7}, "age", "Doit être compris entre 16 et 75."),
+        (
+            {**FEATURES, "satisfaction_employee_equipe": 5},
+            "satisfaction_employee_equipe",
+            "Valeurs permises : 1, 2, 3, 4",
+        ),
+        (
+            {**FEATURES, "frequence_deplacement": "Ocasionnel"},
+            "frequence_deplacement",
+            "Valeur inconnue « Ocasionnel ». Valeurs permises : Aucun, Occasionnel, Fréquent (Frequent).",
+        ),
+        ({**FEATURES, "age": None}, "age", "Champ obligatoire."),
+        (
+            {**RAW, "annees_dans_le_poste_actuel": RAW["annees_dans_l_entreprise"] + 1},
+            "annees_dans_le_poste_actuel",
+            "ne peuvent pas dépasser les années dans l'entreprise",
+        ),
+        (
+            {**RAW, "annees_dans_l_entreprise": RAW["annee_experience_totale"] + 1},
+            "annees_dans_l_entreprise",
+            "ne peuvent pas dépasser l'expérience totale",
+        ),
+        ({**FEATURES, "evolution_cat_evol": "hausse"}, "evolution_cat_evol", "attendu « stable »"),
+        (
+            {k: v for k, v in RAW.items() if k != "note_evaluation_precedente"},
+            "note_evaluation_precedente",
+            "Champ obligatoire.",
+        ),
+    ],
+)
 def test_invalid_records_get_422_with_field_messages(client, db, payload, field, message):
     response = client.post("/predict", json=payload)
     assert response.status_code == 422
@@ -89,13 +114,16 @@ def test_optional_raw_fields_may_be_left_out(client, db):
     assert counts(db) == (1, 1)
 
 
-@pytest.mark.parametrize("kwargs, status", [
-    ({"data": "{not json", "content_type": "application/json"}, 400),
-    ({"data": "age=41", "content_type": "application/x-www-form-urlencoded"}, 415),
-    ({"data": "{}", "content_type": "text/plain"}, 415),
-    ({"json": [1, 2]}, 422),
-    ({"json": "a string"}, 422),
-])
+@pytest.mark.parametrize(
+    "kwargs, status",
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"data": "age=41", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ({"data": "{}", "content_type": "text/plain"}, 415),
+        ({"json": [1, 2]}, 422),
+        ({"json": "a string"}, 422),
+    ],
+)
 def test_malformed_requests_get_4xx_json(client, db, kwargs, status):
     response = client.post("/predict", **kwargs)
     assert response.status_code == status

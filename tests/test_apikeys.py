@@ -1,4 +1,5 @@
 """API keys: the CLI, hashed storage, and X-API-Key on /predict and /predict/batch."""
+
 import hashlib
 import re
 
@@ -61,8 +62,13 @@ def test_cli_errors(runner, db):
 @pytest.mark.parametrize("path, body", [("/predict", FEATURES), ("/predict/batch", [FEATURES, RAW])])
 def test_required_keys_refuse_missing_invalid_and_revoked(strict, runner, db, path, body):
     key = create_key(runner, "paie")
-    bad = {"missing": {}, "empty": {"X-API-Key": ""}, "unknown": {"X-API-Key": "fx_" + "A" * 43},
-           "wrong prefix": {"X-API-Key": key[3:]}, "truncated": {"X-API-Key": key[:-1]}}
+    bad = {
+        "missing": {},
+        "empty": {"X-API-Key": ""},
+        "unknown": {"X-API-Key": "fx_" + "A" * 43},
+        "wrong prefix": {"X-API-Key": key[3:]},
+        "truncated": {"X-API-Key": key[:-1]},
+    }
     for case, headers in bad.items():
         response = strict.post(path, json=body, headers=headers)
         assert response.status_code == 401, case

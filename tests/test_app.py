@@ -1,4 +1,5 @@
 """The application factory, its configuration and the model extension."""
+
 import pytest
 
 from futurisys import create_app
@@ -19,13 +20,16 @@ def test_default_database_is_sqlite_in_the_instance_folder(bundle_dir):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{app.instance_path}/futurisys.db"
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("postgres://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
-    ("postgresql://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
-    ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
-    ("sqlite:///x.db", "sqlite:///x.db"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
+        ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+        (None, None),
+    ],
+)
 def test_database_urls_are_normalised(given, expected):
     assert database_url(given) == expected
 
@@ -55,6 +59,7 @@ def test_behind_a_proxy_the_client_address_is_the_forwarded_one(bundle_dir):
     for count in (0, 1):
         app = create_app({"MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXY_COUNT": count})
         app.add_url_rule("/whoami", "whoami", lambda: seen.append(request.remote_addr) or "")
-        app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
-                              environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        app.test_client().get(
+            "/whoami", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+        )
     assert seen == ["10.0.0.1", "203.0.113.7"]

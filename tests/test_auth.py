@@ -1,4 +1,5 @@
 """Accounts, login, logout, throttling, CSRF and the `users create` command."""
+
 import re
 from datetime import timedelta
 
@@ -68,15 +69,24 @@ def test_old_failures_do_not_count_and_success_clears_the_account(app, client, d
     for _ in range(4):
         login(client, "admin", "mauvais-mot-de-passe")
     assert login(client, "admin", PASSWORD).status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)
-                             .where(LoginFailure.created_at > old)) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure).where(LoginFailure.created_at > old))
+        == 0
+    )
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/admin/drift?window=7d", "/admin/drift?window=7d"),
-    ("https://evil.example/admin", None), ("//evil.example/admin", None), ("/\\evil.example", None),
-    ("javascript:alert(1)", None), ("admin", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/admin/drift?window=7d", "/admin/drift?window=7d"),
+        ("https://evil.example/admin", None),
+        ("//evil.example/admin", None),
+        ("/\\evil.example", None),
+        ("javascript:alert(1)", None),
+        ("admin", None),
+        ("", None),
+    ],
+)
 def test_next_must_stay_on_this_site(target, expected):
     assert safe_next(target) == expected
 
@@ -126,11 +136,14 @@ def test_users_create_with_a_prompted_password(runner, db):
     assert user.password_hash != PASSWORD and user.check_password(PASSWORD)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["users", "create", "bob", "--role", "admin", "--password", "court"], "at least 10 characters"),
-    (["users", "create", "bob", "--role", "chef", "--password", PASSWORD], "Invalid value for '--role'"),
-    (["users", "create", "b o b", "--role", "hr", "--password", PASSWORD], "username must be"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["users", "create", "bob", "--role", "admin", "--password", "court"], "at least 10 characters"),
+        (["users", "create", "bob", "--role", "chef", "--password", PASSWORD], "Invalid value for '--role'"),
+        (["users", "create", "b o b", "--role", "hr", "--password", PASSWORD], "username must be"),
+    ],
+)
 def test_users_create_refuses_bad_input(runner, db, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code != 0 and message in result.output

@@ -3,6 +3,7 @@
 axe-core comes from the pip package axe-playwright-python (its bundled axe.min.js): nothing is fetched.
 Phone screenshots of each page go to test-artifacts/phone/ (listed in the issue's closing note).
 """
+
 import re
 import time
 
@@ -45,12 +46,25 @@ def populate(app) -> None:
         create_user("rh", PASSWORD, "hr")
         with app.test_request_context():
             started = time.perf_counter()
-            predict_and_store(model_store.predictor, FEATURES, RAW, source="form", request_id="r1", started=started,
-                              author=Author(admin.id, "MAT-0001"))
+            predict_and_store(
+                model_store.predictor,
+                FEATURES,
+                RAW,
+                source="form",
+                request_id="r1",
+                started=started,
+                author=Author(admin.id, "MAT-0001"),
+            )
             predict_and_store(model_store.predictor, FEATURES, None, source="api", request_id="r2", started=started)
             items = [(FEATURES, RAW)] * 3
-            predict_and_store_many(model_store.predictor, items, source="lot", request_id="r3", started=started,
-                                   authors=[Author(admin.id, f"L-{i}") for i in range(3)])
+            predict_and_store_many(
+                model_store.predictor,
+                items,
+                source="lot",
+                request_id="r3",
+                started=started,
+                authors=[Author(admin.id, f"L-{i}") for i in range(3)],
+            )
 
 
 def sign_in(page, base: str, username: str) -> None:
@@ -64,14 +78,14 @@ def sign_in(page, base: str, username: str) -> None:
 def upload(page, base: str, content: bytes) -> None:
     page.goto(f"{base}/lot")
     page.get_by_label("Fichier CSV").set_input_files(
-        files=[{"name": "lot.csv", "mimeType": "text/csv", "buffer": content}])
+        files=[{"name": "lot.csv", "mimeType": "text/csv", "buffer": content}]
+    )
     page.get_by_role("button", name="Évaluer le fichier").click()
     expect(page.locator("#resultat h2, #probleme").first).to_be_visible()
 
 
 @pytest.mark.parametrize("device", VIEWPORTS)
-def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, live_server, artifacts_dir,
-                                                              device):
+def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, live_server, artifacts_dir, device):
     populate(live_app)
     context = browser.new_context(viewport=VIEWPORTS[device], locale="fr-FR", accept_downloads=True)
     page = context.new_page()
@@ -85,8 +99,12 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
         overflow[name] = sideways_scroll(page)
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
-    bad_file = french_csv([french_row(1, "MAT 1/é", frequence_deplacement="Souvent"),
-                           french_row(2, "MAT-2", age="quarante", revenu_mensuel="beaucoup")])
+    bad_file = french_csv(
+        [
+            french_row(1, "MAT 1/é", frequence_deplacement="Souvent"),
+            french_row(2, "MAT-2", age="quarante", revenu_mensuel="beaucoup"),
+        ]
+    )
     good_file = french_csv([french_row(i, f"MAT-{i:04d}") for i in IDS])
 
     # Signed out.
@@ -169,7 +187,8 @@ def test_error_summaries_take_the_focus_without_javascript(browser, live_app, li
     page.goto(f"{live_server}/lot")
     page.evaluate("document.querySelector('[data-batch-form]').removeAttribute('data-batch-form')")
     page.get_by_label("Fichier CSV").set_input_files(
-        files=[{"name": "lot.csv", "mimeType": "text/csv", "buffer": b"age;genre\n1;F\n"}])
+        files=[{"name": "lot.csv", "mimeType": "text/csv", "buffer": b"age;genre\n1;F\n"}]
+    )
     page.get_by_role("button", name="Évaluer le fichier").click()
     expect(page.locator("#probleme")).to_be_focused()
     context.close()

@@ -1,4 +1,5 @@
 """An admin created with the CLI logs in with Chromium, filters the history, opens a detail and downloads the CSV."""
+
 import csv
 import io
 
@@ -12,8 +13,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_admin_journey(page, live_app, live_server, artifacts_dir, reference_features):
-    created = live_app.test_cli_runner().invoke(args=["users", "create", "claire", "--role", "admin",
-                                                      "--password", PASSWORD])
+    created = live_app.test_cli_runner().invoke(
+        args=["users", "create", "claire", "--role", "admin", "--password", PASSWORD]
+    )
     assert created.exit_code == 0, created.output
     for payload in (RAW, FEATURES, reference_features[0][5]):
         assert page.request.post(f"{live_server}/predict", data=payload).ok

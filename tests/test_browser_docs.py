@@ -1,4 +1,5 @@
 """/docs in a real Chromium: Swagger UI from this service only, and "Try it out" scores an employee."""
+
 from urllib.parse import urlsplit
 
 import pytest

@@ -1,4 +1,5 @@
 """The HR form in a real Chromium: evaluate an employee, read the result, simulate, and fix an invalid form."""
+
 import re
 
 import pytest
@@ -36,18 +37,21 @@ def fits_the_width(page) -> bool:
 def stored(live_app, source: str) -> list[Input]:
     with live_app.app_context():
         rows = db.session.scalars(sa.select(Input).where(Input.source == source).order_by(Input.id)).all()
-        return [(row.id, row.parent_input_id, row.prediction.prediction_proba, row.prediction.prediction_label)
-                for row in rows]
+        return [
+            (row.id, row.parent_input_id, row.prediction.prediction_proba, row.prediction.prediction_label)
+            for row in rows
+        ]
 
 
 def rows(live_app) -> tuple[int, int]:
     with live_app.app_context():
-        return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-                db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+        return (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+        )
 
 
-def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server, live_app, browser,
-                                                          artifacts_dir):
+def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server, live_app, browser, artifacts_dir):
     page = hr_page
     page.goto(live_server + "/")
     expect(page.get_by_role("heading", name="Évaluer le risque de départ d'un employé")).to_be_visible()
@@ -65,7 +69,8 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     assert page.get_by_test_id("probability").inner_text() == f"{whole_percent(proba)}\u00a0%"
     expect(page.get_by_test_id("band")).to_have_text(re.compile("^(faible|modéré|élevé)$"))
     expect(page.get_by_test_id("sentence")).to_have_text(
-        f"Sur 100 salariés au profil comparable, environ {whole_percent(proba)} ont quitté l'entreprise.")
+        f"Sur 100 salariés au profil comparable, environ {whole_percent(proba)} ont quitté l'entreprise."
+    )
     expect(page.get_by_test_id("threshold")).to_have_text(re.compile("^(Au-dessus|En dessous) du seuil d'alerte"))
     expect(page.get_by_test_id("reference")).to_have_text("MAT-0042")
     drivers = page.get_by_test_id("driver")

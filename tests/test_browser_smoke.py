@@ -1,4 +1,5 @@
 """The browser fixtures work: Chromium reaches the live server."""
+
 import pytest
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,5 @@
 """`flask --app futurisys data …` and `model …` commands."""
+
 import json
 import subprocess
 import sys

@@ -4,6 +4,7 @@ These tests start a PostgreSQL of their own (initdb in a temporary folder, a fre
 or stop it with pg_ctl: the shared server on 5432 is never touched. The bounds asserted are the service's promise
 (503 within 3 s, /ready within 2 s), far above the time a healthy answer takes; bench/db_freeze.py measures them.
 """
+
 from __future__ import annotations
 
 import threading
@@ -55,8 +56,12 @@ def served(private_pg, bundle_dir):
 def hr_session(served) -> requests.Session:
     """An HTTP session signed in as the HR account (the form needs one), opened before any freeze."""
     session = requests.Session()
-    assert session.post(f"{served}/connexion", data={"username": "rh", "password": PASSWORD},
-                        allow_redirects=False, timeout=20).status_code == 302
+    assert (
+        session.post(
+            f"{served}/connexion", data={"username": "rh", "password": PASSWORD}, allow_redirects=False, timeout=20
+        ).status_code
+        == 302
+    )
     return session
 
 
@@ -99,8 +104,9 @@ def test_frozen_database_answers_503_fast_and_recovers(served, hr_session, froze
     ready = timed("GET", f"{served}/ready")
     assert ready[0] == 503 and ready[1] < 2
     started = time.monotonic()
-    answer = hr_session.post(f"{served}/", data=form_data(RAW), headers={"Accept": "text/html"}, timeout=20,
-                             allow_redirects=False)
+    answer = hr_session.post(
+        f"{served}/", data=form_data(RAW), headers={"Accept": "text/html"}, timeout=20, allow_redirects=False
+    )
     form = answer.status_code, time.monotonic() - started
     assert form[0] == 503 and form[1] < 3
     status, seconds = _predict(served)
@@ -139,7 +145,6 @@ def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, s
     close_breakers()
     assert timed("GET", f"{served}/ready")[0] == 200
     assert _predict(served)[0] == 200
-
 
 
 def test_the_breaker_lets_one_prober_through_after_the_cool_down(monkeypatch):

@@ -1,4 +1,5 @@
 """The production layout: gunicorn with its worker class, and Debian's nginx in front with deploy/'s config."""
+
 from __future__ import annotations
 
 import json
@@ -47,12 +48,27 @@ def gunicorn_url(bundle_dir, tmp_path_factory):
     """gunicorn as boot.sh runs it (gunicorn.conf.py, wsgi:app migrating an empty SQLite file), on 127.0.0.1."""
     port = free_port()
     folder = tmp_path_factory.mktemp("served")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'served.db'}", "MODEL_DIR": str(bundle_dir),
-           "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
-           "SECRET_KEY": "test-secret", "PREPARE_DATABASE": "1", "PROXY_COUNT": "1", "ACCESS_LOG": "0",
-           "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'served.db'}",
+        "MODEL_DIR": str(bundle_dir),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+        "SECRET_KEY": "test-secret",
+        "PREPARE_DATABASE": "1",
+        "PROXY_COUNT": "1",
+        "ACCESS_LOG": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/ready", server)
         yield f"http://127.0.0.1:{port}"
@@ -74,7 +90,8 @@ def render_nginx_config(folder: Path, upstream: str, port: int) -> Path:
         f"http {{\n  access_log off;\n  client_body_temp_path {folder / 'body'};\n"
         f"  proxy_temp_path {folder / 'proxy'};\n  fastcgi_temp_path {folder / 'fastcgi'};\n"
         f"  uwsgi_temp_path {folder / 'uwsgi'};\n  scgi_temp_path {folder / 'scgi'};\n"
-        f"  include {folder / 'futurisys.conf'};\n}}\n")
+        f"  include {folder / 'futurisys.conf'};\n}}\n"
+    )
     return main
 
 
@@ -115,11 +132,18 @@ def open_slow_clients(base: str, count: int) -> list[socket.socket]:
 
 def owner_of(client: socket.socket, port: str) -> str | None:
     """The pid of the gunicorn process holding the server side of `client`'s connection."""
-    listing = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout
     mine = str(client.getsockname()[1])
-    return next((re.search(r"pid=(\d+)", line).group(1) for line in listing.splitlines()
-                 if line.split()[3].rsplit(":", 1)[1] == mine), None)
+    return next(
+        (
+            re.search(r"pid=(\d+)", line).group(1)
+            for line in listing.splitlines()
+            if line.split()[3].rsplit(":", 1)[1] == mine
+        ),
+        None,
+    )
 
 
 def test_connections_are_spread_over_the_workers(gunicorn_url):
@@ -139,13 +163,17 @@ def test_connections_are_spread_over_the_workers(gunicorn_url):
         for client in clients:  # a request on each: every connection has been accepted by then
             client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert client.recv(4096).startswith(b"HTTP/1.1 200")
-        listing = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
-                                 capture_output=True, text=True, check=True).stdout
+        listing = subprocess.run(
+            ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+        ).stdout
     finally:
         for client in clients:
             client.close()
-    owners = Counter(re.search(r"pid=(\d+)", line).group(1) for line in listing.splitlines()
-                     if line.split()[3].rsplit(":", 1)[1] in ours)
+    owners = Counter(
+        re.search(r"pid=(\d+)", line).group(1)
+        for line in listing.splitlines()
+        if line.split()[3].rsplit(":", 1)[1] in ours
+    )
     assert sum(owners.values()) == 10 and max(owners.values()) <= 7, owners  # stock gthread: mostly 9 or 10 on one
 
 
@@ -176,8 +204,9 @@ def test_nginx_forwards_to_gunicorn_with_the_client_address_and_scheme(proxy_url
 
 
 def test_nginx_answers_413_itself_for_bodies_over_16_mib(proxy_url):
-    request = urllib.request.Request(f"{proxy_url}/predict", data=b"x" * (17 * 1024 * 1024),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{proxy_url}/predict", data=b"x" * (17 * 1024 * 1024), headers={"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 413
@@ -188,8 +217,12 @@ def test_nginx_holds_slow_clients_so_gunicorn_never_sees_them(proxy_url, gunicor
     clients = open_slow_clients(proxy_url, 40)
     try:
         assert post_predict(proxy_url)["Prediction"] in ("Reste", "Part")
-        listing = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{upstream_port} )"],
-                                 capture_output=True, text=True, check=True).stdout
+        listing = subprocess.run(
+            ["ss", "-Htn", "state", "established", f"( dport = :{upstream_port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         # Only nginx's few pooled connections reach gunicorn, not one per slow client.
         assert len(listing.splitlines()) < 10, listing
     finally:

@@ -1,4 +1,5 @@
 """PSI on synthetic data: identical populations do not drift, shifted ones do, categories and empty bins work."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,8 +59,12 @@ def test_categorical_shares_side_by_side_including_unseen_categories():
 def test_boolean_feature_is_categorical_and_report_keeps_every_column():
     reference = pd.DataFrame({"heure_supplementaires": [True, False] * 50, "age": np.arange(100)})
     recent = pd.DataFrame({"heure_supplementaires": [True] * 10, "age": np.arange(10)})
-    report = drift.drift_report(reference, recent, {"heure_supplementaires": (True, False)},
-                                {"heure_supplementaires": {True: "Oui", False: "Non"}})
+    report = drift.drift_report(
+        reference,
+        recent,
+        {"heure_supplementaires": (True, False)},
+        {"heure_supplementaires": {True: "Oui", False: "Non"}},
+    )
     assert [item.name for item in report] == ["heure_supplementaires", "age"]
     assert [b.label for b in report[0].bins] == ["Oui", "Non"] and report[0].bins[0].recent == 1.0
     assert report[1].bins[0].recent + report[1].bins[1].recent == pytest.approx(1) and report[1].level == "fort"

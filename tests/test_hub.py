@@ -1,5 +1,6 @@
 """Model bundles and the Hugging Face Hub: `model push` against a local stand-in for the Hub API, and the offline
 pull path (service start-up and `model pull`) from a prepared hub cache."""
+
 from __future__ import annotations
 
 import base64
@@ -42,8 +43,12 @@ class StandInHub:
             answer = {}
         elif parts[:2] == ["api", "models"] and parts[4:5] == ["preupload"]:
             # "regular": the files travel inside the commit itself (no LFS/Xet storage to stand in for).
-            answer = {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                for f in request.get_json()["files"]]}
+            answer = {
+                "files": [
+                    {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                    for f in request.get_json()["files"]
+                ]
+            }
         elif parts[:2] == ["api", "models"] and parts[4:5] == ["commit"]:
             assert request.mimetype == "application/x-ndjson"
             for line in request.get_data().splitlines():
@@ -54,8 +59,9 @@ class StandInHub:
                     self.files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
             answer = {"commitUrl": f"{request.host_url}{parts[2]}/{parts[3]}/commit/{COMMIT}", "commitOid": COMMIT}
         else:
-            return Response(json.dumps({"error": "not in the stand-in"}), 404,
-                            content_type="application/json")(environ, start_response)
+            return Response(json.dumps({"error": "not in the stand-in"}), 404, content_type="application/json")(
+                environ, start_response
+            )
         return Response(json.dumps(answer), content_type="application/json")(environ, start_response)
 
 
@@ -89,14 +95,16 @@ def test_model_push_publishes_the_bundle(hub, hub_app, bundle_dir, monkeypatch):
     result = hub_app.test_cli_runner().invoke(args=["model", "push", "--repo", REPO, "--bundle", str(bundle_dir)])
     assert result.exit_code == 0, result.output
     assert f"pushed to {REPO} (commit {COMMIT})" in result.output
-    assert hub.created == [{"name": "attrition", "organization": "futurisys", "visibility": "private",
-                            "type": "model"}]
+    assert hub.created == [{"name": "attrition", "organization": "futurisys", "visibility": "private", "type": "model"}]
     bundle_files = {p.name: p.read_bytes() for p in bundle_dir.iterdir() if p.is_file()}
     assert hub.files == bundle_files and {"metadata.json", "linear.json", "xgboost.ubj"} <= set(hub.files)
     assert "Futurisys model bundle" in hub.commit_header["summary"]
     upload_calls = [call for call in hub.calls if call[1] != "/api/agent-harnesses"]
     assert [path for _, path, _ in upload_calls] == [
-        "/api/repos/create", f"/api/models/{REPO}/preupload/main", f"/api/models/{REPO}/commit/main"]
+        "/api/repos/create",
+        f"/api/models/{REPO}/preupload/main",
+        f"/api/models/{REPO}/commit/main",
+    ]
     assert {auth for _, _, auth in upload_calls} == {"Bearer hf_test_token"}
 
 
@@ -180,8 +188,10 @@ def test_empty_cache_offline_starts_without_a_model(offline_cache, tmp_path):
     assert client.get("/health").status_code == 200
     ready = client.get("/ready")
     assert ready.status_code == 503
-    assert any(f"cannot fetch model bundle from hf://{REPO}@main" in reason and "offline" in reason.lower()
-               for reason in ready.get_json()["reasons"])
+    assert any(
+        f"cannot fetch model bundle from hf://{REPO}@main" in reason and "offline" in reason.lower()
+        for reason in ready.get_json()["reasons"]
+    )
     assert client.post("/predict", json=FEATURES).status_code == 503
     result = app.test_cli_runner().invoke(args=["model", "pull"])
     assert result.exit_code == 1 and f"cannot fetch {REPO}@main" in result.output

@@ -1,4 +1,5 @@
 """GET /metrics: Prometheus counters for requests, predictions, the model and database errors."""
+
 import os
 import subprocess
 import sys
@@ -19,8 +20,11 @@ def samples(client) -> dict:
     """{(sample name, sorted label items): value} of a scrape."""
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True)) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for s in family.samples
+    }
 
 
 def delta(before: dict, after: dict, name: str, **labels) -> float:
@@ -36,19 +40,24 @@ def test_predictions_and_requests_are_counted_with_their_labels(app, client):
     after = samples(client)
     version, label = first["model_version"], first["Prediction"]
     assert delta(before, after, "futurisys_predictions_total", label=label, model_version=version) == 2
-    assert delta(before, after, "futurisys_http_requests_total", endpoint="/predict", method="POST",
-                 status="200") == 2
-    assert delta(before, after, "futurisys_http_requests_total", endpoint="/predict", method="POST",
-                 status="422") == 1
-    assert delta(before, after, "futurisys_http_request_duration_seconds_count", endpoint="/predict",
-                 status="200") == 2
-    assert delta(before, after, "futurisys_http_request_duration_seconds_bucket", endpoint="/predict",
-                 status="200", le="+Inf") == 2
+    assert delta(before, after, "futurisys_http_requests_total", endpoint="/predict", method="POST", status="200") == 2
+    assert delta(before, after, "futurisys_http_requests_total", endpoint="/predict", method="POST", status="422") == 1
+    assert delta(before, after, "futurisys_http_request_duration_seconds_count", endpoint="/predict", status="200") == 2
+    assert (
+        delta(
+            before,
+            after,
+            "futurisys_http_request_duration_seconds_bucket",
+            endpoint="/predict",
+            status="200",
+            le="+Inf",
+        )
+        == 2
+    )
     assert after[("futurisys_model_loaded", ())] == 1
     assert after[("futurisys_model_info", (("source", "local"), ("version", version)))] == 1
     # Scrapes are not counted, and unknown paths are not labelled with the path itself.
-    assert not any(name.startswith("futurisys_http") and ("endpoint", "/metrics") in labels
-                   for name, labels in after)
+    assert not any(name.startswith("futurisys_http") and ("endpoint", "/metrics") in labels for name, labels in after)
 
 
 def test_batch_predictions_are_counted_by_label(client):
@@ -56,8 +65,9 @@ def test_batch_predictions_are_counted_by_label(client):
     answers = client.post("/predict/batch", json=[FEATURES, RAW, FEATURES]).get_json()
     after = samples(client)
     version = client.get("/model").get_json()["version"]
-    assert delta(before, after, "futurisys_predictions_total", label=answers[0]["Prediction"],
-                 model_version=version) == 3
+    assert (
+        delta(before, after, "futurisys_predictions_total", label=answers[0]["Prediction"], model_version=version) == 3
+    )
 
 
 def test_unknown_paths_and_methods_share_one_label(client):
@@ -65,10 +75,12 @@ def test_unknown_paths_and_methods_share_one_label(client):
     assert client.get("/nulle-part/123").status_code == 404
     assert client.open("/health", method="BREW").status_code == 405
     after = samples(client)
-    assert delta(before, after, "futurisys_http_requests_total", endpoint="<unmatched>", method="GET",
-                 status="404") == 1
-    assert delta(before, after, "futurisys_http_requests_total", endpoint="<unmatched>", method="other",
-                 status="405") == 1
+    assert (
+        delta(before, after, "futurisys_http_requests_total", endpoint="<unmatched>", method="GET", status="404") == 1
+    )
+    assert (
+        delta(before, after, "futurisys_http_requests_total", endpoint="<unmatched>", method="other", status="405") == 1
+    )
 
 
 def test_database_errors_are_counted(app, client):
@@ -112,11 +124,16 @@ def test_multiprocess_mode_aggregates_the_workers(tmp_path, bundle_dir):
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
     for _ in range(2):
         subprocess.run([sys.executable, "-c", worker, "predict"], env=env, check=True, cwd=ROOT)
-    scrape = subprocess.run([sys.executable, "-c", worker, "scrape"], env=env, check=True, capture_output=True,
-                            text=True, cwd=ROOT).stdout
-    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
-              for family in text_string_to_metric_families(scrape) for s in family.samples}
+    scrape = subprocess.run(
+        [sys.executable, "-c", worker, "scrape"], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(scrape)
+        for s in family.samples
+    }
     assert values[("futurisys_predictions_total", (("label", "Reste"), ("model_version", "v-test")))] == 4
     assert values[("futurisys_predictions_total", (("label", "Part"), ("model_version", "v-test")))] == 2
-    assert values[("futurisys_http_requests_total", (("endpoint", "/health"), ("method", "GET"),
-                                                     ("status", "200")))] == 2
+    assert (
+        values[("futurisys_http_requests_total", (("endpoint", "/health"), ("method", "GET"), ("status", "200")))] == 2
+    )

@@ -1,4 +1,5 @@
 """The Alembic revisions build the schema from empty, go back down to nothing, and agree with the models."""
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata

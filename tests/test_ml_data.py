@@ -1,4 +1,5 @@
 """The reference dataset and the one derivation function."""
+
 import pytest
 
 from futurisys.ml.data import REFERENCE_MD5, md5_hex, raw_records, reference_csv_bytes
@@ -6,15 +7,33 @@ from futurisys.ml.features import derive_features
 from futurisys.schema import FEATURE_NAMES, RAW_FIELDS, raw_consistency_errors
 
 BASE = {  # a plausible employee; each test changes what it pins
-    "age": 35, "genre": "M", "revenu_mensuel": 5000, "statut_marital": "Marié(e)", "departement": "Consulting",
-    "poste": "Consultant", "nombre_experiences_precedentes": 2, "annee_experience_totale": 10,
-    "annees_dans_l_entreprise": 5, "annees_dans_le_poste_actuel": 3, "satisfaction_employee_environnement": 3,
-    "note_evaluation_precedente": 3, "niveau_hierarchique_poste": 2, "satisfaction_employee_nature_travail": 4,
-    "satisfaction_employee_equipe": 2, "satisfaction_employee_equilibre_pro_perso": 3,
-    "note_evaluation_actuelle": 3, "heure_supplementaires": False, "augementation_salaire_precedente": 12,
-    "nombre_participation_pee": 1, "nb_formations_suivies": 2, "distance_domicile_travail": 7,
-    "niveau_education": 3, "domaine_etude": "Marketing", "frequence_deplacement": "Aucun",
-    "annees_depuis_la_derniere_promotion": 1, "annes_sous_responsable_actuel": 2,
+    "age": 35,
+    "genre": "M",
+    "revenu_mensuel": 5000,
+    "statut_marital": "Marié(e)",
+    "departement": "Consulting",
+    "poste": "Consultant",
+    "nombre_experiences_precedentes": 2,
+    "annee_experience_totale": 10,
+    "annees_dans_l_entreprise": 5,
+    "annees_dans_le_poste_actuel": 3,
+    "satisfaction_employee_environnement": 3,
+    "note_evaluation_precedente": 3,
+    "niveau_hierarchique_poste": 2,
+    "satisfaction_employee_nature_travail": 4,
+    "satisfaction_employee_equipe": 2,
+    "satisfaction_employee_equilibre_pro_perso": 3,
+    "note_evaluation_actuelle": 3,
+    "heure_supplementaires": False,
+    "augementation_salaire_precedente": 12,
+    "nombre_participation_pee": 1,
+    "nb_formations_suivies": 2,
+    "distance_domicile_travail": 7,
+    "niveau_education": 3,
+    "domaine_etude": "Marketing",
+    "frequence_deplacement": "Aucun",
+    "annees_depuis_la_derniere_promotion": 1,
+    "annes_sous_responsable_actuel": 2,
 }
 
 
@@ -38,8 +57,9 @@ def test_features_keep_the_original_names_order_and_types():
     assert tuple(features) == FEATURE_NAMES and len(features) == 30
     assert isinstance(features["heure_supplementaires"], bool)
     assert isinstance(features["satisfaction_globale"], float)
-    assert all(isinstance(features[n], int)
-               for n in ("age", "mobilite_promotion", "revenu_par_annee_experience_totale"))
+    assert all(
+        isinstance(features[n], int) for n in ("age", "mobilite_promotion", "revenu_par_annee_experience_totale")
+    )
 
 
 def test_experienced_employee():
@@ -55,8 +75,15 @@ def test_experienced_employee():
 
 
 def test_no_experience_uses_the_sentinels():
-    f = derive_features({**BASE, "annee_experience_totale": 0, "annees_dans_l_entreprise": 0,
-                         "annees_dans_le_poste_actuel": 0, "annees_depuis_la_derniere_promotion": 0})
+    f = derive_features(
+        {
+            **BASE,
+            "annee_experience_totale": 0,
+            "annees_dans_l_entreprise": 0,
+            "annees_dans_le_poste_actuel": 0,
+            "annees_depuis_la_derniere_promotion": 0,
+        }
+    )
     assert f["categorie_employe"] == "employe_sans_experience"
     assert f["revenu_par_annee_experience_totale"] == -1
     assert f["revenu_par_annee_experience_interne"] == -1
@@ -66,8 +93,14 @@ def test_no_experience_uses_the_sentinels():
 
 
 def test_new_hire_with_experience():
-    f = derive_features({**BASE, "annees_dans_l_entreprise": 0, "annees_dans_le_poste_actuel": 0,
-                         "annees_depuis_la_derniere_promotion": 0})
+    f = derive_features(
+        {
+            **BASE,
+            "annees_dans_l_entreprise": 0,
+            "annees_dans_le_poste_actuel": 0,
+            "annees_depuis_la_derniere_promotion": 0,
+        }
+    )
     assert f["categorie_employe"] == "employe_experimente_nouvel_entrant"
     assert f["revenu_par_annee_experience_interne"] == -1
     assert f["revenu_par_annee_experience_totale"] == 6000
@@ -94,25 +127,49 @@ def test_ratio_sans_promotion_is_one_only_when_never_promoted():
 
 
 def test_revenue_ratios_floor_rather_than_round():
-    f = derive_features({**BASE, "revenu_mensuel": 1001, "annee_experience_totale": 7, "annees_dans_l_entreprise": 7,
-                         "annees_dans_le_poste_actuel": 7, "annees_depuis_la_derniere_promotion": 0})
+    f = derive_features(
+        {
+            **BASE,
+            "revenu_mensuel": 1001,
+            "annee_experience_totale": 7,
+            "annees_dans_l_entreprise": 7,
+            "annees_dans_le_poste_actuel": 7,
+            "annees_depuis_la_derniere_promotion": 0,
+        }
+    )
     assert f["revenu_par_annee_experience_totale"] == 12012 // 7 == 1716  # 1716.0 exactly would round the same
-    f = derive_features({**BASE, "revenu_mensuel": 1003, "annee_experience_totale": 7, "annees_dans_l_entreprise": 7,
-                         "annees_dans_le_poste_actuel": 7, "annees_depuis_la_derniere_promotion": 0})
+    f = derive_features(
+        {
+            **BASE,
+            "revenu_mensuel": 1003,
+            "annee_experience_totale": 7,
+            "annees_dans_l_entreprise": 7,
+            "annees_dans_le_poste_actuel": 7,
+            "annees_depuis_la_derniere_promotion": 0,
+        }
+    )
     assert f["revenu_par_annee_experience_totale"] == 1719  # 12036 / 7 = 1719.43
 
 
-@pytest.mark.parametrize("current, previous, gap, trend",
-                         [(4, 1, 3, "hausse"), (3, 4, -1, "baisse"), (3, 3, 0, "stable")])
+@pytest.mark.parametrize(
+    "current, previous, gap, trend", [(4, 1, 3, "hausse"), (3, 4, -1, "baisse"), (3, 3, 0, "stable")]
+)
 def test_evaluation_gap_and_trend(current, previous, gap, trend):
     f = derive_features({**BASE, "note_evaluation_actuelle": current, "note_evaluation_precedente": previous})
     assert (f["ecart_note_evaluation"], f["evolution_cat_evol"]) == (gap, trend)
 
 
 def test_satisfaction_globale_averages_four_items_without_involvement():
-    f = derive_features({**BASE, "satisfaction_employee_environnement": 1, "satisfaction_employee_nature_travail": 2,
-                         "satisfaction_employee_equipe": 2, "satisfaction_employee_equilibre_pro_perso": 4,
-                         "note_evaluation_precedente": 1})
+    f = derive_features(
+        {
+            **BASE,
+            "satisfaction_employee_environnement": 1,
+            "satisfaction_employee_nature_travail": 2,
+            "satisfaction_employee_equipe": 2,
+            "satisfaction_employee_equilibre_pro_perso": 4,
+            "note_evaluation_precedente": 1,
+        }
+    )
     assert f["satisfaction_globale"] == 2.25
 
 

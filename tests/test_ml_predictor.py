@@ -1,4 +1,5 @@
 """The predictor: same answers on both paths, additive contributions, clear errors on bad bundles."""
+
 import json
 import shutil
 
@@ -65,10 +66,13 @@ def test_missing_bundle_is_a_clear_error(tmp_path):
         Predictor.load(tmp_path)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m["features"].pop(), "features do not match"),
-    (lambda m: m["library_versions"].update(xgboost="1.7.6"), "trained with xgboost 1.7.6"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m["features"].pop(), "features do not match"),
+        (lambda m: m["library_versions"].update(xgboost="1.7.6"), "trained with xgboost 1.7.6"),
+    ],
+)
 def test_incompatible_bundle_is_a_clear_error(bundle_dir, tmp_path, change, message):
     copy = tmp_path / "bundle"
     shutil.copytree(bundle_dir, copy)

@@ -1,4 +1,5 @@
 """The responsible model: protected attributes out of the score, exact per-feature curves, fairness and calibration."""
+
 import json
 
 import numpy as np
@@ -11,8 +12,11 @@ from futurisys.ml.train import TrainSettings, fit, with_protected
 from futurisys.schema import FEATURES, feature
 from tests.payloads import FEATURES as SAMPLE
 
-PROTECTED_VALUES = {"genre": ["F", "M"], "statut_marital": ["Célibataire", "Marié(e)", "Divorcé(e)"],
-                    "age": [18, 23, 41, 60]}
+PROTECTED_VALUES = {
+    "genre": ["F", "M"],
+    "statut_marital": ["Célibataire", "Marié(e)", "Divorcé(e)"],
+    "age": [18, 23, 41, 60],
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +33,12 @@ def protected_predictor(reference_features):
 
 def variations(record):
     """`record` with every combination of the protected attributes' values."""
-    return [{**record, "genre": g, "statut_marital": s, "age": a} for g in PROTECTED_VALUES["genre"]
-            for s in PROTECTED_VALUES["statut_marital"] for a in PROTECTED_VALUES["age"]]
+    return [
+        {**record, "genre": g, "statut_marital": s, "age": a}
+        for g in PROTECTED_VALUES["genre"]
+        for s in PROTECTED_VALUES["statut_marital"]
+        for a in PROTECTED_VALUES["age"]
+    ]
 
 
 def test_records_differing_only_in_protected_attributes_get_the_same_probability(predictor, reference_features):
@@ -96,8 +104,7 @@ def test_curves_plus_base_are_the_models_log_odds(predictor, reference_features)
         values = [record[spec.name] for record in sample]
         # The curve is read at each record's own value but from another record: only additivity makes them agree.
         total += shape.feature_curve(predictor, spec.name, values, template)
-    np.testing.assert_allclose(total, predictor.log_odds_many(predictor.encoder.encode_many(sample)),
-                               atol=1e-6, rtol=0)
+    np.testing.assert_allclose(total, predictor.log_odds_many(predictor.encoder.encode_many(sample)), atol=1e-6, rtol=0)
 
 
 def test_curve_values_cover_categories_and_numbers():
@@ -114,8 +121,11 @@ def test_a_deeper_booster_is_refused():
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3)).astype(np.float32)
-    booster = xgboost.train({"max_depth": 2, "objective": "binary:logistic", "nthread": 1},
-                            xgboost.DMatrix(x, label=(x[:, 0] * x[:, 1] > 0)), num_boost_round=3)
+    booster = xgboost.train(
+        {"max_depth": 2, "objective": "binary:logistic", "nthread": 1},
+        xgboost.DMatrix(x, label=(x[:, 0] * x[:, 1] > 0)),
+        num_boost_round=3,
+    )
     with pytest.raises(ValueError, match="not additive"):
         shape.StumpTables(booster, 3)
 
@@ -127,17 +137,41 @@ def test_group_table_matches_a_hand_computation():
     a, b = fairness.group_table(target, proba, groups, threshold=0.5)
     # A: flagged 0.9 (leaver) and 0.6 (stayer); leavers 0.9 and 0.4; stayers 0.6 and 0.1.
     # ROC AUC A: pairs (leaver > stayer) 0.9>0.6, 0.9>0.1, 0.4>0.1, not 0.4>0.6 -> 3/4.
-    assert a == pytest.approx({
-        "group": "A", "n": 4, "base_rate": 0.5, "mean_proba": 0.5, "roc_auc": 0.75, "flag_rate": 0.5,
-        "precision": 0.5, "recall": 0.5, "calibration_gap": 0.0, "flag_ratio": 1.0, "below_four_fifths": False,
-        # bins: 0.1 -> [0.1,0.2) obs 0, 0.4 -> obs 1, 0.6 -> obs 0, 0.9 -> obs 1: |.1|+|.6|+|.6|+|.1| over 4
-        "ece": (0.1 + 0.6 + 0.6 + 0.1) / 4})
+    assert a == pytest.approx(
+        {
+            "group": "A",
+            "n": 4,
+            "base_rate": 0.5,
+            "mean_proba": 0.5,
+            "roc_auc": 0.75,
+            "flag_rate": 0.5,
+            "precision": 0.5,
+            "recall": 0.5,
+            "calibration_gap": 0.0,
+            "flag_ratio": 1.0,
+            "below_four_fifths": False,
+            # bins: 0.1 -> [0.1,0.2) obs 0, 0.4 -> obs 1, 0.6 -> obs 0, 0.9 -> obs 1: |.1|+|.6|+|.6|+|.1| over 4
+            "ece": (0.1 + 0.6 + 0.6 + 0.1) / 4,
+        }
+    )
     # B: only 0.7 flagged (a leaver); one leaver out of four; flag rate 1/4 = half of A's -> below 4/5.
-    assert b == pytest.approx({
-        "group": "B", "n": 4, "base_rate": 0.25, "mean_proba": 0.3125, "roc_auc": 1.0, "flag_rate": 0.25,
-        "precision": 1.0, "recall": 1.0, "calibration_gap": 0.0625, "flag_ratio": 0.5, "below_four_fifths": True,
-        # bins: 0.05 -> obs 0, 0.2 -> obs 0, 0.3 -> obs 0, 0.7 -> obs 1
-        "ece": (0.05 + 0.2 + 0.3 + 0.3) / 4})
+    assert b == pytest.approx(
+        {
+            "group": "B",
+            "n": 4,
+            "base_rate": 0.25,
+            "mean_proba": 0.3125,
+            "roc_auc": 1.0,
+            "flag_rate": 0.25,
+            "precision": 1.0,
+            "recall": 1.0,
+            "calibration_gap": 0.0625,
+            "flag_ratio": 0.5,
+            "below_four_fifths": True,
+            # bins: 0.05 -> obs 0, 0.2 -> obs 0, 0.3 -> obs 0, 0.7 -> obs 1
+            "ece": (0.05 + 0.2 + 0.3 + 0.3) / 4,
+        }
+    )
 
 
 def test_group_table_counts_employees_over_repeats_and_leaves_undefined_figures_empty():
@@ -165,7 +199,10 @@ def test_age_bands_and_groups():
     assert [fairness.age_band(a) for a in (18, 29, 30, 44, 45, 60)] == ["<30", "<30", "30-44", "30-44", "45+", "45+"]
     groups = fairness.groups_of([{"genre": "F", "statut_marital": "Marié(e)", "age": 31}])
     assert {k: v.tolist() for k, v in groups.items()} == {
-        "genre": ["F"], "statut_marital": ["Marié(e)"], "tranche_age": ["30-44"]}
+        "genre": ["F"],
+        "statut_marital": ["Marié(e)"],
+        "tranche_age": ["30-44"],
+    }
 
 
 def test_the_final_fit_is_byte_identical_to_the_bundle(bundle_dir, reference_features, tmp_path):
@@ -209,8 +246,11 @@ def test_model_train_chooses_the_variant_and_reports_both(bundle_dir, tmp_path, 
         return {**meta, "excluded_features": list(settings.excluded_features)}
 
     monkeypatch.setattr(train, "train_bundle", fake_train_bundle)
-    result = make_app("sqlite://", bundle_dir).test_cli_runner().invoke(
-        args=["model", "train", "--out", str(tmp_path), *flag])
+    result = (
+        make_app("sqlite://", bundle_dir)
+        .test_cli_runner()
+        .invoke(args=["model", "train", "--out", str(tmp_path), *flag])
+    )
     assert result.exit_code == 0, result.output
     assert list(chosen["settings"].excluded_features) == excluded and chosen["workers"] >= 1
     roc = meta["variants"]["with_protected"]["cv_roc_auc_mean"]

@@ -1,4 +1,5 @@
 """GET /openapi.json: a valid OpenAPI 3.1 document derived from futurisys.schema, covering every API route."""
+
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
@@ -22,9 +23,12 @@ def test_document_is_valid_openapi_3_1(spec):
 
 
 def test_every_api_route_is_documented(app, spec):
-    rules = {(rule.rule, method.lower()) for rule in app.url_map.iter_rules()
-             if rule.endpoint.startswith("api.") or rule.endpoint == "metrics"
-             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    rules = {
+        (rule.rule, method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") or rule.endpoint == "metrics"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert rules <= documented
     assert {"/predict", "/predict/batch", "/health", "/ready", "/model", "/metrics"} <= {path for path, _ in rules}
@@ -41,8 +45,10 @@ def test_feature_schema_is_the_schema_module(spec):
         if field.kind != "bool" and field.choices:
             assert prop["$ref"] == f"#/components/schemas/{enum_name(field)}"
             assert spec["components"]["schemas"][enum_name(field)] == {
-                **spec["components"]["schemas"][enum_name(field)], "type": field.json_type,
-                "enum": list(field.values)}
+                **spec["components"]["schemas"][enum_name(field)],
+                "type": field.json_type,
+                "enum": list(field.values),
+            }
         else:
             assert prop["type"] == field.json_type
         if field.minimum is not None and field.kind != "category" and not field.choices:
@@ -61,11 +67,19 @@ def test_raw_schema_documents_the_hr_export_forms(spec):
     assert spec["components"]["schemas"]["Poste"]["enum"] == list(schema.raw_field("poste").values)
 
 
-@pytest.mark.parametrize("pattern, field, accepted, rejected", [
-    (BOOLEAN_PATTERN, "heure_supplementaires", ["Oui", "non", " OUI ", "true", "Faux", "1"], ["peut-être", "o", ""]),
-    (INTEGER_PATTERN, "age", ["41", " 41 ", "+41"], ["41 %", "41.5", "quarante", ""]),
-    (PERCENT_PATTERN, "augementation_salaire_precedente", ["11 %", "11%", "11"], ["11 %%", "onze", "%"]),
-])
+@pytest.mark.parametrize(
+    "pattern, field, accepted, rejected",
+    [
+        (
+            BOOLEAN_PATTERN,
+            "heure_supplementaires",
+            ["Oui", "non", " OUI ", "true", "Faux", "1"],
+            ["peut-être", "o", ""],
+        ),
+        (INTEGER_PATTERN, "age", ["41", " 41 ", "+41"], ["41 %", "41.5", "quarante", ""]),
+        (PERCENT_PATTERN, "augementation_salaire_precedente", ["11 %", "11%", "11"], ["11 %%", "onze", "%"]),
+    ],
+)
 def test_string_patterns_agree_with_parse_value(pattern, field, accepted, rejected):
     import re
 
@@ -81,8 +95,10 @@ def test_string_patterns_agree_with_parse_value(pattern, field, accepted, reject
 
 def test_discrimination_rule_and_examples(spec):
     request = spec["components"]["schemas"]["PredictionRequest"]
-    assert request["anyOf"] == [{"$ref": "#/components/schemas/EmployeeFeatures"},
-                                {"$ref": "#/components/schemas/RawHrRecord"}]
+    assert request["anyOf"] == [
+        {"$ref": "#/components/schemas/EmployeeFeatures"},
+        {"$ref": "#/components/schemas/RawHrRecord"},
+    ]
     assert "30 clés" in request["description"]
     assert all(name in request["description"] for name in schema.RAW_ONLY_NAMES)
     assert EXAMPLE_RAW == RAW  # the hard-coded example is a real employee
@@ -101,7 +117,11 @@ def test_responses_and_limits(spec):
     assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 10_000
     assert batch["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/BatchError")
     assert spec["components"]["securitySchemes"]["ApiKeyAuth"] == {
-        **spec["components"]["securitySchemes"]["ApiKeyAuth"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
+        **spec["components"]["securitySchemes"]["ApiKeyAuth"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
     assert {} in predict["security"]  # keys optional by default
 
 
@@ -129,8 +149,10 @@ def test_names_are_ascii_and_every_operation_has_security_and_a_4xx(spec):
     operations = [operation for item in spec["paths"].values() for operation in item.values()]
     names += [operation["operationId"] for operation in operations]
     assert all(name.isascii() and name.replace("_", "").isalnum() for name in names), names
-    assert all(not schema_.get("title", "").strip() or schema_["title"].isascii()
-               for schema_ in spec["components"]["schemas"].values())
+    assert all(
+        not schema_.get("title", "").strip() or schema_["title"].isascii()
+        for schema_ in spec["components"]["schemas"].values()
+    )
     for operation in operations:
         assert "security" in operation and any(code.startswith("4") for code in operation["responses"])
     assert all(tag["description"] for tag in spec["tags"])
@@ -146,24 +168,29 @@ def test_error_bodies_document_detail_and_the_batch_total(spec):
     assert details["anyOf"][0] == {"$ref": "#/components/schemas/PredictionDetails"}
 
 
-@pytest.mark.parametrize("shape, rules_of", [("EmployeeFeatures", schema.feature_consistency_errors),
-                                             ("RawHrRecord", schema.raw_consistency_errors)])
+@pytest.mark.parametrize(
+    "shape, rules_of",
+    [("EmployeeFeatures", schema.feature_consistency_errors), ("RawHrRecord", schema.raw_consistency_errors)],
+)
 def test_cross_field_rules_are_written_out_as_the_code_applies_them(spec, shape, rules_of):
     """Each documented rule names the field the code flags, and a record breaking it is flagged there."""
     from futurisys.api.openapi import RULES_EXTENSION
     from futurisys.ml.features import derive_features
 
     documented = spec["components"]["schemas"][shape][RULES_EXTENSION]
-    assert documented and all(rule["rule"] in spec["components"]["schemas"][shape]["description"]
-                              for rule in documented)
+    assert documented and all(
+        rule["rule"] in spec["components"]["schemas"][shape]["description"] for rule in documented
+    )
     base = derive_features(RAW) if shape == "EmployeeFeatures" else dict(RAW)
     assert rules_of(base) == {}
-    breaking = {"annees_dans_l_entreprise": {"annee_experience_totale": 2, "annees_dans_l_entreprise": 5},
-                "annees_dans_le_poste_actuel": {"annees_dans_le_poste_actuel": 30},
-                "annees_depuis_la_derniere_promotion": {"annees_depuis_la_derniere_promotion": 30},
-                "annes_sous_responsable_actuel": {"annes_sous_responsable_actuel": 30},
-                "annee_experience_totale": {"age": 20, "annee_experience_totale": 10},
-                "evolution_cat_evol": {"evolution_cat_evol": "hausse", "ecart_note_evaluation": 0}}
+    breaking = {
+        "annees_dans_l_entreprise": {"annee_experience_totale": 2, "annees_dans_l_entreprise": 5},
+        "annees_dans_le_poste_actuel": {"annees_dans_le_poste_actuel": 30},
+        "annees_depuis_la_derniere_promotion": {"annees_depuis_la_derniere_promotion": 30},
+        "annes_sous_responsable_actuel": {"annes_sous_responsable_actuel": 30},
+        "annee_experience_totale": {"age": 20, "annee_experience_totale": 10},
+        "evolution_cat_evol": {"evolution_cat_evol": "hausse", "ecart_note_evaluation": 0},
+    }
     for rule in documented:
         assert rule["field"] in rules_of({**base, **breaking[rule["field"]]}), rule
     flagged = {field for change in breaking.values() for field in rules_of({**base, **change})}

@@ -1,4 +1,5 @@
 """Packaging: the Dockerfile lints clean, the Space front matter agrees with it, the locks match pyproject.toml."""
+
 import re
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ def test_space_front_matter_matches_the_image():
 
 def test_start_script_execs_gunicorn_which_migrates_before_forking():
     boot = (ROOT / "scripts" / "boot.sh").read_text()
-    assert boot.index("model train") < boot.index("PREPARE_DATABASE=") < boot.index("exec \"$GUNICORN\"")
+    assert boot.index("model train") < boot.index("PREPARE_DATABASE=") < boot.index('exec "$GUNICORN"')
     wsgi = (ROOT / "wsgi.py").read_text()
     assert wsgi.index("prepare_database()") < wsgi.index("db.engine.dispose()") < wsgi.index("model_store.state(app)")
 
@@ -62,9 +63,7 @@ def test_build_system_is_pinned_setuptools():
     assert re.fullmatch(r"setuptools==[\d.]+", *build["requires"])
 
 
-@pytest.mark.parametrize(
-    ("lock", "extra"), [("requirements.txt", None), ("requirements-dev.txt", "dev")]
-)
+@pytest.mark.parametrize(("lock", "extra"), [("requirements.txt", None), ("requirements-dev.txt", "dev")])
 def test_lock_files_are_compiled_from_pyproject_with_every_pin_hashed(lock, extra):
     project = _pyproject()["project"]
     declared = _declared(project["dependencies"] + (project["optional-dependencies"][extra] if extra else []))
@@ -95,6 +94,19 @@ def test_installs_check_hashes():
 
 def test_image_context_leaves_out_tests_caches_and_data():
     ignored = set((ROOT / ".dockerignore").read_text().split())
-    expected = {".git", ".venv", "instance", "test-artifacts", "tests", "bench", "tools/**/node_modules", "**/*.db",
-                "**/__pycache__", ".pytest_cache", ".ruff_cache", ".coverage", "htmlcov"}
+    expected = {
+        ".git",
+        ".venv",
+        "instance",
+        "test-artifacts",
+        "tests",
+        "bench",
+        "tools/**/node_modules",
+        "**/*.db",
+        "**/__pycache__",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".coverage",
+        "htmlcov",
+    }
     assert expected - ignored == set()

@@ -3,6 +3,7 @@
 The generated requests go to the app in-process (WSGI); positive and negative data, 40 examples per operation,
 derandomized so that a run is reproducible.
 """
+
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,16 @@ from futurisys.api.openapi import build_document
 CONFIG = {"BATCH_MAX_RECORDS": 10_000, "API_KEYS_REQUIRED": False}  # the defaults, which the app below keeps
 # Every check that applies to single requests, except positive_data_acceptance: the cross-field rules (written in
 # the document, not expressible in JSON Schema) refuse some schema-valid bodies.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, negative_data_rejection, missing_required_header, allow_header_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+    missing_required_header,
+    allow_header_conformance,
+]
 
 # Loaded from the generator at import time (schemathesis' lazy fixture loader does not support pytest 9 yet);
 # test_the_app_serves_this_document holds the app's /openapi.json to it.
@@ -48,7 +57,12 @@ def test_the_app_serves_this_document(api_app):
 
 
 @schema.parametrize()
-@settings(max_examples=40, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
 def test_api_conforms_to_its_document(case, api_app):
     case.call_and_validate(app=api_app, checks=CHECKS)

@@ -1,4 +1,5 @@
 """Security headers on every answer: strict CSP, no framing, nosniff, referrer, HSTS over https, no-store."""
+
 from __future__ import annotations
 
 import re
@@ -104,8 +105,9 @@ def test_behind_the_proxy_https_is_read_from_x_forwarded_proto(database_url, bun
 
 def _csp_violations(page) -> list[str]:
     messages: list[str] = []
-    page.on("console", lambda message: messages.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: messages.append(message.text) if "Content Security Policy" in message.text else None
+    )
     return messages
 
 

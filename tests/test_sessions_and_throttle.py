@@ -1,4 +1,5 @@
 """Sessions that end (logout, password change, disabled account), device-cookie throttling, the `users` commands."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

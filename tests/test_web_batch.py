@@ -1,4 +1,5 @@
 """The batch page: CSV in (either columns, `;` or `,`, UTF-8 or Windows-1252), at-risk list and scored CSV out."""
+
 import base64
 import csv
 import html
@@ -17,8 +18,11 @@ from tests.conftest import make_app
 from tests.payloads import employee
 
 IDS = (1, 2, 4, 5, 7)
-ERROR_ROW = re.compile(r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
-                       r'<td data-label="Colonne">(?:<code>(\w+)</code>)?', re.S)
+ERROR_ROW = re.compile(
+    r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
+    r'<td data-label="Colonne">(?:<code>(\w+)</code>)?',
+    re.S,
+)
 ADDED = ["prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
 
 
@@ -39,8 +43,11 @@ def export_cell(name, value):
 
 def raw_csv(rows=None, delimiter=";", encoding="cp1252") -> bytes:
     """An HR export: an employee number column, then the 27 raw columns."""
-    rows = rows if rows is not None else [
-        [f"É-{i:03d}"] + [export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
+    rows = (
+        rows
+        if rows is not None
+        else [[f"É-{i:03d}"] + [export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
+    )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(["matricule", *RAW_NAMES])
@@ -64,16 +71,19 @@ def upload(client, content: bytes, filename="lot.csv"):
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 def scored_file(response) -> tuple[str, bytes]:
     """(file name, content) of the page's download link for the scored file."""
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
-    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="([^"]+)"',
-                     response.get_data(as_text=True))
+    link = re.search(
+        r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="([^"]+)"', response.get_data(as_text=True)
+    )
     assert link, "no download link"
     return html.unescape(link.group(2)), base64.b64decode(link.group(1))
 
@@ -118,8 +128,12 @@ def test_comma_utf8_bom_feature_file_is_scored(client, db):
     assert len(rows) == len(IDS)
     first = client.post("/predict", json=derive_features(employee(1))).get_json()
     probability = first["Probabilite_depart"]
-    assert rows[0][-5:-1] == [first["Prediction"], f"{probability:.4f}", f"{probability * 100:.1f}%",
-                              risk_band(probability).label]
+    assert rows[0][-5:-1] == [
+        first["Prediction"],
+        f"{probability:.4f}",
+        f"{probability * 100:.1f}%",
+        risk_band(probability).label,
+    ]
     assert counts(db) == (len(IDS) + 1, len(IDS) + 1)
     assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "lot")).scalars().all() == [None] * 5
 
@@ -147,13 +161,16 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, d
     assert counts(db) == (0, 0)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "Le fichier est vide."),
-    (";".join(RAW_NAMES).encode(), "aucune ligne de données"),
-    (b"age;genre\n41;F\n", "Colonnes manquantes : statut_marital"),
-    (b"age;age\n41;41\n", "Colonnes en double : age."),
-    (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "Plus de valeurs que de colonnes"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "Le fichier est vide."),
+        (";".join(RAW_NAMES).encode(), "aucune ligne de données"),
+        (b"age;genre\n41;F\n", "Colonnes manquantes : statut_marital"),
+        (b"age;age\n41;41\n", "Colonnes en double : age."),
+        (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "Plus de valeurs que de colonnes"),
+    ],
+)
 def test_unusable_files_are_refused_with_a_reason(client, db, content, message):
     response = upload(client, content)
     assert response.status_code == 422
@@ -182,11 +199,14 @@ def test_reading_stops_at_the_line_limit(database_url, bundle_dir, db):
     assert counts(db) == (0, 0)
 
 
-@pytest.mark.parametrize("content, message", [
-    (";".join(RAW_NAMES).encode() + b"\n" + b"1;" * 20_000 + b"\n", "Ligne 2 trop longue"),
-    (";".join(f"c{i}" for i in range(300)).encode() + b"\n1\n", "300 colonnes : 200 au plus."),
-    (";".join(RAW_NAMES).encode() + b"\n" * 20_200, "lignes vides comprises"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (";".join(RAW_NAMES).encode() + b"\n" + b"1;" * 20_000 + b"\n", "Ligne 2 trop longue"),
+        (";".join(f"c{i}" for i in range(300)).encode() + b"\n1\n", "300 colonnes : 200 au plus."),
+        (";".join(RAW_NAMES).encode() + b"\n" * 20_200, "lignes vides comprises"),
+    ],
+)
 def test_oversized_lines_and_headers_are_refused(client, db, content, message):
     response = upload(client, content)
     assert response.status_code == 422
@@ -194,10 +214,13 @@ def test_oversized_lines_and_headers_are_refused(client, db, content, message):
     assert counts(db) == (0, 0)
 
 
-@pytest.mark.parametrize("filename, message", [
-    (None, "Choisissez un fichier CSV."),
-    ("lot.xlsx", "Le fichier doit être un fichier CSV"),
-])
+@pytest.mark.parametrize(
+    "filename, message",
+    [
+        (None, "Choisissez un fichier CSV."),
+        ("lot.xlsx", "Le fichier doit être un fichier CSV"),
+    ],
+)
 def test_form_errors(client, db, filename, message):
     data = {"fichier": (io.BytesIO(b"x"), filename)} if filename else {}
     response = client.post("/lot", data=data, content_type="multipart/form-data")
@@ -238,8 +261,13 @@ def french_row(i: int, reference: str, comment: str = "", **changes) -> list[str
 
 
 def test_form_wording_and_french_numbers_are_accepted_and_references_stored(client, db):
-    labels = {"frequence_deplacement": "fréquent", "genre": "FEMME", "domaine_etude": "Entrepreneuriat",
-              "revenu_mensuel": "3 500", "satisfaction_employee_equipe": "2 — Moyenne"}
+    labels = {
+        "frequence_deplacement": "fréquent",
+        "genre": "FEMME",
+        "domaine_etude": "Entrepreneuriat",
+        "revenu_mensuel": "3 500",
+        "satisfaction_employee_equipe": "2 — Moyenne",
+    }
     rows = [french_row(i, f"MAT-{i:04d}", **(labels if i == 1 else {})) for i in IDS]
     header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
     assert [row[0] for row in scored] == [f"MAT-{i:04d}" for i in IDS]
@@ -247,19 +275,29 @@ def test_form_wording_and_french_numbers_are_accepted_and_references_stored(clie
     stored = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
     assert [row.employee_ref for row in stored] == [f"MAT-{i:04d}" for i in IDS]
     first = stored[0]
-    assert (first.frequence_deplacement, first.genre, first.domaine_etude, first.revenu_mensuel,
-            first.satisfaction_employee_equipe) == ("Frequent", "F", "Entrepreunariat", 3500, 2)
+    assert (
+        first.frequence_deplacement,
+        first.genre,
+        first.domaine_etude,
+        first.revenu_mensuel,
+        first.satisfaction_employee_equipe,
+    ) == ("Frequent", "F", "Entrepreunariat", 3500, 2)
     assert all(row.user_id is not None and row.public_id for row in stored)
 
 
 def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_factor(client, db, reference_features):
     rows = [french_row(i, f"R{i}") for i in IDS]
     page = upload(client, french_csv(rows)).get_data(as_text=True)
-    listed = re.findall(r'<td data-label="Référence">([^<]+)</td>\s*<td data-label="Risque de départ">[^<]*'
-                        r'<span class="band band--(\w+)">', page)
+    listed = re.findall(
+        r'<td data-label="Référence">([^<]+)</td>\s*<td data-label="Risque de départ">[^<]*'
+        r'<span class="band band--(\w+)">',
+        page,
+    )
     scored = {i: client.post("/predict", json=employee(i)).get_json()["Probabilite_depart"] for i in IDS}
-    expected = sorted((i for i in IDS if risk_band(scored[i]).key != "faible"),
-                      key=lambda i: (risk_band(scored[i]).key != "eleve", -scored[i]))
+    expected = sorted(
+        (i for i in IDS if risk_band(scored[i]).key != "faible"),
+        key=lambda i: (risk_band(scored[i]).key != "eleve", -scored[i]),
+    )
     assert expected, "the sample should hold someone at risk"
     assert listed == [(f"R{i}", risk_band(scored[i]).key) for i in expected]
     assert page.index("Salariés à risque") < page.index("Télécharger le fichier évalué")
@@ -286,7 +324,7 @@ def test_error_lines_show_the_reference_and_the_value(client, db):
 
 
 def test_formula_cells_are_escaped_in_the_scored_file(client, db):
-    formulas = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx"]
+    formulas = ['=HYPERLINK("http://x")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx"]
     rows = [french_row(i, f"F{i}", comment) for i, comment in zip(IDS, formulas, strict=False)]
     header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
     assert [row[1] for row in scored] == ["'" + formula for formula in formulas]

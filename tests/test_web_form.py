@@ -1,4 +1,5 @@
 """The HR form (GET/POST /), the evaluation page it redirects to and its what-ifs, on PostgreSQL and SQLite."""
+
 import re
 from html import unescape
 
@@ -16,21 +17,33 @@ from tests.payloads import RAW, employee
 
 def form_data(record: dict) -> dict:
     """A raw record as a browser posts it (strings; booleans as the radio buttons send them)."""
-    return {name: ("true" if value else "false") if isinstance(value, bool) else str(value)
-            for name, value in record.items() if value is not None}
+    return {
+        name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for name, value in record.items()
+        if value is not None
+    }
 
 
 def counts(db):
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)))
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+    )
 
 
 def field_block(html: str, name: str) -> str:
     """The HTML of the field `name` (from its wrapper to the next field), entities unescaped."""
     start = html.index(f'name="{name}"')
     start = max(html.rfind('<div class="field', 0, start), html.rfind('<fieldset class="field', 0, start))
-    end = min(i for i in (html.find('<div class="field', start + 1), html.find('<fieldset class="field', start + 1),
-                          html.find("</form>", start)) if i != -1)
+    end = min(
+        i
+        for i in (
+            html.find('<div class="field', start + 1),
+            html.find('<fieldset class="field', start + 1),
+            html.find("</form>", start),
+        )
+        if i != -1
+    )
     return unescape(html[start:end])
 
 
@@ -39,8 +52,14 @@ def test_form_renders_every_raw_field_in_sections(hr_client):
     for name in RAW_NAMES:
         assert f'name="{name}"' in html, name
     sections = re.findall(r'<legend class="section__title">.*?</span>(.*?)</legend>', html)
-    assert sections == ["Identité et poste", "Parcours", "Rémunération", "Évaluations", "Satisfaction",
-                        "Conditions de travail"]
+    assert sections == [
+        "Identité et poste",
+        "Parcours",
+        "Rémunération",
+        "Évaluations",
+        "Satisfaction",
+        "Conditions de travail",
+    ]
     assert html.count("(facultatif)") == 4  # three schema fields and the employee reference
     age = field_block(html, "age")
     assert 'type="number"' in age and 'min="16"' in age and 'max="75"' in age and 'aria-describedby="age-aide"' in age
@@ -94,14 +113,20 @@ def test_a_bad_employee_reference_is_refused_on_its_field(hr_client, db):
     assert 'value="Jean Dupont"' in html
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"age": ""}, "age", "Champ obligatoire."),
-    ({"distance_domicile_travail": "500"}, "distance_domicile_travail", "Doit être compris entre 0 et 300."),
-    ({"poste": "Astronaute"}, "poste", "Valeur inconnue « Astronaute »"),
-    ({"age": "abc"}, "age", "Doit être un nombre entier."),
-    ({"annees_dans_le_poste_actuel": "9"}, "annees_dans_le_poste_actuel",
-     "Les années dans le poste actuel ne peuvent pas dépasser les années dans l'entreprise."),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"age": ""}, "age", "Champ obligatoire."),
+        ({"distance_domicile_travail": "500"}, "distance_domicile_travail", "Doit être compris entre 0 et 300."),
+        ({"poste": "Astronaute"}, "poste", "Valeur inconnue « Astronaute »"),
+        ({"age": "abc"}, "age", "Doit être un nombre entier."),
+        (
+            {"annees_dans_le_poste_actuel": "9"},
+            "annees_dans_le_poste_actuel",
+            "Les années dans le poste actuel ne peuvent pas dépasser les années dans l'entreprise.",
+        ),
+    ],
+)
 def test_each_error_is_shown_on_its_field_with_values_kept(hr_client, db, changes, field, message):
     data = {**form_data(RAW), **changes}
     response = hr_client.post("/", data=data)
@@ -112,7 +137,7 @@ def test_each_error_is_shown_on_its_field_with_values_kept(hr_client, db, change
     assert message in block and f'id="{field}-erreur"' in block and 'aria-invalid="true"' in block
     assert f"{field}-erreur" in re.search(r'aria-describedby="([^"]*)"', block).group(1)
     start = html.index('class="error-summary"')
-    summary = unescape(html[start:html.index("</div>", start)])
+    summary = unescape(html[start : html.index("</div>", start)])
     assert f'href="#{field}"' in summary and message in summary
     if changes[field]:
         kept = f'value="{changes[field]}"'
@@ -137,9 +162,15 @@ def test_optional_fields_may_be_left_empty(hr_client, db):
 def test_whatif_is_stored_apart_and_compared_with_the_original(hr_client, db):
     location = evaluate(hr_client, reference_salarie="MAT-7")
     original = db.session.scalars(sa.select(Input)).one()
-    response = hr_client.post(location + "/simulation", data={
-        **form_data(RAW), "heure_supplementaires": "false", "parent_input_id": "1",  # ignored: the URL decides
-        "Probabilite_depart": "0.01"})  # ignored: re-read from the DB
+    response = hr_client.post(
+        location + "/simulation",
+        data={
+            **form_data(RAW),
+            "heure_supplementaires": "false",
+            "parent_input_id": "1",  # ignored: the URL decides
+            "Probabilite_depart": "0.01",
+        },
+    )  # ignored: re-read from the DB
     assert response.status_code == 303 and counts(db) == (2, 2)
     whatif = db.session.scalars(sa.select(Input).where(Input.source == "whatif")).one()
     assert response.headers["Location"] == f"/evaluations/{whatif.public_id}"
@@ -149,12 +180,15 @@ def test_whatif_is_stored_apart_and_compared_with_the_original(hr_client, db):
     assert whatif.prediction.prediction_proba < original.prediction.prediction_proba
     html = hr_client.get(response.headers["Location"]).get_data(as_text=True)
     probabilities = re.findall(r'data-testid="probability">([^<]*)<', html)
-    assert probabilities == [f"{whole_percent(p.prediction_proba)}\u00a0%" for p in (original.prediction,
-                                                                                     whatif.prediction)]
+    assert probabilities == [
+        f"{whole_percent(p.prediction_proba)}\u00a0%" for p in (original.prediction, whatif.prediction)
+    ]
     assert "Heures supplémentaires : Oui → <strong>Non</strong>" in html
     # A what-if of the what-if still compares with the original evaluation, starting from this scenario.
-    again = hr_client.post(f"/evaluations/{whatif.public_id}/simulation",
-                           data={**form_data(RAW), "heure_supplementaires": "false", "nb_formations_suivies": "3"})
+    again = hr_client.post(
+        f"/evaluations/{whatif.public_id}/simulation",
+        data={**form_data(RAW), "heure_supplementaires": "false", "nb_formations_suivies": "3"},
+    )
     assert again.status_code == 303 and counts(db) == (3, 3)
     third = db.session.scalars(sa.select(Input).order_by(Input.id.desc())).first()
     assert third.parent_input_id == original.id
@@ -175,8 +209,9 @@ def test_the_old_simulation_address_reads_nothing(app, hr_client):
     evaluate(hr_client)
     original_id = scalar(app, sa.select(Input.id))
     for who, status in ((hr_client, 404), (app.test_client(), 404)):
-        response = who.post("/simulation", data={**form_data(RAW), "parent_input_id": str(original_id)},
-                            headers={"Accept": "text/html"})
+        response = who.post(
+            "/simulation", data={**form_data(RAW), "parent_input_id": str(original_id)}, headers={"Accept": "text/html"}
+        )
         assert response.status_code == status
         assert "5993" not in response.get_data(as_text=True)
     assert table_counts(app) == (1, 1)

@@ -1,4 +1,5 @@
 """The admin area: prediction history, export, dashboard, drift, model card — for role `admin` only."""
+
 from flask import Blueprint
 
 from futurisys.auth.access import refuse_unless_role

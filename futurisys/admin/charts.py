@@ -3,6 +3,7 @@
 Charts are drawn 600 px wide with 15 px text and never shrink below that width (static/css/admin.css): their
 text stays at least 12 px on any screen, and a phone scrolls the chart inside its own box.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,16 +21,36 @@ FONT = 15
 
 
 def _style(*colors: str) -> Style:
-    return Style(background="transparent", plot_background="transparent", foreground="#1f2933",
-                 foreground_strong="#1f2933", foreground_subtle="#9aa5b1",
-                 font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", label_font_size=FONT,
-                 major_label_font_size=FONT, value_font_size=FONT, value_label_font_size=FONT,
-                 legend_font_size=FONT, title_font_size=FONT, tooltip_font_size=FONT, colors=colors or (RESTE,))
+    return Style(
+        background="transparent",
+        plot_background="transparent",
+        foreground="#1f2933",
+        foreground_strong="#1f2933",
+        foreground_subtle="#9aa5b1",
+        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        label_font_size=FONT,
+        major_label_font_size=FONT,
+        value_font_size=FONT,
+        value_label_font_size=FONT,
+        legend_font_size=FONT,
+        title_font_size=FONT,
+        tooltip_font_size=FONT,
+        colors=colors or (RESTE,),
+    )
 
 
 # js=[]: pygal would otherwise add a <script src> pointing to its CDN for tooltips.
-COMMON = {"js": [], "disable_xml_declaration": True, "show_legend": False, "width": 600, "height": 320,
-          "margin": 12, "print_values": False, "truncate_label": -1, "no_data_text": "Aucune donnée"}
+COMMON = {
+    "js": [],
+    "disable_xml_declaration": True,
+    "show_legend": False,
+    "width": 600,
+    "height": 320,
+    "margin": 12,
+    "print_values": False,
+    "truncate_label": -1,
+    "no_data_text": "Aucune donnée",
+}
 
 
 # pygal always embeds its tooltip settings as an inline script: unused without its JavaScript, refused by the CSP.
@@ -46,8 +67,17 @@ def _count_axis(values) -> dict:
     return {"min_scale": 1, "max_scale": int(max(1, min(top, 10))), "value_formatter": formatting.number}
 
 
-def bars(labels: list[str], values: list, *, percent: bool = False, rotate: int = 0, horizontal: bool = False,
-         series: str = "", counts: bool = False, colors: tuple[str, ...] = (RESTE,)) -> Markup:
+def bars(
+    labels: list[str],
+    values: list,
+    *,
+    percent: bool = False,
+    rotate: int = 0,
+    horizontal: bool = False,
+    series: str = "",
+    counts: bool = False,
+    colors: tuple[str, ...] = (RESTE,),
+) -> Markup:
     """A single-series bar chart (vertical by default); a value may be {"value": v, "color": c}."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     options = dict(COMMON, style=_style(*colors), x_label_rotation=rotate)
@@ -66,12 +96,20 @@ def bars(labels: list[str], values: list, *, percent: bool = False, rotate: int 
     return _svg(chart)
 
 
-def stacked(labels: list[str], named_series: dict[str, list[float]], colors: tuple[str, ...], *,
-            rotate: int = 0) -> Markup:
+def stacked(
+    labels: list[str], named_series: dict[str, list[float]], colors: tuple[str, ...], *, rotate: int = 0
+) -> Markup:
     """Stacked bars (e.g. predictions per day, split by label); the legend is the page's, under the chart."""
     totals = [sum(day) for day in zip(*named_series.values(), strict=False)]
-    chart = pygal.StackedBar(**dict(COMMON, style=_style(*colors), x_label_rotation=rotate,
-                                    show_minor_x_labels=len(labels) <= 14, **_count_axis(totals)))
+    chart = pygal.StackedBar(
+        **dict(
+            COMMON,
+            style=_style(*colors),
+            x_label_rotation=rotate,
+            show_minor_x_labels=len(labels) <= 14,
+            **_count_axis(totals),
+        )
+    )
     chart.x_labels = labels
     if len(labels) > 14:
         chart.x_labels_major = labels[:: max(len(labels) // 7, 1)]

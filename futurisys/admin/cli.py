@@ -1,4 +1,5 @@
 """`flask --app futurisys predictions …`: retention of stored inputs and predictions (personal HR data)."""
+
 from __future__ import annotations
 
 import re
@@ -49,12 +50,14 @@ def purge_command(age: timedelta, dry_run: bool) -> None:
     with db.engine.begin() as connection:
         if dry_run:
             n_inputs = connection.scalar(sa.select(sa.func.count()).select_from(old_inputs.subquery()))
-            n_predictions = connection.scalar(sa.select(sa.func.count()).select_from(predictions)
-                                              .where(predictions.c.input_id.in_(old_inputs)))
+            n_predictions = connection.scalar(
+                sa.select(sa.func.count()).select_from(predictions).where(predictions.c.input_id.in_(old_inputs))
+            )
         else:
             # Predictions first, explicitly: the result does not depend on the foreign-key cascade being on.
-            n_predictions = connection.execute(predictions.delete()
-                                               .where(predictions.c.input_id.in_(old_inputs))).rowcount
+            n_predictions = connection.execute(
+                predictions.delete().where(predictions.c.input_id.in_(old_inputs))
+            ).rowcount
             n_inputs = connection.execute(inputs.delete().where(inputs.c.created_at < cutoff)).rowcount
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(f"{n_inputs} inputs and {n_predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb}")

@@ -1,4 +1,5 @@
 """The dashboard: volumes and answers over a window, aggregated in SQL and drawn as SVG."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -31,15 +32,24 @@ def _is_part():
 
 def _grouped(key, where):
     """Count, number of "Part" and mean probability per value of `key`."""
-    query = (sa.select(key, sa.func.count(), sa.func.sum(_is_part()), sa.func.avg(PRED.c.prediction_proba))
-             .select_from(JOINED).where(*where).group_by(key).order_by(key))
+    query = (
+        sa.select(key, sa.func.count(), sa.func.sum(_is_part()), sa.func.avg(PRED.c.prediction_proba))
+        .select_from(JOINED)
+        .where(*where)
+        .group_by(key)
+        .order_by(key)
+    )
     return [(k, n, int(part or 0), float(mean or 0)) for k, n, part, mean in db.session.execute(query)]
 
 
 def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
     day = _day().label("day")
-    query = (sa.select(day, PRED.c.prediction_label, sa.func.count()).where(*where)
-             .group_by(day, PRED.c.prediction_label).order_by(day))
+    query = (
+        sa.select(day, PRED.c.prediction_label, sa.func.count())
+        .where(*where)
+        .group_by(day, PRED.c.prediction_label)
+        .order_by(day)
+    )
     counts: dict[date, dict[str, int]] = {}
     for value, label, n in db.session.execute(query):
         value = value if isinstance(value, date) else date.fromisoformat(value)
@@ -51,15 +61,22 @@ def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
         days.append(current)
         current += timedelta(days=1)
     series = {label: [counts.get(d, {}).get(label, 0) for d in days] for label in (LEAVES, STAYS)}
-    rows = [(formatting.full_day(d), formatting.number(series[LEAVES][i] + series[STAYS][i]),
-             formatting.number(series[LEAVES][i])) for i, d in enumerate(days)]
+    rows = [
+        (
+            formatting.full_day(d),
+            formatting.number(series[LEAVES][i] + series[STAYS][i]),
+            formatting.number(series[LEAVES][i]),
+        )
+        for i, d in enumerate(days)
+    ]
     return [formatting.day(d) for d in days], series, rows
 
 
 def _histogram(where) -> list[int]:
     width = 1 / HISTOGRAM_BINS
-    bucket = sa.case(*[(PRED.c.prediction_proba < (k + 1) * width, k) for k in range(HISTOGRAM_BINS - 1)],
-                     else_=HISTOGRAM_BINS - 1).label("bucket")
+    bucket = sa.case(
+        *[(PRED.c.prediction_proba < (k + 1) * width, k) for k in range(HISTOGRAM_BINS - 1)], else_=HISTOGRAM_BINS - 1
+    ).label("bucket")
     found = dict(db.session.execute(sa.select(bucket, sa.func.count()).where(*where).group_by(bucket)).all())
     return [found.get(k, 0) for k in range(HISTOGRAM_BINS)]
 
@@ -80,21 +97,48 @@ def dashboard():
     threshold = predictor.threshold if predictor is not None else None
     bins = _bins(threshold)
     charts = {
-        "per_day": stacked(day_labels, {LEAVES: day_series.get(LEAVES, []), STAYS: day_series.get(STAYS, [])},
-                           (PART, RESTE), rotate=-45 if len(day_labels) > 7 else 0),
-        "histogram": bars([label for label, _ in bins],
-                          [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram, strict=False)],
-                          rotate=-60, series="Prédictions", counts=True),
-        "source_share": bars([r[0] for r in by_source], [100 * r[2] / r[1] for r in by_source], percent=True,
-                             series="Départs prévus (%)", colors=(PART,)),
-        "version_count": bars([r[0] for r in by_version], [r[1] for r in by_version], series="Prédictions",
-                              horizontal=True, counts=True),
+        "per_day": stacked(
+            day_labels,
+            {LEAVES: day_series.get(LEAVES, []), STAYS: day_series.get(STAYS, [])},
+            (PART, RESTE),
+            rotate=-45 if len(day_labels) > 7 else 0,
+        ),
+        "histogram": bars(
+            [label for label, _ in bins],
+            [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram, strict=False)],
+            rotate=-60,
+            series="Prédictions",
+            counts=True,
+        ),
+        "source_share": bars(
+            [r[0] for r in by_source],
+            [100 * r[2] / r[1] for r in by_source],
+            percent=True,
+            series="Départs prévus (%)",
+            colors=(PART,),
+        ),
+        "version_count": bars(
+            [r[0] for r in by_version], [r[1] for r in by_version], series="Prédictions", horizontal=True, counts=True
+        ),
     }
-    histogram_rows = [(label, formatting.number(n), band.label) for (label, band), n in zip(bins, histogram, strict=False)]
-    return render_template("admin/dashboard.html", windows=WINDOWS, window=key, total=total, part=part,
-                           charts=charts, day_rows=day_rows, histogram=histogram_rows, threshold=threshold,
-                           by_version=by_version, source_rows=_table(by_source), version_rows=_table(by_version),
-                           group_headers=["Prédictions", "dont « Part »", "Probabilité moyenne"])
+    histogram_rows = [
+        (label, formatting.number(n), band.label) for (label, band), n in zip(bins, histogram, strict=False)
+    ]
+    return render_template(
+        "admin/dashboard.html",
+        windows=WINDOWS,
+        window=key,
+        total=total,
+        part=part,
+        charts=charts,
+        day_rows=day_rows,
+        histogram=histogram_rows,
+        threshold=threshold,
+        by_version=by_version,
+        source_rows=_table(by_source),
+        version_rows=_table(by_version),
+        group_headers=["Prédictions", "dont « Part »", "Probabilité moyenne"],
+    )
 
 
 def _bins(threshold: float | None) -> list[tuple[str, object]]:
@@ -110,5 +154,7 @@ def _bins(threshold: float | None) -> list[tuple[str, object]]:
 
 
 def _table(grouped) -> list[tuple]:
-    return [(name, formatting.number(n), formatting.number(part), formatting.percent(mean, 1))
-            for name, n, part, mean in grouped]
+    return [
+        (name, formatting.number(n), formatting.number(part), formatting.percent(mean, 1))
+        for name, n, part, mean in grouped
+    ]

@@ -5,6 +5,7 @@ mark (what French Excel/LibreOffice expect, so numbers stay numbers), dates in P
 spreadsheets read them, booleans as Oui/Non (the form's and the batch's spelling). Text that a spreadsheet would
 run as a formula is quoted with `'`. The formatting itself is futurisys/formatting.py's.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,10 +22,21 @@ from futurisys.errors import error_response
 from futurisys.extensions import db
 from futurisys.schema import FEATURE_NAMES
 
-COLUMNS = [PRED.c.id.label("prediction_id"), PRED.c.created_at.label("created_at_paris"), PRED.c.prediction_label,
-           PRED.c.prediction_proba, PRED.c.threshold, PRED.c.model_version, PRED.c.latency_ms, PRED.c.api_key_name,
-           PRED.c.input_id,
-           *(INPUT.c[name] for name in FEATURE_NAMES), INPUT.c.source, INPUT.c.request_id, INPUT.c.employee_ref]
+COLUMNS = [
+    PRED.c.id.label("prediction_id"),
+    PRED.c.created_at.label("created_at_paris"),
+    PRED.c.prediction_label,
+    PRED.c.prediction_proba,
+    PRED.c.threshold,
+    PRED.c.model_version,
+    PRED.c.latency_ms,
+    PRED.c.api_key_name,
+    PRED.c.input_id,
+    *(INPUT.c[name] for name in FEATURE_NAMES),
+    INPUT.c.source,
+    INPUT.c.request_id,
+    INPUT.c.employee_ref,
+]
 HEADER = [column.name for column in COLUMNS]
 SEPARATOR = ";"
 CHUNK_ROWS = 1000
@@ -69,6 +81,8 @@ def export_csv():
         return error_response(400, "Filtres invalides.", form.errors)
     statement = export_select(COLUMNS, form.filters(), form.sort.data)
     filename = f"futurisys-predictions-{datetime.now(LOCAL_TZ):%Y-%m-%d-%H%M}.csv"
-    return Response(stream_with_context(csv_chunks(db.engine, statement)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        stream_with_context(csv_chunks(db.engine, statement)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

@@ -1,4 +1,5 @@
 """Forms and query parameters of the admin area: history filters (a GET form), time windows, delete confirmation."""
+
 from __future__ import annotations
 
 import math
@@ -15,11 +16,20 @@ from futurisys.admin.queries import model_versions
 from futurisys.models import EMPLOYEE_REF_LENGTH, SOURCES, utcnow
 from futurisys.schema import LEAVES, STAYS
 
-SOURCE_LABELS = {"api": "API", "form": "Formulaire RH", "whatif": "Simulation", "batch": "Lot (API)",
-                 "lot": "Lot (CSV)"}
+SOURCE_LABELS = {
+    "api": "API",
+    "form": "Formulaire RH",
+    "whatif": "Simulation",
+    "batch": "Lot (API)",
+    "lot": "Lot (CSV)",
+}
 assert set(SOURCE_LABELS) == set(SOURCES)
-SORTS = {"date_desc": "Date, récentes d'abord", "date_asc": "Date, anciennes d'abord",
-         "proba_desc": "Probabilité décroissante", "proba_asc": "Probabilité croissante"}
+SORTS = {
+    "date_desc": "Date, récentes d'abord",
+    "date_asc": "Date, anciennes d'abord",
+    "proba_desc": "Probabilité décroissante",
+    "proba_asc": "Probabilité croissante",
+}
 LABELS = (LEAVES, STAYS)
 
 
@@ -77,8 +87,11 @@ class HistoryFilterForm(FlaskForm):
     proba_max = _percent("Probabilité max. (%)")
     source = SelectField("Origine", choices=_choices(SOURCE_LABELS.items()), default="")
     model_version = SelectField("Version du modèle", choices=_choices(()), default="")
-    employee_ref = StringField("Référence salarié", [Optional(), Length(max=EMPLOYEE_REF_LENGTH)],
-                               filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    employee_ref = StringField(
+        "Référence salarié",
+        [Optional(), Length(max=EMPLOYEE_REF_LENGTH)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
     sort = SelectField("Tri", choices=_choices(SORTS.items(), None), default="date_desc")
 
     def __init__(self, *args, model_versions: list[str] = (), **kwargs):
@@ -117,8 +130,10 @@ class DeleteForm(FlaskForm):
     class Meta(FrenchMeta):
         pass
 
-    confirm = BooleanField("Je confirme la suppression définitive de cette prédiction et des données saisies.",
-                           [DataRequired("Cochez la case pour confirmer la suppression.")])
+    confirm = BooleanField(
+        "Je confirme la suppression définitive de cette prédiction et des données saisies.",
+        [DataRequired("Cochez la case pour confirmer la suppression.")],
+    )
     submit = SubmitField("Supprimer définitivement")
 
 
@@ -132,8 +147,12 @@ def filter_args(form: HistoryFilterForm) -> dict:
     return {name: request.args[name] for name in form._fields if request.args.get(name)}
 
 
-WINDOWS = {"7d": ("7 derniers jours", timedelta(days=7)), "30d": ("30 derniers jours", timedelta(days=30)),
-           "90d": ("90 derniers jours", timedelta(days=90)), "all": ("Tout l'historique", None)}
+WINDOWS = {
+    "7d": ("7 derniers jours", timedelta(days=7)),
+    "30d": ("30 derniers jours", timedelta(days=30)),
+    "90d": ("90 derniers jours", timedelta(days=90)),
+    "all": ("Tout l'historique", None),
+}
 
 
 def read_window(default: str = "30d") -> tuple[str | None, datetime | None]:

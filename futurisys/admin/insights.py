@@ -1,4 +1,5 @@
 """Drift of recent inputs against the reference data, and the card of the loaded model."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,8 +25,7 @@ from futurisys.schema import FEATURE_NAMES, FEATURES, feature
 IMPORTANCE_KEY = "futurisys.admin.importance"
 CURVES_KEY = "futurisys.admin.curves"
 ATTRIBUTE_LABELS = {"genre": "Genre", "statut_marital": "Statut marital", "tranche_age": "Tranche d'âge"}
-GROUP_LABELS = {"F": "Femme", "M": "Homme", "<30": "moins de 30 ans", "30-44": "30 à 44 ans",
-                "45+": "45 ans et plus"}
+GROUP_LABELS = {"F": "Femme", "M": "Homme", "<30": "moins de 30 ans", "30-44": "30 à 44 ans", "45+": "45 ans et plus"}
 #: Enough rows for stable shares; the most recent ones of the window are used beyond that.
 MAX_RECENT = 50_000
 # What-if inputs are hypothetical variations of a real record: they would bias the comparison.
@@ -59,12 +59,20 @@ def drift_page():
     reference, recent = reference_frame(), recent_frame(since)
     report = []
     if len(reference) and len(recent):
-        report = sorted(drift.drift_report(reference, recent, CATEGORICAL, CATEGORY_LABELS),
-                        key=lambda item: -item.psi)
-    return render_template("admin/drift.html", windows=WINDOWS, window=key, report=report,
-                           n_reference=len(reference), n_recent=len(recent), reliable=len(recent) >= drift.MIN_RECENT,
-                           min_recent=drift.MIN_RECENT, max_recent=MAX_RECENT, feature=feature,
-                           thresholds=(drift.MODERATE, drift.SIGNIFICANT))
+        report = sorted(drift.drift_report(reference, recent, CATEGORICAL, CATEGORY_LABELS), key=lambda item: -item.psi)
+    return render_template(
+        "admin/drift.html",
+        windows=WINDOWS,
+        window=key,
+        report=report,
+        n_reference=len(reference),
+        n_recent=len(recent),
+        reliable=len(recent) >= drift.MIN_RECENT,
+        min_recent=drift.MIN_RECENT,
+        max_recent=MAX_RECENT,
+        feature=feature,
+        thresholds=(drift.MODERATE, drift.SIGNIFICANT),
+    )
 
 
 def global_importance(predictor, reference: pd.DataFrame | None = None) -> list[tuple[str, float]] | None:
@@ -76,8 +84,9 @@ def global_importance(predictor, reference: pd.DataFrame | None = None) -> list[
             return None
         contributions, _ = predictor.contributions(reference.to_dict("records"))
         mean_abs = np.abs(contributions).mean(axis=0)
-        cache[predictor.version] = sorted(zip(predictor.encoder.feature_names, mean_abs.tolist(), strict=False),
-                                          key=lambda item: -item[1])
+        cache[predictor.version] = sorted(
+            zip(predictor.encoder.feature_names, mean_abs.tolist(), strict=False), key=lambda item: -item[1]
+        )
     return cache[predictor.version]
 
 
@@ -101,13 +110,17 @@ def _curve(predictor, name: str, reference: pd.DataFrame) -> dict:
     values = shape.curve_values(spec.kind, spec.values, observed)
     effects = shape.feature_curve(predictor, name, values, reference.iloc[0].to_dict())
     worst, best = int(np.argmax(effects)), int(np.argmin(effects))
-    summary = (f"{spec.label} : effet le plus défavorable pour {_value_label(spec, values[worst])} "
-               f"({_effect(effects[worst])}), le plus favorable pour {_value_label(spec, values[best])} "
-               f"({_effect(effects[best])}).")
+    summary = (
+        f"{spec.label} : effet le plus défavorable pour {_value_label(spec, values[worst])} "
+        f"({_effect(effects[worst])}), le plus favorable pour {_value_label(spec, values[best])} "
+        f"({_effect(effects[best])})."
+    )
     if spec.kind in ("category", "bool"):
         shares = [float((observed == v).mean()) for v in values]
         chart = model_charts.category_panel([_value_label(spec, v) for v in values], effects, shares, summary)
-        rows = [(_value_label(spec, v), _effect(e), percent(s)) for v, e, s in zip(values, effects, shares, strict=False)]
+        rows = [
+            (_value_label(spec, v), _effect(e), percent(s)) for v, e, s in zip(values, effects, shares, strict=False)
+        ]
     else:
         numbers = observed.to_numpy(dtype=float)
         low, high = float(numbers.min()), float(numbers.max())
@@ -117,15 +130,28 @@ def _curve(predictor, name: str, reference: pd.DataFrame) -> dict:
             bars, width, x_range = list(zip(distinct, counts, strict=False)), 1.0, (low - 0.5, high + 0.5)
         else:
             histogram, edges = np.histogram(numbers, bins=20, range=(low, high if high > low else low + 1))
-            bars, width, x_range = list(zip((edges[:-1] + edges[1:]) / 2, histogram, strict=False)), edges[1] - edges[0], (low, high)
-        chart = model_charts.line_panel(values, effects, summary, histogram=bars, bar_width=width, x_range=x_range,
-                                        integral=integral)
+            bars, width, x_range = (
+                list(zip((edges[:-1] + edges[1:]) / 2, histogram, strict=False)),
+                edges[1] - edges[0],
+                (low, high),
+            )
+        chart = model_charts.line_panel(
+            values, effects, summary, histogram=bars, bar_width=width, x_range=x_range, integral=integral
+        )
         step = max(1, len(values) // 12)
         picked = sorted(set(range(0, len(values), step)) | {len(values) - 1, worst, best})
-        rows = [(_value_label(spec, values[k]), _effect(effects[k]),
-                 percent(float(((numbers >= values[k]) & (numbers <= values[min(k + step, len(values) - 1)])).mean())
-                         if k < len(values) - 1 else float((numbers == values[k]).mean())))
-                for k in picked]
+        rows = [
+            (
+                _value_label(spec, values[k]),
+                _effect(effects[k]),
+                percent(
+                    float(((numbers >= values[k]) & (numbers <= values[min(k + step, len(values) - 1)])).mean())
+                    if k < len(values) - 1
+                    else float((numbers == values[k]).mean())
+                ),
+            )
+            for k in picked
+        ]
     return {"name": name, "label": spec.label, "chart": chart, "summary": summary, "rows": rows}
 
 
@@ -143,15 +169,33 @@ def _reliability_chart(calibration: dict) -> tuple[Markup | None, list]:
     if not bins:
         return None, []
     xs, ys = [b["mean_proba"] for b in bins], [b["observed_rate"] for b in bins]
-    label = ("Diagramme de fiabilité : pour chaque tranche de probabilité prédite, la part de départs observée ; "
-             "la diagonale est la calibration parfaite.")
+    label = (
+        "Diagramme de fiabilité : pour chaque tranche de probabilité prédite, la part de départs observée ; "
+        "la diagonale est la calibration parfaite."
+    )
     width = bins[0]["upper"] - bins[0]["lower"]
-    chart = model_charts.line_panel(xs, ys, label, histogram=[((b["lower"] + b["upper"]) / 2, b["n"]) for b in bins],
-                                    bar_width=width, x_range=(0.0, 1.0), y_range=(0.0, 1.0), diagonal=True,
-                                    zero_line=False, markers=True)
+    chart = model_charts.line_panel(
+        xs,
+        ys,
+        label,
+        histogram=[((b["lower"] + b["upper"]) / 2, b["n"]) for b in bins],
+        bar_width=width,
+        x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0),
+        diagonal=True,
+        zero_line=False,
+        markers=True,
+    )
     total = sum(b["n"] for b in bins)
-    rows = [(f"{percent(b['lower'])} à {percent(b['upper'])}", percent(b["n"] / total, 1),
-             percent(b["mean_proba"], 1), percent(b["observed_rate"], 1)) for b in bins]
+    rows = [
+        (
+            f"{percent(b['lower'])} à {percent(b['upper'])}",
+            percent(b["n"] / total, 1),
+            percent(b["mean_proba"], 1),
+            percent(b["observed_rate"], 1),
+        )
+        for b in bins
+    ]
     return chart, rows
 
 
@@ -182,14 +226,30 @@ def model_card():
     if importance:
         used = [(name, value) for name, value in importance if name not in predictor.excluded]
         rows = [(feature(name).label, number(value, 4)) for name, value in used]
-        chart = bars([feature(name).label for name, _ in used], [round(v, 4) for _, v in used],
-                     horizontal=True, series="Contribution absolue moyenne")
+        chart = bars(
+            [feature(name).label for name, _ in used],
+            [round(v, 4) for _, v in used],
+            horizontal=True,
+            series="Contribution absolue moyenne",
+        )
         if not reference.empty:
             curves = effect_curves(predictor, reference, importance)
     meta = predictor.metadata
     reliability_chart, reliability_rows = _reliability_chart(meta.get("calibration") or {})
-    return render_template("admin/model.html", state=state, meta=meta, importance=importance,
-                           importance_rows=rows, chart=chart, curves=curves, created_at=_created_at(meta),
-                           origin=bundle_origin(state.source), reliability_chart=reliability_chart,
-                           reliability_rows=reliability_rows, excluded=[feature(n).label for n in predictor.excluded],
-                           group_labels=GROUP_LABELS, attribute_labels=ATTRIBUTE_LABELS, running=library_versions())
+    return render_template(
+        "admin/model.html",
+        state=state,
+        meta=meta,
+        importance=importance,
+        importance_rows=rows,
+        chart=chart,
+        curves=curves,
+        created_at=_created_at(meta),
+        origin=bundle_origin(state.source),
+        reliability_chart=reliability_chart,
+        reliability_rows=reliability_rows,
+        excluded=[feature(n).label for n in predictor.excluded],
+        group_labels=GROUP_LABELS,
+        attribute_labels=ATTRIBUTE_LABELS,
+        running=library_versions(),
+    )

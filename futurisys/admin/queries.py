@@ -1,4 +1,5 @@
 """The history's SQL: filters, sort orders and the local-time helpers the admin pages share."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -72,14 +73,23 @@ def conditions(filters: dict) -> list:
 
 def history_select(filters: dict, sort: str):
     """Predictions with their input, filtered and sorted (ORM entities, for the paginated page)."""
-    return (sa.select(Prediction).join(Prediction.input).options(contains_eager(Prediction.input))
-            .where(*conditions(filters)).order_by(*_ORDER[sort]))
+    return (
+        sa.select(Prediction)
+        .join(Prediction.input)
+        .options(contains_eager(Prediction.input))
+        .where(*conditions(filters))
+        .order_by(*_ORDER[sort])
+    )
 
 
 def label_counts(filters: dict) -> dict[str, int]:
     """How many matching predictions per label (their sum is the total)."""
-    query = (sa.select(PRED.c.prediction_label, sa.func.count()).select_from(JOINED)
-             .where(*conditions(filters)).group_by(PRED.c.prediction_label))
+    query = (
+        sa.select(PRED.c.prediction_label, sa.func.count())
+        .select_from(JOINED)
+        .where(*conditions(filters))
+        .group_by(PRED.c.prediction_label)
+    )
     return dict(db.session.execute(query).all())
 
 
@@ -90,5 +100,4 @@ def model_versions() -> list[str]:
 
 def export_select(columns: list, filters: dict, sort: str):
     """Core select of `columns` over predictions joined to inputs, with the history's filters and order."""
-    return (sa.select(*columns).select_from(JOINED)
-            .where(*conditions(filters)).order_by(*_ORDER[sort]))
+    return sa.select(*columns).select_from(JOINED).where(*conditions(filters)).order_by(*_ORDER[sort])

@@ -1,4 +1,5 @@
 """History, detail and deletion of stored predictions."""
+
 from __future__ import annotations
 
 import logging
@@ -28,22 +29,36 @@ def history():
     """The predictions, newest first by default, filtered, sorted and paginated in SQL."""
     form = filter_form()
     if not form.validate():
-        return render_template("admin/history.html", form=form, pagination=None, counts={}, args={},
-                               sources=SOURCE_LABELS), 422
+        return render_template(
+            "admin/history.html", form=form, pagination=None, counts={}, args={}, sources=SOURCE_LABELS
+        ), 422
     filters, sort = form.filters(), form.sort.data
     counts = label_counts(filters)
-    page = db.paginate(history_select(filters, sort), page=page_number(request.args.get("page")),
-                       per_page=PER_PAGE, error_out=False, count=False)
+    page = db.paginate(
+        history_select(filters, sort),
+        page=page_number(request.args.get("page")),
+        per_page=PER_PAGE,
+        error_out=False,
+        count=False,
+    )
     page.total = sum(counts.values())  # the per-label counts already give the total: no second COUNT(*)
-    return render_template("admin/history.html", form=form, pagination=page, counts=counts,
-                           args=filter_args(form), sort_label=SORTS[sort], sources=SOURCE_LABELS)
+    return render_template(
+        "admin/history.html",
+        form=form,
+        pagination=page,
+        counts=counts,
+        args=filter_args(form),
+        sort_label=SORTS[sort],
+        sources=SOURCE_LABELS,
+    )
 
 
 def _detail_context(prediction_id: int) -> dict:
     if prediction_id > MAX_ID:  # SQLite cannot even bind such an integer
         abort(404, "Prédiction introuvable (supprimée ou jamais enregistrée).")
-    prediction = db.session.scalar(sa.select(Prediction).options(joinedload(Prediction.input))
-                                   .where(Prediction.id == prediction_id))
+    prediction = db.session.scalar(
+        sa.select(Prediction).options(joinedload(Prediction.input)).where(Prediction.id == prediction_id)
+    )
     if prediction is None:
         abort(404, "Prédiction introuvable (supprimée ou jamais enregistrée).")
     record = prediction.input
@@ -52,7 +67,9 @@ def _detail_context(prediction_id: int) -> dict:
     state = model_store.state()
     same_model = state.predictor is not None and state.predictor.version == prediction.model_version
     return {
-        "prediction": prediction, "record": record, "band": risk_band(prediction.prediction_proba),
+        "prediction": prediction,
+        "record": record,
+        "band": risk_band(prediction.prediction_proba),
         "source_label": SOURCE_LABELS.get(record.source, record.source),
         "feature_rows": [(f.label, f.name, display_value(f.name, features[f.name])) for f in FEATURES],
         "raw_rows": [(f.label, display_raw_value(f.name, raw.get(f.name))) for f in RAW_FIELDS] if raw else None,

@@ -1,4 +1,5 @@
 """JSON API for integrators and operators: /predict, /health, /ready, /model."""
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)

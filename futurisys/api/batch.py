@@ -1,4 +1,5 @@
 """POST /predict/batch: many records scored in one vectorised pass and stored all together, or not at all."""
+
 from __future__ import annotations
 
 import time
@@ -39,11 +40,16 @@ def predict_batch():
         if len(errors) > MAX_LISTED_INVALID:
             message += f" Les {MAX_LISTED_INVALID} premiers sont détaillés."
         listed = dict(islice(errors.items(), MAX_LISTED_INVALID))
-        return error_response(422, message, {str(index): record_errors for index, record_errors in listed.items()},
-                              invalid_records=len(errors))
+        return error_response(
+            422,
+            message,
+            {str(index): record_errors for index, record_errors in listed.items()},
+            invalid_records=len(errors),
+        )
     replay = idempotency.claim()
     if replay is not None:
         return replay
-    scores = predict_and_store_many(predictor, items, source="batch", request_id=g.request_id, started=started,
-                                    api_key_name=g.get("api_key_name"))
+    scores = predict_and_store_many(
+        predictor, items, source="batch", request_id=g.request_id, started=started, api_key_name=g.get("api_key_name")
+    )
     return jsonify([{"Prediction": score.label, "Probabilite_depart": score.proba} for score in scores])

@@ -1,4 +1,5 @@
 """Reading a JSON request body whole and safely: size, truncation, content type, nesting depth, number range."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Interactive API documentation (Swagger UI) served from this service: GET /docs, no CDN."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, send_from_directory

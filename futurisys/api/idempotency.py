@@ -5,6 +5,7 @@ its key, just before scoring, with an insert that the unique constraint lets onl
 its 200 answer there, any other outcome releases the key so that the client may retry. An invalid body gets its 422
 whatever the key: there is nothing to protect.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,25 +60,40 @@ def _claim(scope: str, key: str, fingerprint: str):
     now = utcnow()
     try:
         with db.engine.begin() as connection:
-            connection.execute(table.delete().where(sa.or_(
-                table.c.created_at < now - TTL,
-                sa.and_(table.c.status_code.is_(None), table.c.created_at < now - ABANDONED_AFTER))))
+            connection.execute(
+                table.delete().where(
+                    sa.or_(
+                        table.c.created_at < now - TTL,
+                        sa.and_(table.c.status_code.is_(None), table.c.created_at < now - ABANDONED_AFTER),
+                    )
+                )
+            )
             connection.execute(table.insert().values(scope=scope, key=key, fingerprint=fingerprint, created_at=now))
         return None
     except IntegrityError:
         pass
     with db.engine.connect() as connection:
-        row = connection.execute(sa.select(table.c.fingerprint, table.c.status_code, table.c.response_body)
-                                 .where(table.c.scope == scope, table.c.key == key)).first()
+        row = connection.execute(
+            sa.select(table.c.fingerprint, table.c.status_code, table.c.response_body).where(
+                table.c.scope == scope, table.c.key == key
+            )
+        ).first()
     if row is None or row.status_code is None:
-        response = make_response(error_response(
-            409, f"Une requête avec cette clé {HEADER} est en cours de traitement : réessayez dans un instant."))
+        response = make_response(
+            error_response(
+                409, f"Une requête avec cette clé {HEADER} est en cours de traitement : réessayez dans un instant."
+            )
+        )
         response.headers["Retry-After"] = "1"
         return response
     if row.fingerprint != fingerprint:
         message = f"Cette clé {HEADER} a déjà servi pour une autre requête : choisissez-en une nouvelle."
-        return error_response(422, message, {HEADER: [message]},
-                              detail=[{"loc": ["header", HEADER], "msg": message, "type": "value_error"}])
+        return error_response(
+            422,
+            message,
+            {HEADER: [message]},
+            detail=[{"loc": ["header", HEADER], "msg": message, "type": "value_error"}],
+        )
     replay = Response(row.response_body, status=row.status_code, mimetype="application/json")
     replay.headers[REPLAYED_HEADER] = "true"
     return replay
@@ -89,8 +105,11 @@ def _settle(scope: str, key: str, response: Response | None) -> None:
     where = (table.c.scope == scope, table.c.key == key, table.c.status_code.is_(None))
     with db.engine.begin() as connection:
         if response is not None and response.status_code == 200:
-            connection.execute(table.update().where(*where).values(
-                status_code=response.status_code, response_body=response.get_data(as_text=True)))
+            connection.execute(
+                table.update()
+                .where(*where)
+                .values(status_code=response.status_code, response_body=response.get_data(as_text=True))
+            )
         else:
             connection.execute(table.delete().where(*where))
 

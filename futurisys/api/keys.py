@@ -8,6 +8,7 @@ no constant-time comparison is needed.
 Every check is that one indexed query, not an in-process cache: a revoked key stops working at once in every
 gunicorn worker, for well under a millisecond per request.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,7 +53,8 @@ def verify(key: str | None) -> ApiKey | None:
     if not key or len(key) > _MAX_KEY_LENGTH or not key.startswith(KEY_PREFIX):
         return None
     return db.session.execute(
-        sa.select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))).scalar_one_or_none()
+        sa.select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
 
 
 def revoke(name: str) -> ApiKey | None:
@@ -114,8 +116,9 @@ def list_command() -> None:
     click.echo(f"{'NAME':<{width}}  {'PREFIX':<{SHOWN_PREFIX_LENGTH + 1}}  {'CREATED (UTC)':<16}  REVOKED (UTC)")
     for k in keys:
         revoked = _utc_minute(k.revoked_at) if k.revoked_at else "-"
-        click.echo(f"{k.name:<{width}}  {k.prefix + '…':<{SHOWN_PREFIX_LENGTH + 1}}  {_utc_minute(k.created_at)}"
-                   f"  {revoked}")
+        click.echo(
+            f"{k.name:<{width}}  {k.prefix + '…':<{SHOWN_PREFIX_LENGTH + 1}}  {_utc_minute(k.created_at)}  {revoked}"
+        )
 
 
 @apikeys_cli.command("revoke")

@@ -1,4 +1,5 @@
 """Routes of the JSON API."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,11 @@ DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})
 @bp.before_app_request
 def status_for_json_clients():
     """GET / answers the original API's `{"status": "API OK"}` to clients preferring JSON; browsers get the form."""
-    if request.path == "/" and request.method in ("GET", "HEAD") and \
-            request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+    if (
+        request.path == "/"
+        and request.method in ("GET", "HEAD")
+        and request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    ):
         return jsonify(status="API OK")
     return None
 
@@ -70,14 +74,25 @@ def predict():
     replay = idempotency.claim()
     if replay is not None:
         return replay
-    stored = predict_and_store(predictor, features, raw, source="api", request_id=g.request_id, started=started,
-                               api_key_name=g.get("api_key_name"))
+    stored = predict_and_store(
+        predictor,
+        features,
+        raw,
+        source="api",
+        request_id=g.request_id,
+        started=started,
+        api_key_name=g.get("api_key_name"),
+    )
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
     if with_details:
-        body.update(prediction_id=stored.prediction_id, input_id=stored.input_id,
-                    model_version=stored.model_version, threshold=stored.threshold,
-                    shape="raw" if raw is not None else "features",
-                    drivers=drivers(predictor, features))
+        body.update(
+            prediction_id=stored.prediction_id,
+            input_id=stored.input_id,
+            model_version=stored.model_version,
+            threshold=stored.threshold,
+            shape="raw" if raw is not None else "features",
+            drivers=drivers(predictor, features),
+        )
     return jsonify(body)
 
 
@@ -112,6 +127,16 @@ def model_info():
     if state.predictor is None:
         return error_response(503, "Modèle indisponible, réessayez plus tard.")
     meta = state.predictor.metadata
-    keys = ("version", "created_at", "training_data_md5", "threshold", "threshold_rule", "class_labels", "model",
-            "metrics", "features", "library_versions")
+    keys = (
+        "version",
+        "created_at",
+        "training_data_md5",
+        "threshold",
+        "threshold_rule",
+        "class_labels",
+        "model",
+        "metrics",
+        "features",
+        "library_versions",
+    )
     return jsonify({**{key: meta.get(key) for key in keys}, "source": public_source(state.source)})

@@ -1,4 +1,5 @@
 """Accounts and sessions: login, logout, the `users` commands and the role checks other blueprints use."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

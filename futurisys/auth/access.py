@@ -1,4 +1,5 @@
 """Who may see what: the Flask-Login settings and the role check every blueprint of people runs first."""
+
 from __future__ import annotations
 
 import secrets

@@ -1,4 +1,5 @@
 """Creating accounts: the rules on usernames and passwords, in one place for the CLI and the tests."""
+
 from __future__ import annotations
 
 import os
@@ -96,10 +97,16 @@ def bootstrap_admin(generate: bool) -> list[str]:
         return ["No account yet: create one with `flask --app futurisys users create NAME --role admin`."]
     password = generated_password()
     user = create_user(username or "admin", password, "admin")
-    return [f"First admin account {user.username!r} created in {database_name()}.", "",
-            f"    username: {user.username}", f"    password: {password}", "",
-            "This password is shown only once. Change it now with:",
-            f"    .venv/bin/flask --app futurisys users set-password {user.username}", ""]
+    return [
+        f"First admin account {user.username!r} created in {database_name()}.",
+        "",
+        f"    username: {user.username}",
+        f"    password: {password}",
+        "",
+        "This password is shown only once. Change it now with:",
+        f"    .venv/bin/flask --app futurisys users set-password {user.username}",
+        "",
+    ]
 
 
 def database_name() -> str:

@@ -1,4 +1,5 @@
 """`flask --app futurisys users …`: accounts of HR staff and admins (there is no built-in account)."""
+
 from __future__ import annotations
 
 import click
@@ -7,8 +8,12 @@ from flask.cli import AppGroup
 from futurisys.models import User
 
 users_cli = AppGroup("users", help="Accounts of HR staff (role hr) and admins (role admin).")
-_PASSWORD_OPTION = dict(prompt=True, hide_input=True, confirmation_prompt=True,
-                        help="Prompted (hidden, twice) when omitted; pass it only from scripts.")
+_PASSWORD_OPTION = dict(
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted (hidden, twice) when omitted; pass it only from scripts.",
+)
 
 
 def _database() -> str:
@@ -74,8 +79,11 @@ def disable_command(username: str) -> None:
 
 
 @users_cli.command("bootstrap")
-@click.option("--generate", is_flag=True,
-              help="With no ADMIN_USERNAME/ADMIN_PASSWORD, create 'admin' with a random password printed once.")
+@click.option(
+    "--generate",
+    is_flag=True,
+    help="With no ADMIN_USERNAME/ADMIN_PASSWORD, create 'admin' with a random password printed once.",
+)
 def bootstrap_command(generate: bool) -> None:
     """First admin account, only on a database with no account: from ADMIN_USERNAME/ADMIN_PASSWORD, or generated."""
     from futurisys.auth.accounts import bootstrap_admin

@@ -1,4 +1,5 @@
 """Login and logout pages."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,9 @@ from futurisys.models import User, utcnow
 
 log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
-THROTTLED = ("Trop de tentatives de connexion échouées. Réessayez dans "
-             f"{int(throttle.WINDOW.total_seconds() // 60)} minutes.")
+THROTTLED = (
+    f"Trop de tentatives de connexion échouées. Réessayez dans {int(throttle.WINDOW.total_seconds() // 60)} minutes."
+)
 _DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
 
 
@@ -64,9 +66,15 @@ def login():
     db.session.commit()
     login_user(user)
     response = redirect(next_url or home_for(user))
-    response.set_cookie(throttle.DEVICE_COOKIE, throttle.new_device_cookie(secret, username),
-                        max_age=int(throttle.DEVICE_COOKIE_AGE.total_seconds()), path=url_for("auth.login"),
-                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        throttle.new_device_cookie(secret, username),
+        max_age=int(throttle.DEVICE_COOKIE_AGE.total_seconds()),
+        path=url_for("auth.login"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 

@@ -5,6 +5,7 @@ whose row landed within the limit go on, so guessing cannot outrun the count. Fa
 device cookie are limited per account; failures made with one, per device. A real user who once logged in from
 their browser keeps a device cookie and is not locked out by someone guessing from elsewhere.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -68,14 +69,16 @@ def begin(username: str, address: str, device: str | None) -> Attempt | None:
     now = utcnow()
     with db.engine.begin() as connection:
         connection.execute(_table.delete().where(_table.c.created_at < now - WINDOW))
-        row_id = connection.execute(_table.insert().returning(_table.c.id), {
-            "username": username, "address": address, "device": device, "created_at": now}).scalar_one()
+        row_id = connection.execute(
+            _table.insert().returning(_table.c.id),
+            {"username": username, "address": address, "device": device, "created_at": now},
+        ).scalar_one()
     since = now - WINDOW
-    scope = _table.c.device == device if device else sa.and_(_table.c.username == username,
-                                                              _table.c.device.is_(None))
+    scope = _table.c.device == device if device else sa.and_(_table.c.username == username, _table.c.device.is_(None))
     limit = MAX_PER_DEVICE if device else MAX_PER_ACCOUNT
-    allowed = (_count(scope, since=since) <= limit
-               and _count(_table.c.address == address, since=since) <= MAX_PER_ADDRESS)
+    allowed = (
+        _count(scope, since=since) <= limit and _count(_table.c.address == address, since=since) <= MAX_PER_ADDRESS
+    )
     db.session.rollback()  # end the read transaction the counts opened
     if not allowed:
         _delete(_table.c.id == row_id)  # a refused attempt checked nothing: it does not prolong the lock
@@ -85,8 +88,11 @@ def begin(username: str, address: str, device: str | None) -> Attempt | None:
 
 def succeeded(attempt: Attempt) -> None:
     """Forget this attempt and the failures of its scope (the device, or the account's untrusted ones)."""
-    scope = _table.c.device == attempt.device if attempt.device else sa.and_(
-        _table.c.username == attempt.username, _table.c.device.is_(None))
+    scope = (
+        _table.c.device == attempt.device
+        if attempt.device
+        else sa.and_(_table.c.username == attempt.username, _table.c.device.is_(None))
+    )
     _delete(sa.or_(_table.c.id == attempt.row_id, scope))
 
 

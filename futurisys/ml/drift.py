@@ -4,6 +4,7 @@ PSI = Σ (recent share − reference share) × ln(recent share / reference share
 reference for numeric features, the categories themselves for categorical ones. Usual reading: below 0.1 stable,
 0.1 to 0.2 moderate shift, above 0.2 significant shift. No Flask here: pure numpy/pandas.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -84,13 +85,15 @@ def numeric_drift(name: str, reference: pd.Series, recent: pd.Series, bins: int 
     edges = quantile_edges(reference.to_numpy(dtype=float), bins)
     ref, now = bin_shares(reference, edges), bin_shares(recent, edges)
     labels = _bin_labels(edges)
-    cells = tuple(Bin(i, label, float(r), float(c))
-                  for i, (label, r, c) in enumerate(zip(labels, ref, now, strict=True)))
+    cells = tuple(
+        Bin(i, label, float(r), float(c)) for i, (label, r, c) in enumerate(zip(labels, ref, now, strict=True))
+    )
     return FeatureDrift(name, False, psi(ref, now), cells)
 
 
-def categorical_drift(name: str, reference: pd.Series, recent: pd.Series, categories: Sequence = (),
-                      labels: dict | None = None) -> FeatureDrift:
+def categorical_drift(
+    name: str, reference: pd.Series, recent: pd.Series, categories: Sequence = (), labels: dict | None = None
+) -> FeatureDrift:
     """PSI of a categorical feature over its categories (known ones first, then any others seen)."""
     ref_shares = reference.value_counts(normalize=True)
     now_shares = recent.value_counts(normalize=True)
@@ -102,10 +105,17 @@ def categorical_drift(name: str, reference: pd.Series, recent: pd.Series, catego
     return FeatureDrift(name, True, psi(ref, now), cells)
 
 
-def drift_report(reference: pd.DataFrame, recent: pd.DataFrame, categorical: dict[str, Sequence],
-                 labels: dict[str, dict] | None = None) -> list[FeatureDrift]:
+def drift_report(
+    reference: pd.DataFrame,
+    recent: pd.DataFrame,
+    categorical: dict[str, Sequence],
+    labels: dict[str, dict] | None = None,
+) -> list[FeatureDrift]:
     """One FeatureDrift per column of `reference`; `categorical` maps categorical columns to their categories."""
     labels = labels or {}
-    return [categorical_drift(name, reference[name], recent[name], categorical[name], labels.get(name))
-            if name in categorical else numeric_drift(name, reference[name], recent[name])
-            for name in reference.columns]
+    return [
+        categorical_drift(name, reference[name], recent[name], categorical[name], labels.get(name))
+        if name in categorical
+        else numeric_drift(name, reference[name], recent[name])
+        for name in reference.columns
+    ]

@@ -1,4 +1,5 @@
 """Turns feature records into the model's float32 matrix: one-hot categories, 0/1 booleans, numbers as is."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -1,4 +1,5 @@
 """How the model treats groups of employees, and how well its probabilities are calibrated (out-of-fold)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -12,8 +13,11 @@ AGE_BANDS = (("<30", 0, 30), ("30-44", 30, 45), ("45+", 45, 200))
 #: Attributes the fairness table is broken down by, with the feature each one comes from.
 FAIRNESS_ATTRIBUTES = (("genre", "genre"), ("statut_marital", "statut_marital"), ("tranche_age", "age"))
 #: The order groups are listed in (schema order for categories, youngest band first).
-GROUP_ORDER = {"genre": ("F", "M"), "statut_marital": ("Célibataire", "Marié(e)", "Divorcé(e)"),
-               "tranche_age": tuple(key for key, _, _ in AGE_BANDS)}
+GROUP_ORDER = {
+    "genre": ("F", "M"),
+    "statut_marital": ("Célibataire", "Marié(e)", "Divorcé(e)"),
+    "tranche_age": tuple(key for key, _, _ in AGE_BANDS),
+}
 FOUR_FIFTHS = 0.8
 CALIBRATION_BINS = 10
 
@@ -57,12 +61,20 @@ def group_table(target, proba, groups, threshold: float, repeats: int = 1, order
         y, p = target[inside], proba[inside]
         flagged = p >= threshold
         true_flags = int((flagged & (y == 1)).sum())
-        rows.append({
-            "group": key, "n": int(inside.sum() // repeats), "base_rate": float(y.mean()),
-            "mean_proba": float(p.mean()), "roc_auc": _roc_auc(y, p), "flag_rate": float(flagged.mean()),
-            "precision": _ratio(true_flags, flagged.sum()), "recall": _ratio(true_flags, (y == 1).sum()),
-            "calibration_gap": float(p.mean() - y.mean()), "ece": reliability(y, p)["ece"],
-        })
+        rows.append(
+            {
+                "group": key,
+                "n": int(inside.sum() // repeats),
+                "base_rate": float(y.mean()),
+                "mean_proba": float(p.mean()),
+                "roc_auc": _roc_auc(y, p),
+                "flag_rate": float(flagged.mean()),
+                "precision": _ratio(true_flags, flagged.sum()),
+                "recall": _ratio(true_flags, (y == 1).sum()),
+                "calibration_gap": float(p.mean() - y.mean()),
+                "ece": reliability(y, p)["ece"],
+            }
+        )
     top = max(row["flag_rate"] for row in rows)
     for row in rows:
         row["flag_ratio"] = _ratio(row["flag_rate"], top)
@@ -85,8 +97,9 @@ def reliability(target, proba, bins: int = CALIBRATION_BINS) -> dict:
             continue
         mean_proba, observed = float(proba[inside].mean()), float(target[inside].mean())
         ece += n / len(proba) * abs(mean_proba - observed)
-        rows.append({"lower": b / bins, "upper": (b + 1) / bins, "n": n, "mean_proba": mean_proba,
-                     "observed_rate": observed})
+        rows.append(
+            {"lower": b / bins, "upper": (b + 1) / bins, "n": n, "mean_proba": mean_proba, "observed_rate": observed}
+        )
     return {"bins": rows, "ece": float(ece)}
 
 

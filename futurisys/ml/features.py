@@ -1,4 +1,5 @@
 """The one derivation of the model's 30 features from a raw HR record."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,9 +33,13 @@ def derive_features(raw: Mapping) -> dict:
         categorie_employe=employee_category(total_years, company_years, role_years),
         exp_hors_entreprise=total_years - company_years,
         ratio_sans_promotion=-1 if company_years == 0 else since_promotion // company_years,
-        satisfaction_globale=(raw["satisfaction_employee_environnement"] + raw["satisfaction_employee_nature_travail"]
-                              + raw["satisfaction_employee_equipe"]
-                              + raw["satisfaction_employee_equilibre_pro_perso"]) / 4,
+        satisfaction_globale=(
+            raw["satisfaction_employee_environnement"]
+            + raw["satisfaction_employee_nature_travail"]
+            + raw["satisfaction_employee_equipe"]
+            + raw["satisfaction_employee_equilibre_pro_perso"]
+        )
+        / 4,
         revenu_par_annee_experience_totale=-1 if total_years == 0 else yearly_income // total_years,
         revenu_par_annee_experience_interne=-1 if company_years == 0 else yearly_income // company_years,
         # Deliberately not clipped: negative values other than the -1 sentinel are real (see MAPPING).

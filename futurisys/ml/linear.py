@@ -1,4 +1,5 @@
 """The logistic-regression half's design matrix: log scales, -1 sentinels split out, a few indicator columns."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,12 @@ from futurisys.ml.encoding import FeatureEncoder, fold_columns
 from futurisys.schema import SENTINEL_FEATURES
 
 _LOG1P_COLUMNS = ("revenu_par_annee_experience_interne", "revenu_par_annee_experience_totale")
-_SATISFACTIONS = ("satisfaction_employee_environnement", "satisfaction_employee_nature_travail",
-                  "satisfaction_employee_equipe", "satisfaction_employee_equilibre_pro_perso")
+_SATISFACTIONS = (
+    "satisfaction_employee_environnement",
+    "satisfaction_employee_nature_travail",
+    "satisfaction_employee_equipe",
+    "satisfaction_employee_equilibre_pro_perso",
+)
 # (new column, source column, test); the test gives 0/1, or a value for "log".
 _EXTRA = (
     *((f"is_sentinel({name})", name, ("eq", -1.0)) for name in SENTINEL_FEATURES),

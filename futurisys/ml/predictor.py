@@ -1,4 +1,5 @@
 """Loads a model bundle and scores feature records: probability, label and per-feature contributions."""
+
 from __future__ import annotations
 
 import json
@@ -152,23 +153,31 @@ class Predictor:
         contributions, _ = self.contributions([features])
         names = self.encoder.feature_names
         order = [i for i in np.argsort(-np.abs(contributions[0]), kind="stable") if names[i] not in self.excluded]
-        return [{"feature": names[i], "value": features[names[i]], "contribution": round(float(contributions[0][i]), 4)}
-                for i in order[:count]]
+        return [
+            {"feature": names[i], "value": features[names[i]], "contribution": round(float(contributions[0][i]), 4)}
+            for i in order[:count]
+        ]
 
 
 def check_compatible(metadata: Mapping) -> None:
     """Raise BundleError when a bundle's features or library versions do not fit this code."""
     if metadata.get("features") != feature_spec():
-        raise BundleError("model bundle features do not match this version of Futurisys's schema "
-                          "(retrain with `flask --app futurisys model train`)")
+        raise BundleError(
+            "model bundle features do not match this version of Futurisys's schema "
+            "(retrain with `flask --app futurisys model train`)"
+        )
     trained, here = metadata.get("library_versions", {}), library_versions()
     for name in CHECKED_LIBRARIES:
         if trained.get(name, "").split(".")[:2] != here[name].split(".")[:2]:
-            raise BundleError(f"model bundle was trained with {name} {trained.get(name, '?')}, "
-                              f"this service runs {name} {here[name]}: retrain or install the matching version")
+            raise BundleError(
+                f"model bundle was trained with {name} {trained.get(name, '?')}, "
+                f"this service runs {name} {here[name]}: retrain or install the matching version"
+            )
 
 
 def feature_spec() -> list[dict]:
     """The feature list stored in a bundle's metadata."""
-    return [{"name": f.name, "type": f.kind, "categories": list(f.values) if f.kind == "category" else None}
-            for f in FEATURES]
+    return [
+        {"name": f.name, "type": f.kind, "categories": list(f.values) if f.kind == "category" else None}
+        for f in FEATURES
+    ]

@@ -1,4 +1,5 @@
 """The blend as a sum of one exact function per feature: XGBoost stumps folded into step tables, plus linear terms."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ class StumpTables:
         for c, (t, levels) in enumerate(zip(self.thresholds, self.levels, strict=False)):
             self._padded_thresholds[c, : len(t)] = t
             self._padded_levels[c, : len(levels)] = levels
-            self._padded_levels[c, len(levels):] = levels[-1]
+            self._padded_levels[c, len(levels) :] = levels[-1]
         self._rows = np.arange(width)
 
     def per_column(self, matrix: np.ndarray) -> np.ndarray:

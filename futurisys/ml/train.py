@@ -1,4 +1,5 @@
 """Training: repeated stratified cross-validation, threshold choice and the model bundle on disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,9 +25,20 @@ class TrainSettings:
 
     # Depth-1 trees (an additive model) beat deeper ones on 1,470 rows; no class weighting keeps probabilities
     # calibrated. Chosen on a different CV seed (7) than the one reported (42); see README "Model".
-    xgboost_params: dict = field(default_factory=lambda: {
-        "objective": "binary:logistic", "eta": 0.03, "max_depth": 1, "subsample": 0.8, "colsample_bytree": 0.3,
-        "min_child_weight": 5, "reg_lambda": 1.0, "tree_method": "hist", "seed": 0, "nthread": 1})
+    xgboost_params: dict = field(
+        default_factory=lambda: {
+            "objective": "binary:logistic",
+            "eta": 0.03,
+            "max_depth": 1,
+            "subsample": 0.8,
+            "colsample_bytree": 0.3,
+            "min_child_weight": 5,
+            "reg_lambda": 1.0,
+            "tree_method": "hist",
+            "seed": 0,
+            "nthread": 1,
+        }
+    )
     xgboost_rounds: int = 2000
     linear_c: float = 0.1
     xgboost_weight: float = 0.4
@@ -61,8 +73,9 @@ def fit(matrix: np.ndarray, target: np.ndarray, settings: TrainSettings) -> Pred
     # An excluded feature's columns are constant while fitting: no stump can split on them, no coefficient is fitted.
     masked = matrix.copy()
     masked[:, excluded_columns(encoder.source, settings.excluded_features)] = 0.0
-    booster = xgboost.train(settings.xgboost_params, xgboost.DMatrix(masked, label=target),
-                            num_boost_round=settings.xgboost_rounds)
+    booster = xgboost.train(
+        settings.xgboost_params, xgboost.DMatrix(masked, label=target), num_boost_round=settings.xgboost_rounds
+    )
     design = linear_design.transform(matrix)
     dropped = excluded_columns(linear_design.source, settings.excluded_features)
     design[:, dropped] = 0.0
@@ -73,9 +86,14 @@ def fit(matrix: np.ndarray, target: np.ndarray, settings: TrainSettings) -> Pred
         model = LogisticRegression(C=settings.linear_c, max_iter=5000).fit((design - mean) / scale, target)
     coef = model.coef_[0].copy()
     coef[dropped] = 0.0
-    linear = {"xgboost_weight": settings.xgboost_weight, "columns": linear_design.columns,
-              "mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist(),
-              "intercept": float(model.intercept_[0])}
+    linear = {
+        "xgboost_weight": settings.xgboost_weight,
+        "columns": linear_design.columns,
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": coef.tolist(),
+        "intercept": float(model.intercept_[0]),
+    }
     return Predictor(booster, linear, {"excluded_features": list(settings.excluded_features)})
 
 
@@ -129,8 +147,12 @@ def _run_folds(tasks: list, matrix, target, workers: int, progress: Callable[[],
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn, not fork: forking a process that has used OpenMP (XGBoost) can hang the child.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_share_data, initargs=(matrix, target)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_share_data,
+        initargs=(matrix, target),
+    ) as pool:
         results = []
         for result in pool.map(_fold_log_odds, tasks):
             results.append(result)
@@ -138,15 +160,23 @@ def _run_folds(tasks: list, matrix, target, workers: int, progress: Callable[[],
         return results
 
 
-def cross_validate_variants(matrix, target, variants: list[TrainSettings], workers: int | None = None,
-                            progress: Callable[[], None] = lambda: None) -> list[dict]:
+def cross_validate_variants(
+    matrix,
+    target,
+    variants: list[TrainSettings],
+    workers: int | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> list[dict]:
     """Repeated stratified CV of each variant on the same folds: per-fold ROC AUC, PR AUC, Brier, out-of-fold probas."""
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     first = variants[0]
-    folds = list(RepeatedStratifiedKFold(n_splits=first.cv_splits, n_repeats=first.cv_repeats,
-                                         random_state=first.cv_seed).split(matrix, target))
+    folds = list(
+        RepeatedStratifiedKFold(n_splits=first.cv_splits, n_repeats=first.cv_repeats, random_state=first.cv_seed).split(
+            matrix, target
+        )
+    )
     tasks = [(settings, train, test) for settings in variants for train, test in folds]
     log_odds = _run_folds(tasks, matrix, target, free_cores() if workers is None else workers, progress)
     out = []
@@ -156,8 +186,13 @@ def cross_validate_variants(matrix, target, variants: list[TrainSettings], worke
         for number, (_, test) in enumerate(folds):
             proba = 1.0 / (1.0 + np.exp(-log_odds[v * len(folds) + number]))
             out_of_fold[number // settings.cv_splits, test] = proba
-            scores.append((roc_auc_score(target[test], proba), average_precision_score(target[test], proba),
-                           brier_score_loss(target[test], proba)))
+            scores.append(
+                (
+                    roc_auc_score(target[test], proba),
+                    average_precision_score(target[test], proba),
+                    brier_score_loss(target[test], proba),
+                )
+            )
         out.append({"scores": np.array(scores), "out_of_fold": out_of_fold, "tests": [test for _, test in folds]})
     return out
 
@@ -171,9 +206,14 @@ def cv_summary(cv: dict, target, settings: TrainSettings) -> dict:
     """Mean and spread of the fold scores, and the expected calibration error of the pooled probabilities."""
     roc, pr, brier = cv["scores"].mean(axis=0)
     ece = fairness.reliability(np.tile(target, settings.cv_repeats), cv["out_of_fold"].ravel())["ece"]
-    return {"cv_roc_auc_mean": round(float(roc), 4), "cv_roc_auc_std": round(float(cv["scores"][:, 0].std()), 4),
-            "cv_pr_auc_mean": round(float(pr), 4), "cv_pr_auc_std": round(float(cv["scores"][:, 1].std()), 4),
-            "brier": round(float(brier), 4), "ece": round(float(ece), 4)}
+    return {
+        "cv_roc_auc_mean": round(float(roc), 4),
+        "cv_roc_auc_std": round(float(cv["scores"][:, 0].std()), 4),
+        "cv_pr_auc_mean": round(float(pr), 4),
+        "cv_pr_auc_std": round(float(cv["scores"][:, 1].std()), 4),
+        "brier": round(float(brier), 4),
+        "ece": round(float(ece), 4),
+    }
 
 
 def threshold_metrics(target, cv: dict, settings: TrainSettings) -> tuple[float, dict]:
@@ -185,11 +225,19 @@ def threshold_metrics(target, cv: dict, settings: TrainSettings) -> tuple[float,
     per_fold = []
     for number, test in enumerate(cv["tests"]):
         predicted = cv["out_of_fold"][number // settings.cv_splits, test] >= threshold
-        per_fold.append((precision_score(target[test], predicted, zero_division=0),
-                         recall_score(target[test], predicted), f1_score(target[test], predicted)))
+        per_fold.append(
+            (
+                precision_score(target[test], predicted, zero_division=0),
+                recall_score(target[test], predicted),
+                f1_score(target[test], predicted),
+            )
+        )
     precision, recall, f1 = np.mean(per_fold, axis=0)
-    return threshold, {"precision": round(float(precision), 4), "recall": round(float(recall), 4),
-                       "f1": round(float(f1), 4)}
+    return threshold, {
+        "precision": round(float(precision), 4),
+        "recall": round(float(recall), 4),
+        "f1": round(float(f1), 4),
+    }
 
 
 def bundle_version(settings: TrainSettings, data_md5: str) -> str:
@@ -198,8 +246,12 @@ def bundle_version(settings: TrainSettings, data_md5: str) -> str:
     return "fx-" + hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
-                 progress: Callable[[], None] = lambda: None, workers: int | None = None) -> dict:
+def train_bundle(
+    out_dir: str | Path,
+    settings: TrainSettings = TrainSettings(),
+    progress: Callable[[], None] = lambda: None,
+    workers: int | None = None,
+) -> dict:
     """Evaluate both variants by repeated CV, fit the chosen one on all the reference data, write the bundle."""
     features, target_series = data.training_matrix()
     records = features.to_dict("records")
@@ -216,14 +268,25 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
     groups = fairness.groups_of(records)
 
     def fairness_of(variant_cv: dict) -> dict:
-        return {attribute: fairness.rounded(fairness.group_table(
-                    pooled_target, variant_cv["out_of_fold"].ravel(), np.tile(keys, settings.cv_repeats), threshold,
-                    settings.cv_repeats, fairness.GROUP_ORDER[attribute]))
-                for attribute, keys in groups.items()}
+        return {
+            attribute: fairness.rounded(
+                fairness.group_table(
+                    pooled_target,
+                    variant_cv["out_of_fold"].ravel(),
+                    np.tile(keys, settings.cv_repeats),
+                    threshold,
+                    settings.cv_repeats,
+                    fairness.GROUP_ORDER[attribute],
+                )
+            )
+            for attribute, keys in groups.items()
+        }
 
     def flag_rates(variant_cv: dict) -> dict:
-        return {attribute: {row["group"]: row["flag_rate"] for row in rows}
-                for attribute, rows in fairness_of(variant_cv).items()}
+        return {
+            attribute: {row["group"]: row["flag_rate"] for row in rows}
+            for attribute, rows in fairness_of(variant_cv).items()
+        }
 
     metadata = {
         "version": bundle_version(settings, data_md5),
@@ -237,21 +300,23 @@ def train_bundle(out_dir: str | Path, settings: TrainSettings = TrainSettings(),
         "feature_centres": [round(float(c), 12) for c in final.feature_terms(matrix).mean(axis=0)],
         "threshold": threshold,
         "threshold_rule": f"le seuil qui maximise le score F{settings.threshold_beta:g} (le rappel y compte "
-                          f"{settings.threshold_beta:g} fois plus que la précision, car manquer un départ coûte "
-                          "plus cher que signaler à tort) sur les probabilités hors échantillon de la validation "
-                          "croisée",
+        f"{settings.threshold_beta:g} fois plus que la précision, car manquer un départ coûte "
+        "plus cher que signaler à tort) sur les probabilités hors échantillon de la validation "
+        "croisée",
         "class_labels": {str(k): v for k, v in CLASS_LABELS.items()},
         "model": "mélange, en logarithme de la cote, d'arbres XGBoost à une coupure et d'une régression logistique",
         "settings": asdict(settings),
         "metrics": {
             "cv": f"validation croisée stratifiée {settings.cv_splits} blocs × {settings.cv_repeats} répétitions, "
-                  f"graine {settings.cv_seed}",
-            **cv_summary(cv, target, settings), **at_threshold,
+            f"graine {settings.cv_seed}",
+            **cv_summary(cv, target, settings),
+            **at_threshold,
         },
         # Flag rates per group at the served model's threshold: what leaving the criteria out changes.
-        "variants": {"without_protected": {**cv_summary(cv_without, target, settings),
-                                           "flag_rates": flag_rates(cv_without)},
-                     "with_protected": {**cv_summary(cv_with, target, settings), "flag_rates": flag_rates(cv_with)}},
+        "variants": {
+            "without_protected": {**cv_summary(cv_without, target, settings), "flag_rates": flag_rates(cv_without)},
+            "with_protected": {**cv_summary(cv_with, target, settings), "flag_rates": flag_rates(cv_with)},
+        },
         "calibration": fairness.rounded(fairness.reliability(pooled_target, pooled)),
         "fairness": fairness_of(cv),
         "library_versions": library_versions(),

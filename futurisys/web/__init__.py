@@ -1,4 +1,5 @@
 """Pages for HR staff (role hr or admin): the evaluation form, evaluations and what-ifs, history, batch page."""
+
 from flask import Blueprint
 
 from futurisys.auth.access import refuse_unless_role

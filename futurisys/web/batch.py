@@ -1,4 +1,5 @@
 """The batch page for HR staff: upload a CSV, see who is at risk and download it scored (every line or none)."""
+
 from __future__ import annotations
 
 import base64
@@ -42,10 +43,13 @@ AT_RISK = ("eleve", "modere")
 class BatchForm(FlaskForm):
     """The upload form (CSRF-protected)."""
 
-    fichier = FileField("Fichier CSV", validators=[
-        FileRequired("Choisissez un fichier CSV."),
-        FileAllowed(["csv", "txt"], "Le fichier doit être un fichier CSV (.csv)."),
-    ])
+    fichier = FileField(
+        "Fichier CSV",
+        validators=[
+            FileRequired("Choisissez un fichier CSV."),
+            FileAllowed(["csv", "txt"], "Le fichier doit être un fichier CSV (.csv)."),
+        ],
+    )
 
 
 def validate_rows(table: CsvTable):
@@ -57,7 +61,9 @@ def validate_rows(table: CsvTable):
             errors[line] = {"": ["Plus de valeurs que de colonnes : vérifiez le séparateur et les guillemets."]}
             continue
         # Spreadsheets may drop empty trailing cells: they count as empty values.
-        features, raw, line_errors = validate_payload(dict(zip(table.header, cells + [""] * (width - len(cells)), strict=False)))
+        features, raw, line_errors = validate_payload(
+            dict(zip(table.header, cells + [""] * (width - len(cells)), strict=False))
+        )
         ref = reference(table, cells)
         if message := reference_error(ref):
             line_errors = {**line_errors, REFERENCE_COLUMN: [message]}
@@ -104,10 +110,16 @@ def main_factors(predictor, items, scores, wanted: list[int]) -> dict[int, str]:
 
 def _page(form: BatchForm, status: int = 200, **context):
     config = current_app.config
-    return render_template("web/batch.html", form=form, max_rows=formatting.number(config["BATCH_MAX_RECORDS"]),
-                           max_megabytes=formatting.short_number(config["MAX_CONTENT_LENGTH"] / 2**20),
-                           added_columns=ADDED_COLUMNS, reference_column=REFERENCE_COLUMN,
-                           max_lines_shown=MAX_LINES_SHOWN, **context), status
+    return render_template(
+        "web/batch.html",
+        form=form,
+        max_rows=formatting.number(config["BATCH_MAX_RECORDS"]),
+        max_megabytes=formatting.short_number(config["MAX_CONTENT_LENGTH"] / 2**20),
+        added_columns=ADDED_COLUMNS,
+        reference_column=REFERENCE_COLUMN,
+        max_lines_shown=MAX_LINES_SHOWN,
+        **context,
+    ), status
 
 
 @bp.route("/lot", methods=["GET", "POST"])
@@ -124,29 +136,62 @@ def batch():
     except CsvProblem as problem:
         return _page(form, 422, problem=str(problem))
     items, references, errors = validate_rows(table)
-    summary = {"lignes": len(table.rows), "valides": len(items), "en_erreur": len(errors),
-               "format": "export RH" if table.raw else "30 variables du modèle",
-               "separateur": table.delimiter, "encodage": ENCODINGS[table.encoding]}
+    summary = {
+        "lignes": len(table.rows),
+        "valides": len(items),
+        "en_erreur": len(errors),
+        "format": "export RH" if table.raw else "30 variables du modèle",
+        "separateur": table.delimiter,
+        "encodage": ENCODINGS[table.encoding],
+    }
     if errors:
         return _page(form, 422, summary=summary, error_lines=error_lines(table, errors))
     user_id = current_user.id if current_user.is_authenticated else None
-    scores = predict_and_store_many(predictor, items, source="lot", request_id=g.request_id, started=started,
-                                    authors=[Author(user_id, ref) for ref in references])
+    scores = predict_and_store_many(
+        predictor,
+        items,
+        source="lot",
+        request_id=g.request_id,
+        started=started,
+        authors=[Author(user_id, ref) for ref in references],
+    )
     bands = [risk_band(score.proba) for score in scores]
-    at_risk = sorted((i for i, band in enumerate(bands) if band.key in AT_RISK),
-                     key=lambda i: (AT_RISK.index(bands[i].key), -scores[i].proba))
+    at_risk = sorted(
+        (i for i, band in enumerate(bands) if band.key in AT_RISK),
+        key=lambda i: (AT_RISK.index(bands[i].key), -scores[i].proba),
+    )
     factors = main_factors(predictor, items, scores, at_risk)
     counts = Counter(band.key for band in bands)
-    summary.update(part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
-                   **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")})
-    content = scored_csv(table, [(score.label, score.proba, band.label, factors.get(i, ""))
-                                 for i, (score, band) in enumerate(zip(scores, bands, strict=False))])
+    summary.update(
+        part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
+        **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")},
+    )
+    content = scored_csv(
+        table,
+        [
+            (score.label, score.proba, band.label, factors.get(i, ""))
+            for i, (score, band) in enumerate(zip(scores, bands, strict=False))
+        ],
+    )
     stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
-    employees = [{"line": table.rows[i][0], "reference": references[i] or "", "probability": scores[i].proba,
-                  "band": bands[i], "factor": factors.get(i, "")} for i in at_risk[:MAX_LINES_SHOWN]]
-    body, status = _page(BatchForm(formdata=None), summary=summary, at_risk=employees, at_risk_total=len(at_risk),
-                         download_name=f"{stem}_predictions.csv",
-                         download_href="data:text/csv;charset=utf-8;base64," + base64.b64encode(content).decode())
+    employees = [
+        {
+            "line": table.rows[i][0],
+            "reference": references[i] or "",
+            "probability": scores[i].proba,
+            "band": bands[i],
+            "factor": factors.get(i, ""),
+        }
+        for i in at_risk[:MAX_LINES_SHOWN]
+    ]
+    body, status = _page(
+        BatchForm(formdata=None),
+        summary=summary,
+        at_risk=employees,
+        at_risk_total=len(at_risk),
+        download_name=f"{stem}_predictions.csv",
+        download_href="data:text/csv;charset=utf-8;base64," + base64.b64encode(content).decode(),
+    )
     response = Response(body, status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # personal data
     return response

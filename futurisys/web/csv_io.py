@@ -1,4 +1,5 @@
 """Reading an HR upload as CSV (bounded in lines, width and memory) and writing it back scored."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,7 @@ from futurisys.validation import is_raw_record
 
 REFERENCE_COLUMN = "reference_salarie"
 REFERENCE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-ADDED_COLUMNS = ("prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque",
-                 "facteur_principal")
+ADDED_COLUMNS = ("prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque", "facteur_principal")
 ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252 (Excel)", "latin-1": "Latin-1"}
 # A line of the HR export is under 1,000 characters: longer lines are refused before the CSV reader sees them,
 # so that one 16 MB line cannot become millions of cells in memory.
@@ -58,11 +58,15 @@ def _lines(text: io.TextIOWrapper, max_lines: int):
     while line := text.readline(MAX_LINE_CHARS + 1):
         number += 1
         if len(line) > MAX_LINE_CHARS:
-            raise CsvProblem(f"Ligne {formatting.number(number)} trop longue (plus de "
-                             f"{formatting.number(MAX_LINE_CHARS)} caractères) : ce n'est pas un export RH.")
+            raise CsvProblem(
+                f"Ligne {formatting.number(number)} trop longue (plus de "
+                f"{formatting.number(MAX_LINE_CHARS)} caractères) : ce n'est pas un export RH."
+            )
         if number > max_lines:
-            raise CsvProblem(f"Le fichier compte plus de {formatting.number(max_lines)} lignes, lignes vides "
-                             "comprises : trop pour un lot. Découpez-le en plusieurs fichiers.")
+            raise CsvProblem(
+                f"Le fichier compte plus de {formatting.number(max_lines)} lignes, lignes vides "
+                "comprises : trop pour un lot. Découpez-le en plusieurs fichiers."
+            )
         yield line
 
 
@@ -88,15 +92,16 @@ def _read(stream: BinaryIO, encoding: str, max_rows: int) -> CsvTable:
         for cells in reader:
             if any(cell.strip() for cell in cells):  # blank lines (often at the end) are skipped
                 if len(table.rows) == max_rows:  # stop reading: the rest of the file is never parsed
-                    raise CsvProblem(f"Le fichier compte plus de {formatting.number(max_rows)} lignes de données ; "
-                                     f"{formatting.number(max_rows)} au plus par lot. Découpez-le en plusieurs "
-                                     "fichiers.")
+                    raise CsvProblem(
+                        f"Le fichier compte plus de {formatting.number(max_rows)} lignes de données ; "
+                        f"{formatting.number(max_rows)} au plus par lot. Découpez-le en plusieurs "
+                        "fichiers."
+                    )
                 table.rows.append((line, cells if len(cells) <= width else None))
             line = reader.line_num + 2
     except csv.Error:
         line = reader.line_num + 1 if reader else 1
-        raise CsvProblem(f"Fichier CSV illisible à la ligne {line} (guillemets ou caractères "
-                         "invalides).") from None
+        raise CsvProblem(f"Fichier CSV illisible à la ligne {line} (guillemets ou caractères invalides).") from None
     finally:
         text.detach()  # the upload's stream stays open for another attempt
     if not table.rows:
@@ -116,8 +121,10 @@ def _check_header(table: CsvTable) -> None:
     expected = schema.RAW_FIELDS if table.raw else schema.FEATURES
     missing = [f.name for f in expected if f.required and f.name not in header]
     if missing:
-        raise CsvProblem(f"Colonnes manquantes : {', '.join(missing)}. L'en-tête doit reprendre soit les colonnes "
-                         "de l'export RH, soit les 30 variables du modèle (voir le modèle de fichier).")
+        raise CsvProblem(
+            f"Colonnes manquantes : {', '.join(missing)}. L'en-tête doit reprendre soit les colonnes "
+            "de l'export RH, soit les 30 variables du modèle (voir le modèle de fichier)."
+        )
 
 
 def read_table(stream: BinaryIO, max_rows: int) -> CsvTable:
@@ -145,8 +152,10 @@ def reference_error(value: str) -> str | None:
     """The French message for an invalid employee reference (None when valid or empty)."""
     if not value or REFERENCE.match(value):
         return None
-    return ("Référence invalide : 32 caractères au plus, parmi les lettres sans accent, les chiffres et - _ . "
-            "(par exemple « MAT-0042 »).")
+    return (
+        "Référence invalide : 32 caractères au plus, parmi les lettres sans accent, les chiffres et - _ . "
+        "(par exemple « MAT-0042 »)."
+    )
 
 
 def scored_csv(table: CsvTable, results) -> bytes:
@@ -161,9 +170,17 @@ def scored_csv(table: CsvTable, results) -> bytes:
     french = table.delimiter == ";"  # the French spreadsheet convention: `;` separator, decimal comma
     for (_, cells), (label, probability, band, factor) in zip(table.rows, results, strict=False):
         decimal = f"{probability:.4f}"
-        writer.writerow([formatting.spreadsheet_text(cell) for cell in cells] + [""] * (width - len(cells)) + [
-            label, decimal.replace(".", ",") if french else decimal,
-            formatting.spreadsheet_percent(probability, french), band, formatting.spreadsheet_text(factor)])
+        writer.writerow(
+            [formatting.spreadsheet_text(cell) for cell in cells]
+            + [""] * (width - len(cells))
+            + [
+                label,
+                decimal.replace(".", ",") if french else decimal,
+                formatting.spreadsheet_percent(probability, french),
+                band,
+                formatting.spreadsheet_text(factor),
+            ]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

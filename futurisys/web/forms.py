@@ -2,6 +2,7 @@
 
 Both subclass `RawRecordForm`, so the HTML form, the JSON API and the CSV upload share one validation.
 """
+
 from __future__ import annotations
 
 from wtforms import StringField
@@ -13,9 +14,13 @@ from futurisys.validation import RawRecordForm, SchemaField
 
 #: Facts a user may change on the result page; the rest of the record is carried in hidden fields.
 WHATIF_FIELDS = (
-    "heure_supplementaires", "frequence_deplacement", "satisfaction_employee_environnement",
-    "satisfaction_employee_nature_travail", "satisfaction_employee_equipe",
-    "satisfaction_employee_equilibre_pro_perso", "revenu_mensuel",
+    "heure_supplementaires",
+    "frequence_deplacement",
+    "satisfaction_employee_environnement",
+    "satisfaction_employee_nature_travail",
+    "satisfaction_employee_equipe",
+    "satisfaction_employee_equilibre_pro_perso",
+    "revenu_mensuel",
 )
 # Scales with this many points or fewer read best as radio buttons; longer lists as a select.
 _MAX_RADIOS = 4
@@ -48,11 +53,16 @@ class EvaluationForm(RawRecordForm):
     """The 27-field raw HR record, as HR staff fill it in, with the employee's optional reference."""
 
     reference_salarie = StringField(
-        "Référence salarié", filters=[lambda value: value.strip() if isinstance(value, str) else value],
-        validators=[Optional(), Length(max=EMPLOYEE_REF_LENGTH, message=schema.EMPLOYEE_REF_MESSAGE),
-                    Regexp(schema.EMPLOYEE_REF_PATTERN, message=schema.EMPLOYEE_REF_MESSAGE)],
+        "Référence salarié",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            Optional(),
+            Length(max=EMPLOYEE_REF_LENGTH, message=schema.EMPLOYEE_REF_MESSAGE),
+            Regexp(schema.EMPLOYEE_REF_PATTERN, message=schema.EMPLOYEE_REF_MESSAGE),
+        ],
         description=schema.EMPLOYEE_REF_HELP,
-        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": EMPLOYEE_REF_LENGTH})
+        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": EMPLOYEE_REF_LENGTH},
+    )
 
     @property
     def employee_ref(self) -> str | None:
@@ -61,8 +71,9 @@ class EvaluationForm(RawRecordForm):
 
     def sections(self) -> list[tuple[str, list[SchemaField]]]:
         """The fields grouped by the schema's sections, in section order, export order inside each."""
-        return [(section, [self[f.name] for f in self.fields_spec if f.section == section])
-                for section in schema.SECTIONS]
+        return [
+            (section, [self[f.name] for f in self.fields_spec if f.section == section]) for section in schema.SECTIONS
+        ]
 
     def error_list(self) -> list[tuple[SchemaField, str]]:
         """Every (field, message) pair, in the order the fields appear on the page."""

@@ -1,4 +1,5 @@
 """« Mes évaluations »: the signed-in account's evaluations (everyone's for admins), filtered and paginated."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -28,8 +29,11 @@ class EvaluationFilterForm(FlaskForm):
     class Meta(FrenchMeta):
         csrf = False
 
-    reference = StringField("Référence salarié", [Optional(), Length(max=EMPLOYEE_REF_LENGTH)],
-                            filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    reference = StringField(
+        "Référence salarié",
+        [Optional(), Length(max=EMPLOYEE_REF_LENGTH)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
     date_from = DateField("Du", [Optional()])
     date_to = DateField("Au (inclus)", [Optional()])
 
@@ -49,8 +53,12 @@ def _plausible(day: date | None) -> None:
 
 def evaluations_select(form: EvaluationFilterForm):
     """The visible evaluations (own, or every HR evaluation for admins) matching the filters, newest first."""
-    query = (sa.select(Input).join(Input.prediction).options(contains_eager(Input.prediction))
-             .where(Input.public_id.is_not(None)))
+    query = (
+        sa.select(Input)
+        .join(Input.prediction)
+        .options(contains_eager(Input.prediction))
+        .where(Input.public_id.is_not(None))
+    )
     query = query.where(Input.user_id == current_user.id) if current_user.role != "admin" else query
     if form.reference.data:
         query = query.where(Input.employee_ref == form.reference.data)
@@ -68,12 +76,13 @@ def evaluations():
     if not form.validate():
         return render_template("web/evaluations.html", form=form, pagination=None, args={}), 422
     args = {name: request.args[name] for name in form._fields if request.args.get(name)}
-    pagination = db.paginate(evaluations_select(form), page=page_number(request.args.get("page")),
-                             per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(
+        evaluations_select(form), page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False
+    )
     authors = {}
     if current_user.role == "admin":
         ids = {item.user_id for item in pagination.items}
         authors = dict(db.session.execute(sa.select(User.id, User.username).where(User.id.in_(ids))).all())
-    return render_template("web/evaluations.html", form=form, pagination=pagination, args=args, authors=authors,
-                           sources=SOURCE_LABELS)
-
+    return render_template(
+        "web/evaluations.html", form=form, pagination=pagination, args=args, authors=authors, sources=SOURCE_LABELS
+    )

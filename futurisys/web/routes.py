@@ -1,4 +1,5 @@
 """Routes of the HR pages: the evaluation form, each evaluation's own page, and its what-if simulations."""
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,10 @@ from futurisys.web.forms import EvaluationForm, WhatIfForm
 
 log = logging.getLogger(__name__)
 INVALID = 422  # an invalid form is re-rendered with this status, its values kept
-UNAVAILABLE = {ModelUnavailable: "Le modèle est indisponible pour le moment.",
-               OperationalError: "La base de données est indisponible pour le moment."}
+UNAVAILABLE = {
+    ModelUnavailable: "Le modèle est indisponible pour le moment.",
+    OperationalError: "La base de données est indisponible pour le moment.",
+}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -38,15 +41,24 @@ def index():
         return render_template("web/form.html", form=form), INVALID
     try:
         predictor = model_store.predictor
-        stored = predict_and_store(predictor, derive_features(form.record), form.record, source="form",
-                                   request_id=g.request_id, started=started,
-                                   author=Author(current_user.id, form.employee_ref))
+        stored = predict_and_store(
+            predictor,
+            derive_features(form.record),
+            form.record,
+            source="form",
+            request_id=g.request_id,
+            started=started,
+            author=Author(current_user.id, form.employee_ref),
+        )
     except (ModelUnavailable, OperationalError) as exc:
         # Keep what was typed: the user can submit again once the service is back.
         log.warning("form prediction not made: %s", type(exc).__name__)
         notice = UNAVAILABLE[type(exc) if type(exc) in UNAVAILABLE else OperationalError]
-        return render_template("web/form.html", form=form, notice=notice + " Vos saisies sont conservées : "
-                               "réessayez dans quelques instants."), 503
+        return render_template(
+            "web/form.html",
+            form=form,
+            notice=notice + " Vos saisies sont conservées : réessayez dans quelques instants.",
+        ), 503
     # Post/Redirect/Get: the result has an address, and reloading it stores nothing.
     return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
 
@@ -87,9 +99,16 @@ def simulation(public_id: str):
     if not form.validate():
         return render_evaluation(shown, form), INVALID
     origin = origin_of(shown)
-    stored = predict_and_store(model_store.predictor, derive_features(form.record), form.record, source="whatif",
-                               request_id=g.request_id, started=started, parent_input_id=origin.id,
-                               author=Author(current_user.id, origin.employee_ref))
+    stored = predict_and_store(
+        model_store.predictor,
+        derive_features(form.record),
+        form.record,
+        source="whatif",
+        request_id=g.request_id,
+        started=started,
+        parent_input_id=origin.id,
+        author=Author(current_user.id, origin.employee_ref),
+    )
     return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
 
 
@@ -99,14 +118,25 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
     origin = origin_of(shown)
     before = None
     if origin is not shown:
-        before = {"proba": origin.prediction.prediction_proba, "band": risk_band(origin.prediction.prediction_proba),
-                  "label": origin.prediction.prediction_label, "public_id": origin.public_id,
-                  "changes": changes(origin.raw_record, shown.raw_record or {}),
-                  "delta": whole_percent(shown.prediction.prediction_proba)
-                  - whole_percent(origin.prediction.prediction_proba)}
-    return render_template("web/result.html", evaluation=shown, origin=origin, before=before, whatif=whatif,
-                           **result_context(features, shown.prediction.prediction_proba,
-                                            shown.prediction.prediction_label, shown.prediction.threshold))
+        before = {
+            "proba": origin.prediction.prediction_proba,
+            "band": risk_band(origin.prediction.prediction_proba),
+            "label": origin.prediction.prediction_label,
+            "public_id": origin.public_id,
+            "changes": changes(origin.raw_record, shown.raw_record or {}),
+            "delta": whole_percent(shown.prediction.prediction_proba)
+            - whole_percent(origin.prediction.prediction_proba),
+        }
+    return render_template(
+        "web/result.html",
+        evaluation=shown,
+        origin=origin,
+        before=before,
+        whatif=whatif,
+        **result_context(
+            features, shown.prediction.prediction_proba, shown.prediction.prediction_label, shown.prediction.threshold
+        ),
+    )
 
 
 def result_context(features: dict, proba: float, label: str, threshold: float) -> dict:
@@ -115,13 +145,22 @@ def result_context(features: dict, proba: float, label: str, threshold: float) -
     largest = max((abs(d["contribution"]) for d in found), default=0) or 1
     for driver in found:
         driver["width"] = max(2, round(100 * abs(driver["contribution"]) / largest))
-    return {"proba": proba, "above_threshold": label == LEAVES, "threshold": threshold, "band": risk_band(proba),
-            "bands": BANDS, "drivers": found}
+    return {
+        "proba": proba,
+        "above_threshold": label == LEAVES,
+        "threshold": threshold,
+        "band": risk_band(proba),
+        "bands": BANDS,
+        "drivers": found,
+    }
 
 
 def changes(before: dict | None, after: dict) -> list[tuple[str, str, str]]:
     """The facts a what-if changed, as (label, old value, new value) in French."""
     if before is None:
         return []
-    return [(raw_field(name).label, display_raw_value(name, before.get(name)), display_raw_value(name, after.get(name)))
-            for name in RAW_NAMES if before.get(name) != after.get(name)]
+    return [
+        (raw_field(name).label, display_raw_value(name, before.get(name)), display_raw_value(name, after.get(name)))
+        for name in RAW_NAMES
+        if before.get(name) != after.get(name)
+    ]
