@@ -166,13 +166,6 @@ def batch():
         part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
         **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")},
     )
-    content = scored_csv(
-        table,
-        [
-            (score.label, score.proba, band.label, factors.get(i, ""))
-            for i, (score, band) in enumerate(zip(scores, bands, strict=False))
-        ],
-    )
     stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
     employees = [
         {
@@ -184,13 +177,25 @@ def batch():
         }
         for i in at_risk[:MAX_LINES_SHOWN]
     ]
+    results = [
+        (score.label, score.proba, band.label, factors.get(i, ""))
+        for i, (score, band) in enumerate(zip(scores, bands, strict=False))
+    ]
+    content = scored_csv(table, results)
+    # The file goes back in the page (nothing kept on the server); what built it is let go first, so that a
+    # full upload holds the file once in base64 rather than in all its intermediate forms.
+    del table, items, results
+    encoded = base64.b64encode(content)
+    del content
+    download_base64 = encoded.decode("ascii")
+    del encoded
     body, status = _page(
         BatchForm(formdata=None),
         summary=summary,
         at_risk=employees,
         at_risk_total=len(at_risk),
         download_name=f"{stem}_predictions.csv",
-        download_href="data:text/csv;charset=utf-8;base64," + base64.b64encode(content).decode(),
+        download_base64=download_base64,
     )
     response = Response(body, status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # personal data

@@ -163,7 +163,9 @@ def scored_csv(table: CsvTable, results) -> bytes:
 
     `results` holds, per line, (label, probability, band label, main factor or "").
     """
-    out = io.StringIO()
+    # Written straight to UTF-8 bytes: a str of the whole file (and its copies) would cost several times its size.
+    buffer = io.BytesIO()
+    out = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
     writer = csv.writer(out, delimiter=table.delimiter, lineterminator="\r\n")
     writer.writerow([formatting.spreadsheet_text(name) for name in table.header] + list(ADDED_COLUMNS))
     width = len(table.header)
@@ -181,7 +183,9 @@ def scored_csv(table: CsvTable, results) -> bytes:
                 formatting.spreadsheet_text(factor),
             ]
         )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    out.flush()
+    out.detach()
+    return buffer.getvalue()
 
 
 def template_csv() -> bytes:
