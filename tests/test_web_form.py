@@ -240,3 +240,23 @@ def test_csrf_rejects_a_forged_post(database_url, bundle_dir):
             connection.execute(sa.delete(User))
             connection.execute(sa.text("DELETE FROM login_failures"))
         db.engine.dispose()
+
+
+def test_without_a_model_the_form_keeps_what_was_typed(database_url, tmp_path):
+    app = make_app(database_url, tmp_path / "no-model")
+    make_user(app, "rh", "hr")
+    client = app.test_client()
+    login(client, "rh")
+    response = client.post("/", data=form_data(RAW))
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 503
+    assert "Le modèle est indisponible pour le moment. Vos saisies sont conservées" in html
+    assert 'value="5993"' in field_block(html, "revenu_mensuel")
+    assert table_counts(app) == (0, 0)
+    with app.app_context():
+        from futurisys.extensions import db
+
+        with db.engine.begin() as connection:
+            connection.execute(sa.delete(User))
+            connection.execute(sa.text("DELETE FROM login_failures"))
+        db.engine.dispose()

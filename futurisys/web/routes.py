@@ -53,7 +53,7 @@ def index():
     except (ModelUnavailable, OperationalError) as exc:
         # Keep what was typed: the user can submit again once the service is back.
         log.warning("form prediction not made: %s", type(exc).__name__)
-        notice = UNAVAILABLE[type(exc) if type(exc) in UNAVAILABLE else OperationalError]
+        notice = UNAVAILABLE[ModelUnavailable if isinstance(exc, ModelUnavailable) else OperationalError]
         return render_template(
             "web/form.html",
             form=form,
