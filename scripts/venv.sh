@@ -11,6 +11,14 @@ stamp=".venv/.installed-$(basename "$requirements")"
 digest="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   # The lock files pin every package with its hashes (pip itself too in requirements-dev.txt): nothing unchecked.
+  # The lock's own pip goes in first: Python 3.11's bundled pip (23.2) lets a dependency asked with extras
+  # (pytest-cov's coverage[toml]) escape its pin and then refuses it in --require-hashes mode.
+  pip_lock="$(mktemp)"
+  awk '/^pip==/ {keep = 1; print; next} keep && /^    --hash=/ {print; next} {keep = 0}' "$requirements" > "$pip_lock"
+  if [ -s "$pip_lock" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$pip_lock"
+  fi
+  rm -f "$pip_lock"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements"
   echo "$digest" > "$stamp"
 fi
