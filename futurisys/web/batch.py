@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import PurePath
 
 import numpy as np
-from flask import Response, current_app, g, render_template, request
+from flask import Response, current_app, g, render_template, request, stream_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -108,9 +108,9 @@ def main_factors(predictor, items, scores, wanted: list[int]) -> dict[int, str]:
     return factors
 
 
-def _page(form: BatchForm, status: int = 200, **context):
+def _page(form: BatchForm, status: int = 200, render=render_template, **context):
     config = current_app.config
-    return render_template(
+    return render(
         "web/batch.html",
         form=form,
         max_rows=formatting.number(config["BATCH_MAX_RECORDS"]),
@@ -181,16 +181,19 @@ def batch():
         (score.label, score.proba, band.label, factors.get(i, ""))
         for i, (score, band) in enumerate(zip(scores, bands, strict=False))
     ]
+    del items  # scored: only the upload's own cells are written back
     content = scored_csv(table, results)
     # The file goes back in the page (nothing kept on the server); what built it is let go first, so that a
     # full upload holds the file once in base64 rather than in all its intermediate forms.
-    del table, items, results
+    del table, results
     encoded = base64.b64encode(content)
     del content
     download_base64 = encoded.decode("ascii")
     del encoded
+    # Streamed: the page is sent a piece at a time, never held whole beside the file it carries.
     body, status = _page(
         BatchForm(formdata=None),
+        render=stream_template,
         summary=summary,
         at_risk=employees,
         at_risk_total=len(at_risk),
