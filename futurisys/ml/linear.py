@@ -33,7 +33,15 @@ class LinearDesign:
         self._income = index["revenu_mensuel"]
         self._sentinels = [index[name] for name in SENTINEL_FEATURES]
         self._log1p = [index[name] for name in _LOG1P_COLUMNS]
-        self._extra = [(index[source], test) for _, source, test in _EXTRA]
+        extra = [
+            (offset, index[source], test, value)
+            for offset, (_, source, (test, value)) in enumerate(_EXTRA, start=len(encoder.columns))
+        ]
+        equal = [(offset, source, value) for offset, source, test, value in extra if test == "eq"]
+        logged = [(offset, source) for offset, source, test, _ in extra if test == "log"]
+        # One numpy operation per kind of test rather than one per column: a single record is scored per request.
+        self._equal_at, self._equal_from, self._equal_to = (np.array(part) for part in zip(*equal, strict=True))
+        self._log_at, self._log_from = (np.array(part) for part in zip(*logged, strict=True))
         self._n_features = len(encoder.feature_names)
         self.columns = list(encoder.columns) + [name for name, _, _ in _EXTRA]
         #: feature index each design column comes from (for per-feature contributions)
@@ -48,8 +56,8 @@ class LinearDesign:
         z[:, self._income] = np.log(x[:, self._income])
         z[:, self._sentinels] = np.where(x[:, self._sentinels] == -1.0, 0.0, x[:, self._sentinels])
         z[:, self._log1p] = np.log1p(z[:, self._log1p])
-        for offset, (column, (test, value)) in enumerate(self._extra, start=x.shape[1]):
-            design[:, offset] = np.log(x[:, column]) if test == "log" else (x[:, column] == value)
+        design[:, self._equal_at] = x[:, self._equal_from] == self._equal_to
+        design[:, self._log_at] = np.log(x[:, self._log_from])
         return design
 
     def fold(self, per_column: np.ndarray) -> np.ndarray:
