@@ -11,8 +11,8 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from futurisys import db_timeouts, formatting
-from futurisys.config import DEV_SECRET_KEY, Config, engine_options
+from futurisys import db_timeouts, formatting, sqlite_writes
+from futurisys.config import DEV_SECRET_KEY, Config, engine_options, scoring_binds
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'futurisys.db'}"
     if app.config.get("SQLALCHEMY_ENGINE_OPTIONS") is None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config)
+    if app.config.get("SQLALCHEMY_BINDS") is None:
+        app.config["SQLALCHEMY_BINDS"] = scoring_binds(
+            app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        )
     if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
         raise RuntimeError("SECRET_KEY must be set in production (FUTURISYS_ENV=production)")
     app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
@@ -49,8 +53,10 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            sqlite_writes.install(app, db.engine)
         elif db.engine.dialect.driver == "psycopg2":
-            db_timeouts.install(db.engine)
+            for engine in db.engines.values():
+                db_timeouts.install(engine)
 
     from futurisys import admin, api, auth, cli, errors, metrics, security, web
 

@@ -31,6 +31,21 @@ def _seconds(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+#: Bind key of the PostgreSQL engine in autocommit mode that single predictions are written through.
+SCORING_BIND = "scoring"
+
+
+def scoring_binds(url: str, options: dict) -> dict:
+    """`SQLALCHEMY_BINDS` for `url`: on PostgreSQL, the same database in autocommit mode for single predictions.
+
+    An engine of its own rather than switching a pooled connection to autocommit and back, which costs a round trip;
+    its pool has no overflow (one connection per busy thread is all it needs), so it adds 5 to a worker's budget.
+    """
+    if not url.startswith("postgresql"):
+        return {}
+    return {SCORING_BIND: {**options, "url": url, "isolation_level": "AUTOCOMMIT", "max_overflow": 0}}
+
+
 def engine_options(url: str, config) -> dict:
     """SQLAlchemy engine options for `url` with the database timeouts of `config` (0 turns one off)."""
     options = {"pool_recycle": 1800}

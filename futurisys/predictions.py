@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
 
+from futurisys.config import SCORING_BIND
 from futurisys.db_timeouts import unbounded
 from futurisys.extensions import db
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Predictor, Score
 from futurisys.models import Input, Prediction, utcnow
+from futurisys.sqlite_writes import write_turn
 
 STORE_CHUNK = 1000  # rows built and written at a time by the batch paths
 
@@ -90,6 +93,50 @@ def _insert_returning_id(table: sa.Table) -> sa.Insert:
     return table.insert().returning(table.c.id)
 
 
+@cache
+def _pair_sql(dialect) -> str:
+    """One PostgreSQL statement writing both rows (the prediction's insert takes the input's new id from a CTE).
+
+    Compiled once from the tables and run as driver SQL: SQLAlchemy's per-call compilation and type processing cost
+    more than the insert itself on this path. Parameters are the rows' keys, prefixed `input_`/`prediction_`.
+    """
+    inputs, predictions = Input.__table__, Prediction.__table__
+    new_input = (
+        inputs.insert()
+        .values({c.name: sa.bindparam(f"input_{c.name}") for c in inputs.columns if c.name != "id"})
+        .returning(inputs.c.id)
+        .cte("new_input")
+    )
+    values = {
+        c.name: sa.bindparam(f"prediction_{c.name}") for c in predictions.columns if c.name not in ("id", "input_id")
+    }
+    values["input_id"] = sa.select(new_input.c.id).scalar_subquery()
+    statement = (
+        predictions.insert().values(values).add_cte(new_input).returning(predictions.c.input_id, predictions.c.id)
+    )
+    return str(statement.compile(dialect=dialect))
+
+
+def _store_pair(input_row: dict, prediction_row: dict) -> tuple[int, int]:
+    """Write an input and its prediction, both or neither: (input id, prediction id)."""
+    scoring = db.engines.get(SCORING_BIND)
+    if scoring is not None:
+        # One statement on an autocommit connection: one round trip and one durable commit, all or nothing. A
+        # transaction around two inserts takes four (BEGIN, INSERT, INSERT, COMMIT), each also work for the server.
+        params = {f"input_{name}": value for name, value in input_row.items()}
+        params["input_raw_record"] = None if input_row["raw_record"] is None else json.dumps(input_row["raw_record"])
+        params.update((f"prediction_{name}", value) for name, value in prediction_row.items())
+        with scoring.connect() as connection:
+            input_id, prediction_id = connection.exec_driver_sql(_pair_sql(scoring.dialect), params).one()
+        return input_id, prediction_id
+    with write_turn(current_app), db.engine.begin() as connection:
+        input_id = connection.execute(_insert_returning_id(Input.__table__), input_row).scalar_one()
+        prediction_id = connection.execute(
+            _insert_returning_id(Prediction.__table__), {**prediction_row, "input_id": input_id}
+        ).scalar_one()
+    return input_id, prediction_id
+
+
 def predict_and_store(
     predictor: Predictor,
     features: dict,
@@ -120,12 +167,7 @@ def predict_and_store(
         parent_input_id=parent_input_id,
         author=author,
     )
-    # SQLAlchemy Core on one connection: two inserts and a commit, or nothing at all.
-    with db.engine.begin() as connection:
-        input_id = connection.execute(_insert_returning_id(Input.__table__), input_row).scalar_one()
-        prediction_id = connection.execute(
-            _insert_returning_id(Prediction.__table__), {**prediction_row, "input_id": input_id}
-        ).scalar_one()
+    input_id, prediction_id = _store_pair(input_row, prediction_row)
     count_predictions((score.label,), predictor.version)
     return StoredPrediction(
         score, prediction_id, input_id, predictor.version, predictor.threshold, input_row["public_id"]
@@ -153,7 +195,7 @@ def predict_and_store_many(
     latency_ms = (time.perf_counter() - started) * 1000
     now = utcnow()
     authors = authors or [None] * len(items)
-    with db.engine.begin() as connection:
+    with write_turn(current_app), db.engine.begin() as connection:
         for start in range(0, len(items), STORE_CHUNK):
             chunk = slice(start, start + STORE_CHUNK)
             rows = [

@@ -104,7 +104,8 @@ def database_url(request, bundle_dir, tmp_path_factory) -> str:
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
     app = migrated_app(url, bundle_dir)
     with app.app_context():
-        _db.engine.dispose()
+        for engine in _db.engines.values():
+            engine.dispose()
     yield url
     if postgres:
         _postgres_admin(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
@@ -123,7 +124,8 @@ def app(database_url, bundle_dir):
             else:
                 for table in USER_TABLES:
                     connection.execute(sa.text(f"DELETE FROM {table}"))
-        _db.engine.dispose()
+        for engine in _db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture
@@ -183,7 +185,8 @@ def live_app(database_url, bundle_dir):
         with _db.engine.begin() as connection:
             for table in USER_TABLES:
                 connection.execute(sa.text(f"DELETE FROM {table}"))
-        _db.engine.dispose()
+        for engine in _db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
+from futurisys.config import SCORING_BIND
 from futurisys.models import Input, Prediction
 from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
@@ -153,14 +154,17 @@ def test_missing_model_gives_503_and_ready_says_why(database_url, tmp_path):
 
 def test_database_failure_mid_request_gives_503_and_no_partial_rows(app, client, db):
     def fail_on_prediction_insert(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO predictions"):
+        if "INSERT INTO predictions" in statement:  # PostgreSQL writes both rows in one statement
             raise OperationalError(statement, parameters, Exception("connection lost"))
 
-    event.listen(db.engine, "before_cursor_execute", fail_on_prediction_insert)
+    engines = list(db.engines.values())
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", fail_on_prediction_insert)
     try:
         response = client.post("/predict", json=FEATURES)
     finally:
-        event.remove(db.engine, "before_cursor_execute", fail_on_prediction_insert)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", fail_on_prediction_insert)
     assert response.status_code == 503
     assert "Base de données indisponible" in response.get_json()["error"]
     assert counts(db) == (0, 0)
@@ -190,7 +194,7 @@ def test_connections_dropped_by_the_database_cost_one_503_then_recover(app, clie
     if db.engine.dialect.name != "postgresql":
         pytest.skip("server-side connection termination is a PostgreSQL scenario")
     assert client.post("/predict", json=FEATURES).status_code == 200  # the pool now holds a connection
-    with db.engine.connect() as connection:
+    with db.engines[SCORING_BIND].connect() as connection:  # the pool /predict writes through
         pool_pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     admin = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
     with admin.connect() as connection:

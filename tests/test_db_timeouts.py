@@ -134,11 +134,13 @@ def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, s
     assert _predict(served)[0] == 200
     private_pg.stop()
     try:
-        for _ in range(2):  # the pooled connections are dead, then new ones are refused
+        # In each pool (the pages' and the one /predict writes through) the pooled connections are dead, then new
+        # ones are refused.
+        for _ in range(2):
             status, seconds = _predict(served)
             assert status == 503 and seconds < 3
-        status, seconds = timed("GET", f"{served}/ready")
-        assert status == 503 and seconds < 2
+            status, seconds = timed("GET", f"{served}/ready")
+            assert status == 503 and seconds < 2
         assert timed("GET", f"{served}/health")[0] == 200
     finally:
         private_pg.start()

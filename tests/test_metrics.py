@@ -87,16 +87,19 @@ def test_database_errors_are_counted(app, client):
     from futurisys.extensions import db
 
     def lose_connection(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO inputs"):
+        if "INSERT INTO inputs" in statement:
             raise OperationalError(statement, parameters, Exception("connection lost"))
 
     before = samples(client)
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lose_connection)
+        engines = list(db.engines.values())  # PostgreSQL writes single predictions through an engine of its own
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", lose_connection)
         try:
             assert client.post("/predict", json=FEATURES).status_code == 503
         finally:
-            event.remove(db.engine, "before_cursor_execute", lose_connection)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", lose_connection)
     assert delta(before, samples(client), "futurisys_db_errors_total", error="OperationalError") == 1
 
 
