@@ -118,20 +118,17 @@ def main() -> None:
                 token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form_session.get(f"{base}/").text)[1]
                 healthy = [phase(base, 1, form_session, token) for _ in range(args.runs)]
                 frozen, stopped, recovery = [], [], []
-                for _ in range(args.runs):
-                    server.freeze()
-                    try:
-                        frozen.append(phase(base, args.seconds, form_session, token))
-                    finally:
-                        server.thaw()
-                    recovery.append(until_ready(base))
-                for _ in range(args.runs):
-                    server.stop()
-                    try:
-                        stopped.append(phase(base, args.seconds, form_session, token))
-                    finally:
-                        server.start()
-                    recovery.append(until_ready(base))
+                for results, outage, back in (
+                    (frozen, server.freeze, server.thaw),
+                    (stopped, server.stop, server.start),
+                ):
+                    for _ in range(args.runs):
+                        outage()
+                        try:
+                            results.append(phase(base, args.seconds, form_session, token))
+                        finally:
+                            back()
+                        recovery.append(until_ready(base))
                 print(f"load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f}")
                 report("healthy database", healthy)
                 report("frozen database (SIGSTOP)", frozen)

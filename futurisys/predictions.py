@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
@@ -49,27 +50,33 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What every row written for one request shares."""
+
+    predictor: Predictor
+    source: str
+    request_id: str
+    latency_ms: float
+    api_key_name: str | None
+    created_at: datetime
+
+
 def _rows(
     features: dict,
     raw: dict | None,
     score: Score,
-    *,
-    source: str,
-    request_id: str,
-    latency_ms: float,
-    predictor,
-    api_key_name=None,
-    parent_input_id=None,
-    now=None,
+    request: _Request,
     author: Author | None = None,
-):
-    now = now or utcnow()
+    parent_input_id: int | None = None,
+) -> tuple[dict, dict]:
+    """The `inputs` and `predictions` rows of one scored record."""
     input_row = {
         **features,
         "raw_record": raw,
-        "source": source,
-        "request_id": request_id,
-        "created_at": now,
+        "source": request.source,
+        "request_id": request.request_id,
+        "created_at": request.created_at,
         "parent_input_id": parent_input_id,
         "user_id": author and author.user_id,
         "employee_ref": author and author.employee_ref,
@@ -78,11 +85,11 @@ def _rows(
     prediction_row = {
         "prediction_label": score.label,
         "prediction_proba": score.proba,
-        "threshold": predictor.threshold,
-        "model_version": predictor.version,
-        "created_at": now,
-        "latency_ms": latency_ms,
-        "api_key_name": api_key_name,
+        "threshold": request.predictor.threshold,
+        "model_version": request.predictor.version,
+        "created_at": request.created_at,
+        "latency_ms": request.latency_ms,
+        "api_key_name": request.api_key_name,
     }
     return input_row, prediction_row
 
@@ -155,18 +162,8 @@ def predict_and_store(
     """
     score = predictor.predict_one(features)
     latency_ms = (time.perf_counter() - started) * 1000
-    input_row, prediction_row = _rows(
-        features,
-        raw,
-        score,
-        source=source,
-        request_id=request_id,
-        latency_ms=latency_ms,
-        predictor=predictor,
-        api_key_name=api_key_name,
-        parent_input_id=parent_input_id,
-        author=author,
-    )
+    request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
+    input_row, prediction_row = _rows(features, raw, score, request, author, parent_input_id)
     input_id, prediction_id = _store_pair(input_row, prediction_row)
     count_predictions((score.label,), predictor.version)
     return StoredPrediction(
@@ -193,24 +190,13 @@ def predict_and_store_many(
         return []
     scores = predictor.predict_many([features for features, _ in items])
     latency_ms = (time.perf_counter() - started) * 1000
-    now = utcnow()
+    request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
     authors = authors or [None] * len(items)
     with write_turn(current_app), db.engine.begin() as connection:
         for start in range(0, len(items), STORE_CHUNK):
             chunk = slice(start, start + STORE_CHUNK)
             rows = [
-                _rows(
-                    features,
-                    raw,
-                    score,
-                    source=source,
-                    request_id=request_id,
-                    latency_ms=latency_ms,
-                    predictor=predictor,
-                    api_key_name=api_key_name,
-                    now=now,
-                    author=author,
-                )
+                _rows(features, raw, score, request, author)
                 for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk], strict=False)
             ]
             _store_rows(connection, rows)
