@@ -40,9 +40,10 @@ def scoring_binds(url: str, options: dict) -> dict:
 
     An engine of its own rather than switching a pooled connection to autocommit and back, which costs a round trip;
     its pool has no overflow (one connection per busy thread is all it needs), so it adds 5 to a worker's budget.
+    Other databases declare the bind too, unused: Flask-SQLAlchemy's bind keys are shared by every app it serves.
     """
     if not url.startswith("postgresql"):
-        return {}
+        return {SCORING_BIND: {**options, "url": url}}
     return {SCORING_BIND: {**options, "url": url, "isolation_level": "AUTOCOMMIT", "max_overflow": 0}}
 
 

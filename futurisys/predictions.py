@@ -126,8 +126,8 @@ def _pair_sql(dialect) -> str:
 
 def _store_pair(input_row: dict, prediction_row: dict) -> tuple[int, int]:
     """Write an input and its prediction, both or neither: (input id, prediction id)."""
-    scoring = db.engines.get(SCORING_BIND)
-    if scoring is not None:
+    scoring = db.engines[SCORING_BIND]
+    if scoring.dialect.name == "postgresql":
         # One statement on an autocommit connection: one round trip and one durable commit, all or nothing. A
         # transaction around two inserts takes four (BEGIN, INSERT, INSERT, COMMIT), each also work for the server.
         params = {f"input_{name}": value for name, value in input_row.items()}
