@@ -37,6 +37,7 @@ class Field:
     unit: str = ""  # how a value reads to HR: "€", "km", "ans"
     lever: bool = False  # something HR can act on (pay, overtime, training, promotion, travel, satisfaction)
     sentinel: bool = False  # -1 means "does not apply" (no experience, hired this year), not a quantity
+    accepts_percent: bool = False  # an integer HR exports write as a percentage ("11 %")
 
     @property
     def values(self) -> tuple:
@@ -307,6 +308,7 @@ _RAW_ONLY = (
         100,
         section=S_PAY,
         required=False,
+        accepts_percent=True,
     ),
     Field(
         "note_evaluation_precedente",

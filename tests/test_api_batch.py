@@ -10,7 +10,8 @@ from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store_many
-from futurisys.validation import RawRecordForm, record_form_class, validate_payload
+from futurisys.records import validate_payload
+from futurisys.web.forms import RawRecordForm, record_form_class
 from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW, employee
 

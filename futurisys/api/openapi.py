@@ -7,7 +7,7 @@ from flask import current_app, jsonify
 from futurisys import schema
 from futurisys.api import bp
 from futurisys.ml.features import derive_features
-from futurisys.validation import FALSE_WORDS, TRUE_WORDS
+from futurisys.records import FALSE_WORDS, TRUE_WORDS
 
 EXTENSION_KEY = "futurisys.openapi"
 API_VERSION = "1.0.0"
