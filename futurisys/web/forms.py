@@ -71,11 +71,6 @@ class RecordForm(FlaskForm):
             self[name].errors = messages
         return valid and not errors
 
-    @property
-    def field_errors(self) -> dict[str, list[str]]:
-        """{field: [messages]} for the fields that failed (CSRF included)."""
-        return {name: list(errors) for name, errors in self.errors.items() if errors}
-
 
 def record_form_class(name: str, fields: tuple[schema.Field, ...], rules: records.Rules) -> type[RecordForm]:
     """A WTForms form class with one SchemaField per schema field and the given cross-field rules."""
