@@ -149,10 +149,7 @@ def with_rule_errors(rules: Rules, values: Mapping, errors: Mapping[str, list[st
 
 
 def clean_record(fields: tuple[schema.Field, ...], rules: Rules, payload: Mapping) -> tuple[dict, dict[str, list[str]]]:
-    """What a generated form does, without building one: (validated record, {field: [messages]}).
-
-    tests/test_api_batch.py holds it to the forms' results.
-    """
+    """What a generated form does, without building one: (validated record, {field: [messages]})."""
     values, errors = {}, {}
     for field in fields:
         value = payload.get(field.name)
@@ -194,10 +191,7 @@ def validate_payload(payload: Mapping) -> tuple[dict | None, dict | None, dict]:
 
 
 def validate_many(payloads: Sequence) -> tuple[list[tuple[dict, dict | None]], dict[int, dict]]:
-    """Validate records of either shape: ([(features, raw record or None)], {index: errors}).
-
-    A non-object item is an error at its index; the list of items is only meaningful when there are no errors.
-    """
+    """Validate records of either shape: ([(features, raw record or None)], {index: errors}); items only when valid."""
     items, errors = [], {}
     for index, payload in enumerate(payloads):
         if not isinstance(payload, Mapping):

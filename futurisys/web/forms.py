@@ -49,11 +49,7 @@ class RecordForm(FlaskForm):
     """Base of the generated forms: `record` gives the validated values; cross-field rules in `validate`."""
 
     fields_spec: tuple[schema.Field, ...] = ()
-
-    @staticmethod
-    def rules(values: dict) -> dict[str, list[str]]:
-        """Cross-field rules (set per shape by `record_form_class`)."""
-        return {}
+    rules: records.Rules  # the shape's cross-field rules, set by `record_form_class`
 
     @property
     def record(self) -> dict:
