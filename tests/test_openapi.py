@@ -119,11 +119,13 @@ def test_discrimination_rule_and_examples(spec):
     assert validate_payload(exported)[1] == RAW
 
 
-def test_examples_are_scored_by_the_loaded_model(app, spec, client):
+def test_examples_are_scored_by_the_loaded_model(app, client):
     with app.app_context():
         predictor = model_store.predictor
+    spec = client.get("/openapi.json").get_json()
     score = predictor.predict_one(derive_features(EXAMPLE_RAW))
     expected = {"Prediction": score.label, "Probabilite_depart": round(score.proba, 4)}
+    assert spec == build_document(app.config, predictor)
     assert spec["components"]["schemas"]["Prediction"]["examples"] == [expected]
     answered = client.post("/predict", json=EXAMPLE_RAW).get_json()
     assert answered == {**expected, "Probabilite_depart": pytest.approx(expected["Probabilite_depart"], abs=5e-5)}
@@ -133,23 +135,21 @@ def test_examples_are_scored_by_the_loaded_model(app, spec, client):
     assert ready == client.get("/ready").get_json() == {"status": "ready", "model_version": predictor.version}
 
 
-def test_examples_are_generic_without_a_model_and_follow_a_reload(database_url, bundle_dir, tmp_path):
-    app = make_app(database_url, tmp_path / "nowhere")
-    spec = app.test_client().get("/openapi.json").get_json()
-    assert spec == build_document(app.config)
+def test_examples_are_generic_until_a_model_is_loaded(app, client, tmp_path):
+    """The document does not load the model; it follows a load and a reload (a bundle missing, then found)."""
+    spec = client.get("/openapi.json").get_json()
+    assert not model_store.loaded(app) and spec == build_document(app.config)
     assert spec["components"]["schemas"]["Prediction"]["examples"] == [GENERIC_PREDICTION]
-    assert spec["paths"]["/ready"]["get"]["responses"]["200"]["content"]["application/json"]["example"] == {
-        "status": "ready"
-    }
-    app.config["MODEL_DIR"] = str(bundle_dir)
+    ready = spec["paths"]["/ready"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ready["example"] == {"status": "ready"}
+    bundle, app.config["MODEL_DIR"] = app.config["MODEL_DIR"], str(tmp_path / "nowhere")
     with app.app_context():
-        model_store.reload()
-        version = model_store.predictor.version
-    reloaded = app.test_client().get("/openapi.json").get_json()
-    assert reloaded["paths"]["/ready"]["get"]["responses"]["200"]["content"]["application/json"]["example"] == {
-        "status": "ready",
-        "model_version": version,
-    }
+        assert model_store.state().predictor is None
+    assert client.get("/openapi.json").get_json() == spec
+    app.config["MODEL_DIR"] = bundle
+    with app.app_context():
+        predictor = model_store.reload().predictor
+    assert client.get("/openapi.json").get_json() == build_document(app.config, predictor) != spec
 
 
 def test_responses_and_limits(spec):
@@ -171,8 +171,7 @@ def test_responses_and_limits(spec):
 def test_document_follows_the_configuration(database_url, bundle_dir):
     app = make_app(database_url, bundle_dir, API_KEYS_REQUIRED=True, BATCH_MAX_RECORDS=50)
     spec = app.test_client().get("/openapi.json").get_json()
-    with app.app_context():
-        assert spec == build_document(app.config, model_store.predictor)
+    assert spec == build_document(app.config)
     batch = spec["paths"]["/predict/batch"]["post"]
     assert batch["security"] == [{"ApiKeyAuth": []}]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 50

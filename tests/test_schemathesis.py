@@ -38,8 +38,8 @@ CHECKS = [
     allow_header_conformance,
 ]
 
-# Loaded from the generator at import time (schemathesis' lazy fixture loader does not support pytest 9 yet), so with
-# the generic examples of no model; test_the_app_serves_this_document holds the app's /openapi.json to it.
+# Loaded from the generator at import time (schemathesis' lazy fixture loader does not support pytest 9 yet);
+# test_the_app_serves_this_document holds the app's /openapi.json to it.
 # schemathesis.toml (shared with `schemathesis run` from this folder) accepts the documented 413 of a batch too long.
 SETTINGS = SchemathesisConfig.from_path(str(Path(__file__).resolve().parent.parent / "schemathesis.toml"))
 schema = schemathesis.openapi.from_dict(build_document(CONFIG), config=SETTINGS)
@@ -54,9 +54,10 @@ def api_app(bundle_dir, tmp_path_factory):
 
 
 def test_the_app_serves_this_document(api_app):
-    """The same document, but for the examples scored by the app's model."""
-    served = api_app.test_client().get("/openapi.json").get_json()
-    assert served == build_document(CONFIG, model_store.state(api_app).predictor)
+    """The same document; once the app's model is loaded, with the examples it scores."""
+    assert api_app.test_client().get("/openapi.json").get_json() == build_document(CONFIG)
+    predictor = model_store.state(api_app).predictor
+    assert api_app.test_client().get("/openapi.json").get_json() == build_document(CONFIG, predictor)
 
 
 @schema.parametrize()

@@ -272,8 +272,9 @@ def build_document(config, predictor=None) -> dict:
 
 
 def document(app) -> dict:
-    """The app's document, built once per loaded model (loading it if need be) and kept in `app.extensions`."""
-    predictor = model_store.state(app).predictor
+    """The app's document, built once per loaded model and kept in `app.extensions`."""
+    # Never loads the model itself (gunicorn loads it before forking): until something has, the examples are generic.
+    predictor = model_store.state(app).predictor if model_store.loaded(app) else None
     built = app.extensions.get(EXTENSION_KEY)
     if built is None or built[0] is not predictor:
         built = app.extensions[EXTENSION_KEY] = (predictor, build_document(app.config, predictor))
