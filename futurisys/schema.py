@@ -37,6 +37,7 @@ class Field:
     unit: str = ""  # how a value reads to HR: "€", "km", "ans"
     lever: bool = False  # something HR can act on (pay, overtime, training, promotion, travel, satisfaction)
     sentinel: bool = False  # -1 means "does not apply" (no experience, hired this year), not a quantity
+    accepts_percent: bool = False  # an integer HR exports write as a percentage ("11 %")
 
     @property
     def values(self) -> tuple:
@@ -307,6 +308,7 @@ _RAW_ONLY = (
         100,
         section=S_PAY,
         required=False,
+        accepts_percent=True,
     ),
     Field(
         "note_evaluation_precedente",
@@ -532,6 +534,52 @@ def feature(name: str) -> Field:
     return _BY_NAME.get(name) or _ENGINEERED[name]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule as integrators read it: the expression, the field it flags, what it means in French."""
+
+    rule: str
+    field: str
+    description: str
+
+
+# "No more years ... than in the company": field → what its years count, for both the message HR read and the rule
+# written out for integrators.
+_WITHIN_COMPANY = {
+    "annees_dans_le_poste_actuel": "dans le poste actuel",
+    "annees_depuis_la_derniere_promotion": "depuis la dernière promotion",
+    "annes_sous_responsable_actuel": "avec le responsable actuel",
+}
+_WITHIN_COMPANY_RULES = {
+    name: Rule(f"{name} <= annees_dans_l_entreprise", name, f"pas plus d'années {what} que dans l'entreprise")
+    for name, what in _WITHIN_COMPANY.items()
+}
+#: The rules of `raw_consistency_errors`, written out (JSON Schema cannot express them; the API documents them).
+RAW_RULES: tuple[Rule, ...] = (
+    Rule(
+        "annees_dans_l_entreprise <= annee_experience_totale",
+        "annees_dans_l_entreprise",
+        "pas plus d'années dans l'entreprise que d'expérience totale",
+    ),
+    *_WITHIN_COMPANY_RULES.values(),
+    Rule("age - annee_experience_totale >= 14", "annee_experience_totale", "début de carrière à 14 ans au plus tôt"),
+)
+#: The rules of `feature_consistency_errors`, written out.
+FEATURE_RULES: tuple[Rule, ...] = (
+    _WITHIN_COMPANY_RULES["annees_depuis_la_derniere_promotion"],
+    Rule(
+        "evolution_cat_evol == ('hausse' if ecart_note_evaluation > 0 "
+        "else 'baisse' if ecart_note_evaluation < 0 else 'stable')",
+        "evolution_cat_evol",
+        "l'évolution suit le signe de l'écart de note",
+    ),
+)
+
+
+def _beyond_company(name: str) -> str:
+    return f"Les années {_WITHIN_COMPANY[name]} ne peuvent pas dépasser les années dans l'entreprise."
+
+
 def raw_consistency_errors(record: dict) -> dict[str, list[str]]:
     """Cross-field rules every real raw record obeys, as {field: [French message]} (empty when consistent)."""
     errors: dict[str, list[str]] = {}
@@ -541,9 +589,7 @@ def raw_consistency_errors(record: dict) -> dict[str, list[str]]:
             errors.setdefault(field, []).append(message)
 
     total_years, company_years = record.get("annee_experience_totale"), record.get("annees_dans_l_entreprise")
-    role_years = record.get("annees_dans_le_poste_actuel")
-    since_promotion = record.get("annees_depuis_la_derniere_promotion")
-    manager_years, age = record.get("annes_sous_responsable_actuel"), record.get("age")
+    age = record.get("age")
     if company_years is not None:
         if total_years is not None:
             check(
@@ -551,17 +597,9 @@ def raw_consistency_errors(record: dict) -> dict[str, list[str]]:
                 "annees_dans_l_entreprise",
                 "Les années dans l'entreprise ne peuvent pas dépasser l'expérience totale.",
             )
-        for value, name, what in (
-            (role_years, "annees_dans_le_poste_actuel", "dans le poste actuel"),
-            (since_promotion, "annees_depuis_la_derniere_promotion", "depuis la dernière promotion"),
-            (manager_years, "annes_sous_responsable_actuel", "avec le responsable actuel"),
-        ):
-            if value is not None:
-                check(
-                    value <= company_years,
-                    name,
-                    f"Les années {what} ne peuvent pas dépasser les années dans l'entreprise.",
-                )
+        for name in _WITHIN_COMPANY:
+            if record.get(name) is not None:
+                check(record[name] <= company_years, name, _beyond_company(name))
     if age is not None and total_years is not None:
         check(
             age - total_years >= 14,
@@ -577,9 +615,7 @@ def feature_consistency_errors(features: dict) -> dict[str, list[str]]:
     company_years = features.get("annees_dans_l_entreprise")
     since_promotion = features.get("annees_depuis_la_derniere_promotion")
     if company_years is not None and since_promotion is not None and since_promotion > company_years:
-        errors["annees_depuis_la_derniere_promotion"] = [
-            "Les années depuis la dernière promotion ne peuvent pas dépasser les années dans l'entreprise."
-        ]
+        errors["annees_depuis_la_derniere_promotion"] = [_beyond_company("annees_depuis_la_derniere_promotion")]
     ecart, evolution = features.get("ecart_note_evaluation"), features.get("evolution_cat_evol")
     if ecart is not None and evolution is not None:
         expected = "hausse" if ecart > 0 else "baisse" if ecart < 0 else "stable"

@@ -4,8 +4,11 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from futurisys import schema
-from futurisys.api.openapi import BOOLEAN_PATTERN, EXAMPLE_RAW, INTEGER_PATTERN, PERCENT_PATTERN, enum_name
-from futurisys.validation import is_raw_record, parse_value, validate_payload
+from futurisys.api.openapi import EXAMPLE_RAW, GENERIC_PREDICTION, build_document
+from futurisys.api.openapi_schemas import BOOLEAN_PATTERN, INTEGER_PATTERN, PERCENT_PATTERN, RULES_EXTENSION, enum_name
+from futurisys.extensions import model_store
+from futurisys.ml.features import derive_features
+from futurisys.records import is_raw_record, parse_value, validate_payload
 from tests.conftest import make_app
 from tests.payloads import RAW
 
@@ -61,6 +64,10 @@ def test_raw_schema_documents_the_hr_export_forms(spec):
     assert raw["required"] == [f.name for f in schema.RAW_FIELDS if f.required]
     overtime = raw["properties"]["heure_supplementaires"]["anyOf"]
     assert {"type": "string", "pattern": BOOLEAN_PATTERN} in overtime
+    for field in schema.RAW_FIELDS:
+        if field.kind == "int":
+            pattern = PERCENT_PATTERN if field.accepts_percent else INTEGER_PATTERN
+            assert {"type": "string", "pattern": pattern} in raw["properties"][field.name]["anyOf"], field.name
     raise_forms = raw["properties"]["augementation_salaire_precedente"]["anyOf"]
     assert {"type": "string", "pattern": PERCENT_PATTERN} in raise_forms and {"type": "null"} in raise_forms
     assert raw["properties"]["poste"]["$ref"] == "#/components/schemas/Poste"
@@ -107,6 +114,42 @@ def test_discrimination_rule_and_examples(spec):
         _, _, errors = validate_payload(example["value"])
         assert errors == {}
     assert not is_raw_record(examples["caracteristiques"]["value"]) and is_raw_record(examples["dossier_brut"]["value"])
+    exported = examples["export_rh"]["value"]
+    assert exported["heure_supplementaires"] == "Oui" and exported["augementation_salaire_precedente"] == "11 %"
+    assert validate_payload(exported)[1] == RAW
+
+
+def test_examples_are_scored_by_the_loaded_model(app, client):
+    with app.app_context():
+        predictor = model_store.predictor
+    spec = client.get("/openapi.json").get_json()
+    score = predictor.predict_one(derive_features(EXAMPLE_RAW))
+    expected = {"Prediction": score.label, "Probabilite_depart": round(score.proba, 4)}
+    assert spec == build_document(app.config, predictor)
+    assert spec["components"]["schemas"]["Prediction"]["examples"] == [expected]
+    answered = client.post("/predict", json=EXAMPLE_RAW).get_json()
+    assert answered == {**expected, "Probabilite_depart": pytest.approx(expected["Probabilite_depart"], abs=5e-5)}
+    predict = spec["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert predict["example"] == expected
+    ready = spec["paths"]["/ready"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    assert ready == client.get("/ready").get_json() == {"status": "ready", "model_version": predictor.version}
+
+
+def test_examples_are_generic_until_a_model_is_loaded(app, client, tmp_path):
+    """The document does not load the model; it follows a load and a reload (a bundle missing, then found)."""
+    spec = client.get("/openapi.json").get_json()
+    assert not model_store.loaded(app) and spec == build_document(app.config)
+    assert spec["components"]["schemas"]["Prediction"]["examples"] == [GENERIC_PREDICTION]
+    ready = spec["paths"]["/ready"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ready["example"] == {"status": "ready"}
+    bundle, app.config["MODEL_DIR"] = app.config["MODEL_DIR"], str(tmp_path / "nowhere")
+    with app.app_context():
+        assert model_store.state().predictor is None
+    assert client.get("/openapi.json").get_json() == spec
+    app.config["MODEL_DIR"] = bundle
+    with app.app_context():
+        predictor = model_store.reload().predictor
+    assert client.get("/openapi.json").get_json() == build_document(app.config, predictor) != spec
 
 
 def test_responses_and_limits(spec):
@@ -128,6 +171,7 @@ def test_responses_and_limits(spec):
 def test_document_follows_the_configuration(database_url, bundle_dir):
     app = make_app(database_url, bundle_dir, API_KEYS_REQUIRED=True, BATCH_MAX_RECORDS=50)
     spec = app.test_client().get("/openapi.json").get_json()
+    assert spec == build_document(app.config)
     batch = spec["paths"]["/predict/batch"]["post"]
     assert batch["security"] == [{"ApiKeyAuth": []}]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 50
@@ -174,9 +218,6 @@ def test_error_bodies_document_detail_and_the_batch_total(spec):
 )
 def test_cross_field_rules_are_written_out_as_the_code_applies_them(spec, shape, rules_of):
     """Each documented rule names the field the code flags, and a record breaking it is flagged there."""
-    from futurisys.api.openapi import RULES_EXTENSION
-    from futurisys.ml.features import derive_features
-
     documented = spec["components"]["schemas"][shape][RULES_EXTENSION]
     assert documented and all(
         rule["rule"] in spec["components"]["schemas"][shape]["description"] for rule in documented

@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from futurisys.api.openapi import build_document
+from futurisys.extensions import model_store
 
 CONFIG = {"BATCH_MAX_RECORDS": 10_000, "API_KEYS_REQUIRED": False}  # the defaults, which the app below keeps
 # Every check that applies to single requests, except positive_data_acceptance: the cross-field rules (written in
@@ -53,7 +54,10 @@ def api_app(bundle_dir, tmp_path_factory):
 
 
 def test_the_app_serves_this_document(api_app):
+    """The same document; once the app's model is loaded, with the examples it scores."""
     assert api_app.test_client().get("/openapi.json").get_json() == build_document(CONFIG)
+    predictor = model_store.state(api_app).predictor
+    assert api_app.test_client().get("/openapi.json").get_json() == build_document(CONFIG, predictor)
 
 
 @schema.parametrize()

@@ -16,7 +16,7 @@ from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.metrics import public_source
 from futurisys.predictions import predict_and_store
-from futurisys.validation import validate_payload
+from futurisys.records import validate_payload
 
 DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})
 

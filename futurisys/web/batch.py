@@ -20,8 +20,8 @@ from futurisys.errors import error_response
 from futurisys.explain import display_value
 from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store_many
+from futurisys.records import validate_payload
 from futurisys.risk import risk_band
-from futurisys.validation import validate_payload
 from futurisys.web import bp
 from futurisys.web.csv_io import (
     ADDED_COLUMNS,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from futurisys import formatting, schema
-from futurisys.validation import is_raw_record
+from futurisys.records import is_raw_record
 
 REFERENCE_COLUMN = "reference_salarie"
 REFERENCE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")

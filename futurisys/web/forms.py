@@ -1,16 +1,82 @@
-"""The HR forms: the generated raw-record form, presented in sections, and its what-if variant.
+"""The HR forms: WTForms forms generated from the schema, the raw-record form in sections and its what-if variant.
 
-Both subclass `RawRecordForm`, so the HTML form, the JSON API and the CSV upload share one validation.
+The fields and forms delegate parsing, checks and cross-field rules to futurisys.records, so the HTML form, the
+JSON API and the CSV upload share one validation.
 """
 
 from __future__ import annotations
 
-from wtforms import StringField
-from wtforms.validators import Length, Optional, Regexp
+from flask_wtf import FlaskForm
+from wtforms import Field as WTField
+from wtforms import StringField, widgets
+from wtforms.validators import Length, Optional, Regexp, StopValidation
 
-from futurisys import schema
+from futurisys import records, schema
 from futurisys.models import EMPLOYEE_REF_LENGTH
-from futurisys.validation import RawRecordForm, SchemaField
+
+
+class SchemaField(WTField):
+    """A WTForms field driven by one schema field: parsing, presence, range and allowed values."""
+
+    widget = widgets.TextInput()
+
+    def __init__(self, spec: schema.Field, **kwargs):
+        kwargs.setdefault("label", spec.label)
+        kwargs.setdefault("description", spec.help)
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def process_formdata(self, valuelist):
+        """Parse the first posted value; an empty string or JSON null counts as absent."""
+        if valuelist and valuelist[0] is not None and valuelist[0] != "":
+            self.data = records.parse_value(self.spec, valuelist[0])
+
+    def _value(self):
+        if self.raw_data:
+            return "" if self.raw_data[0] is None else str(self.raw_data[0])
+        return "" if self.data is None else str(self.data)
+
+    def pre_validate(self, form):
+        """Presence, then range or allowed values (with the allowed values listed)."""
+        if self.process_errors:
+            raise StopValidation()
+        message = records.check_value(self.spec, self.data)
+        if message or self.data is None:
+            raise StopValidation(message or "")
+
+
+class RecordForm(FlaskForm):
+    """Base of the generated forms: `record` gives the validated values; cross-field rules in `validate`."""
+
+    fields_spec: tuple[schema.Field, ...] = ()
+    rules: records.Rules  # the shape's cross-field rules, set by `record_form_class`
+
+    @property
+    def record(self) -> dict:
+        """The validated values, keyed by schema name (optional fields left out when empty)."""
+        return {f.name: self[f.name].data for f in self.fields_spec if f.required or self[f.name].data is not None}
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks first; cross-field rules only on fields that are valid on their own."""
+        valid = super().validate(extra_validators)
+        fields = [self[f.name] for f in self.fields_spec]
+        errors = records.with_rule_errors(
+            self.rules, {field.name: field.data for field in fields}, {field.name: field.errors for field in fields}
+        )
+        for name, messages in errors.items():
+            self[name].errors = messages
+        return valid and not errors
+
+
+def record_form_class(name: str, fields: tuple[schema.Field, ...], rules: records.Rules) -> type[RecordForm]:
+    """A WTForms form class with one SchemaField per schema field and the given cross-field rules."""
+    attrs = {f.name: SchemaField(f) for f in fields}
+    attrs.update(fields_spec=fields, rules=staticmethod(rules))
+    return type(name, (RecordForm,), attrs)
+
+
+#: The 27-field raw HR record.
+RawRecordForm = record_form_class("RawRecordForm", schema.RAW_FIELDS, schema.raw_consistency_errors)
 
 #: Facts a user may change on the result page; the rest of the record is carried in hidden fields.
 WHATIF_FIELDS = (
@@ -36,7 +102,7 @@ def widget_for(spec: schema.Field) -> str:
 
 
 def option_value(value) -> str:
-    """The string an <option> or radio posts for an allowed value (what `parse_value` reads back)."""
+    """The string an <option> or radio posts for an allowed value (what `records.parse_value` reads back)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

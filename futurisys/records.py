@@ -1,10 +1,7 @@
-"""WTForms forms generated from the schema: the same validation for the HR form, JSON payloads and CSV rows.
+"""Employee records checked against the schema, without Flask: parsing, range checks, cross-field rules, shape.
 
-Every field accepts both what a browser posts (strings) and what a JSON client sends (typed values), plus the
-forms HR exports use where unambiguous ("Oui"/"Non", "11 %"). Messages are in French.
-
-JSON payloads and CSV rows go through `clean_record`: the forms' very checks (`parse_value`, `check_value`, the
-schema's cross-field rules) without a form object per record, which batches of thousands could not afford.
+The HR form (futurisys.web.forms), JSON payloads and CSV rows all go through these functions; JSON and CSV
+records skip the form objects, which batches of thousands could not afford. Messages are in French.
 """
 
 from __future__ import annotations
@@ -12,14 +9,13 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-
-from flask_wtf import FlaskForm
-from wtforms import Field as WTField
-from wtforms import widgets
-from wtforms.validators import StopValidation
+from collections.abc import Callable, Mapping, Sequence
 
 from futurisys import formatting, schema
+from futurisys.ml.features import derive_features
+
+#: Cross-field rules: values → {field: [French messages]} (see schema.raw_consistency_errors).
+Rules = Callable[[dict], dict[str, list[str]]]
 
 _INTEGER = re.compile(r"^\s*([+-]?\d+)\s*%?\s*$")
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
@@ -27,6 +23,12 @@ _NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
 # ("3 500", "3 500,50"); the spaces are dropped before the patterns above apply.
 _GROUPED = re.compile(r"^\s*[+-]?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:[.,]\d+)?\s*%?\s*$")
 _GROUP_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
+# Longest integer string parsed (Python refuses more than 4,300 digits; no field needs more than a few).
+_MAX_DIGITS = 64
+
+#: The spellings a boolean may take in a form, a JSON string or a CSV cell (compared lower-cased).
+TRUE_WORDS = frozenset({"oui", "true", "vrai", "yes", "1"})
+FALSE_WORDS = frozenset({"non", "false", "faux", "no", "0"})
 
 
 def _without_group_spaces(text: str) -> str:
@@ -51,17 +53,15 @@ def _spellings(field: schema.Field) -> dict[str, object]:
 
 
 _SPELLINGS = {id(field): _spellings(field) for field in schema.RAW_FIELDS + schema.FEATURES if field.choices}
+# The schema fields' allowed values, by identity: `Field.values` builds a tuple on each call, and this check runs
+# for every value of every record of a batch.
+_ALLOWED = {id(field): frozenset(field.values) for field in schema.RAW_FIELDS + schema.FEATURES}
 
 
 def _choice(field: schema.Field, text: str):
     """The allowed value `text` spells (code or label, any case or accents), else `text` stripped."""
     spellings = _SPELLINGS.get(id(field)) or _spellings(field)
     return spellings.get(_fold(text), text.strip())
-
-
-#: The spellings a boolean may take in a form, a JSON string or a CSV cell (compared lower-cased).
-TRUE_WORDS = frozenset({"oui", "true", "vrai", "yes", "1"})
-FALSE_WORDS = frozenset({"non", "false", "faux", "no", "0"})
 
 
 def parse_value(field: schema.Field, value):
@@ -92,7 +92,7 @@ def parse_value(field: schema.Field, value):
         if isinstance(value, float) and value.is_integer():
             return int(value)
         match = _INTEGER.match(value) if isinstance(value, str) and len(value) <= _MAX_DIGITS else None
-        if match and ("%" not in value or field.name == "augementation_salaire_precedente"):
+        if match and ("%" not in value or field.accepts_percent):
             return int(match.group(1))
         raise ValueError("Doit être un nombre entier.")
     if isinstance(value, (int, float)):
@@ -101,10 +101,6 @@ def parse_value(field: schema.Field, value):
     if match:
         return float(match.group(1).replace(",", "."))
     raise ValueError("Doit être un nombre.")
-
-
-# Longest integer string parsed (Python refuses more than 4,300 digits; no field needs more than a few).
-_MAX_DIGITS = 64
 
 
 def _encodable(text: str) -> bool:
@@ -127,11 +123,6 @@ def _float(number) -> float:
     return value
 
 
-# The schema fields' allowed values, by identity: `Field.values` builds a tuple on each call, and this check runs
-# for every value of every record of a batch.
-_ALLOWED = {id(field): frozenset(field.values) for field in schema.RAW_FIELDS + schema.FEATURES}
-
-
 def check_value(field: schema.Field, value) -> str | None:
     """Presence, then range or allowed values, of a parsed value: the French message, or None when it is fine."""
     if value is None:
@@ -149,90 +140,16 @@ def check_value(field: schema.Field, value) -> str | None:
     return None
 
 
-class SchemaField(WTField):
-    """A WTForms field driven by one schema field: parsing, presence, range and allowed values."""
-
-    widget = widgets.TextInput()
-
-    def __init__(self, spec: schema.Field, **kwargs):
-        kwargs.setdefault("label", spec.label)
-        kwargs.setdefault("description", spec.help)
-        super().__init__(**kwargs)
-        self.spec = spec
-
-    def process_formdata(self, valuelist):
-        """Parse the first posted value; an empty string or JSON null counts as absent."""
-        if valuelist and valuelist[0] is not None and valuelist[0] != "":
-            self.data = parse_value(self.spec, valuelist[0])
-
-    def _value(self):
-        if self.raw_data:
-            return "" if self.raw_data[0] is None else str(self.raw_data[0])
-        return "" if self.data is None else str(self.data)
-
-    def pre_validate(self, form):
-        """Presence, then range or allowed values (with the allowed values listed)."""
-        if self.process_errors:
-            raise StopValidation()
-        message = check_value(self.spec, self.data)
-        if message or self.data is None:
-            raise StopValidation(message or "")
+def with_rule_errors(rules: Rules, values: Mapping, errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """The field `errors` plus the cross-field rules' messages; the rules see only the fields valid on their own."""
+    merged = {name: list(messages) for name, messages in errors.items() if messages}
+    for name, messages in rules({k: v for k, v in values.items() if k not in merged}).items():
+        merged[name] = merged.get(name, []) + messages
+    return merged
 
 
-class RecordForm(FlaskForm):
-    """Base of the generated forms: `record` gives the validated values; cross-field rules in `validate`."""
-
-    fields_spec: tuple[schema.Field, ...] = ()
-
-    @property
-    def record(self) -> dict:
-        """The validated values, keyed by schema name (optional fields left out when empty)."""
-        return {f.name: self[f.name].data for f in self.fields_spec if f.required or self[f.name].data is not None}
-
-    def consistency_errors(self, values: dict) -> dict[str, list[str]]:
-        """Cross-field rules (overridden per shape)."""
-        return {}
-
-    def validate(self, extra_validators=None) -> bool:
-        """Field checks first; cross-field rules only on fields that are valid on their own."""
-        valid = super().validate(extra_validators)
-        values = {f.name: self[f.name].data for f in self.fields_spec if not self[f.name].errors}
-        for name, messages in self.consistency_errors(values).items():
-            self[name].errors = list(self[name].errors) + messages
-            valid = False
-        return valid
-
-    @property
-    def field_errors(self) -> dict[str, list[str]]:
-        """{field: [messages]} for the fields that failed (CSRF included)."""
-        return {name: list(errors) for name, errors in self.errors.items() if errors}
-
-
-def record_form_class(name: str, fields: tuple[schema.Field, ...], rules) -> type[RecordForm]:
-    """A WTForms form class with one SchemaField per schema field and the given cross-field rules."""
-    attrs = {f.name: SchemaField(f) for f in fields}
-    attrs.update(fields_spec=fields, consistency_errors=lambda self, values: rules(values))
-    return type(name, (RecordForm,), attrs)
-
-
-#: The 27-field raw HR record.
-RawRecordForm = record_form_class("RawRecordForm", schema.RAW_FIELDS, schema.raw_consistency_errors)
-
-
-def is_raw_record(payload: Mapping) -> bool:
-    """The documented rule: all 30 feature keys make the feature payload, else any raw-only key a raw record."""
-    if all(name in payload for name in schema.FEATURE_NAMES):
-        return False
-    return any(key in payload for key in schema.RAW_ONLY_NAMES)
-
-
-def clean_record(fields: tuple[schema.Field, ...], rules, payload: Mapping) -> tuple[dict, dict[str, list[str]]]:
-    """What a generated form does, without building one: (validated record, {field: [messages]}).
-
-    JSON and CSV records come in by the thousand; a form object per record costs more than the checks
-    themselves, so this applies the same `parse_value`, `check_value` and cross-field rules directly.
-    tests/test_api_batch.py holds it to the forms' results.
-    """
+def clean_record(fields: tuple[schema.Field, ...], rules: Rules, payload: Mapping) -> tuple[dict, dict[str, list[str]]]:
+    """What a generated form does, without building one: (validated record, {field: [messages]})."""
     values, errors = {}, {}
     for field in fields:
         value = payload.get(field.name)
@@ -246,11 +163,17 @@ def clean_record(fields: tuple[schema.Field, ...], rules, payload: Mapping) -> t
             errors[field.name] = [message]
         else:
             values[field.name] = data
-    for name, messages in rules(values).items():
-        errors[name] = errors.get(name, []) + messages
+    errors = with_rule_errors(rules, values, errors)
     if errors:
         return {}, {field.name: errors[field.name] for field in fields if field.name in errors}
     return {field.name: values[field.name] for field in fields if field.required or values[field.name] is not None}, {}
+
+
+def is_raw_record(payload: Mapping) -> bool:
+    """The documented rule: all 30 feature keys make the feature payload, else any raw-only key a raw record."""
+    if all(name in payload for name in schema.FEATURE_NAMES):
+        return False
+    return any(key in payload for key in schema.RAW_ONLY_NAMES)
 
 
 def validate_payload(payload: Mapping) -> tuple[dict | None, dict | None, dict]:
@@ -263,17 +186,12 @@ def validate_payload(payload: Mapping) -> tuple[dict | None, dict | None, dict]:
     if errors:
         return None, None, errors
     if raw:
-        from futurisys.ml.features import derive_features
-
         return derive_features(record), record, {}
     return record, None, {}
 
 
 def validate_many(payloads: Sequence) -> tuple[list[tuple[dict, dict | None]], dict[int, dict]]:
-    """Validate records of either shape: ([(features, raw record or None)], {index: errors}).
-
-    A non-object item is an error at its index; the list of items is only meaningful when there are no errors.
-    """
+    """Validate records of either shape: ([(features, raw record or None)], {index: errors}); items only when valid."""
     items, errors = [], {}
     for index, payload in enumerate(payloads):
         if not isinstance(payload, Mapping):
