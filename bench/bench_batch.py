@@ -84,7 +84,7 @@ def in_process(url: str, bundle: str, body: bytes, count: int, runs: int) -> Non
     from futurisys import create_app
     from futurisys.extensions import db, model_store
     from futurisys.predictions import predict_and_store_many
-    from futurisys.validation import validate_many
+    from futurisys.records import validate_many
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "MODEL_DIR": bundle, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}
@@ -153,7 +153,7 @@ def main() -> None:
 
     from futurisys.ml.predictor import Predictor
     from futurisys.ml.train import train_bundle
-    from futurisys.validation import validate_many, validate_payload
+    from futurisys.records import validate_many, validate_payload
 
     with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work:
         bundle = args.bundle or os.environ.get("MODEL_DIR")
@@ -169,15 +169,6 @@ def main() -> None:
             f"{'validation (validate_many)':<34}: "
             f"{best_rate(lambda: validate_many(payloads), args.records, args.runs):,.0f} records/s"
         )
-        from futurisys import create_app
-
-        with create_app(
-            {"SQLALCHEMY_DATABASE_URI": "sqlite://", "MODEL_DIR": bundle, "LOG_LEVEL": "WARNING"}
-        ).test_request_context():
-            print(
-                f"{'  for comparison, one form each':<34}: "
-                f"{best_rate(lambda: form_per_record(payloads[:2000]), 2000, 1):,.0f} records/s"
-            )
         assert validate_payload(payloads[0])[2] == {}
         url = recreate_database(DATABASE)
         try:
@@ -186,15 +177,6 @@ def main() -> None:
                 with_gunicorn(url, bundle, body, args.records, args.runs)
         finally:
             recreate_database(DATABASE, drop_only=True)
-
-
-def form_per_record(payloads: list[dict]) -> None:
-    """The validation as one WTForms form per record would do it (what `clean_record` avoids)."""
-    from futurisys.validation import FeatureRecordForm, JsonData, RawRecordForm, is_raw_record
-
-    for payload in payloads:
-        form_class = RawRecordForm if is_raw_record(payload) else FeatureRecordForm
-        form_class(formdata=JsonData(payload), meta={"csrf": False}).validate()
 
 
 if __name__ == "__main__":
