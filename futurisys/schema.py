@@ -85,6 +85,12 @@ POSTES = (
 
 S_ID, S_PATH, S_PAY, S_EVAL, S_SAT, S_WORK = SECTIONS
 
+
+def _satisfaction(name: str, label: str, choices=SATISFACTION) -> Field:
+    """A 1–4 satisfaction scale: something HR can act on."""
+    return Field(name, "int", label, minimum=1, maximum=4, choices=choices, section=S_SAT, lever=True)
+
+
 # Fields that are both in the raw HR record and, unchanged, among the model's 30 features.
 _SHARED = (
     Field("age", "int", "Âge", "En années révolues.", 16, 75, section=S_ID, unit="ans"),
@@ -189,46 +195,10 @@ _SHARED = (
         choices=EVALUATION,
         section=S_EVAL,
     ),
-    Field(
-        "satisfaction_employee_environnement",
-        "int",
-        "Satisfaction : environnement de travail",
-        minimum=1,
-        maximum=4,
-        choices=SATISFACTION,
-        section=S_SAT,
-        lever=True,
-    ),
-    Field(
-        "satisfaction_employee_nature_travail",
-        "int",
-        "Satisfaction : nature du travail",
-        minimum=1,
-        maximum=4,
-        choices=SATISFACTION,
-        section=S_SAT,
-        lever=True,
-    ),
-    Field(
-        "satisfaction_employee_equipe",
-        "int",
-        "Satisfaction : équipe",
-        minimum=1,
-        maximum=4,
-        choices=SATISFACTION,
-        section=S_SAT,
-        lever=True,
-    ),
-    Field(
-        "satisfaction_employee_equilibre_pro_perso",
-        "int",
-        "Équilibre vie professionnelle / personnelle",
-        minimum=1,
-        maximum=4,
-        choices=BALANCE,
-        section=S_SAT,
-        lever=True,
-    ),
+    _satisfaction("satisfaction_employee_environnement", "Satisfaction : environnement de travail"),
+    _satisfaction("satisfaction_employee_nature_travail", "Satisfaction : nature du travail"),
+    _satisfaction("satisfaction_employee_equipe", "Satisfaction : équipe"),
+    _satisfaction("satisfaction_employee_equilibre_pro_perso", "Équilibre vie professionnelle / personnelle", BALANCE),
     Field(
         "heure_supplementaires",
         "bool",
