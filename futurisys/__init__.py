@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'futurisys.db'}"
     if app.config.get("SQLALCHEMY_ENGINE_OPTIONS") is None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config)
-    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
+    if app.config["DEPLOYMENT"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
         raise RuntimeError("SECRET_KEY must be set in production (FUTURISYS_ENV=production)")
     app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
     app.json.ensure_ascii = False
