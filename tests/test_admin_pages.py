@@ -7,8 +7,8 @@ import pytest
 
 from futurisys.admin.insights import IMPORTANCE_KEY
 from futurisys.models import utcnow
-from tests.admin_support import logged_in, restamp, store
 from tests.payloads import FEATURES
+from tests.support import logged_in, restamp, store
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.models import ApiKey, Prediction
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
+from tests.support import make_app
 
 KEY = re.compile(r"^fx_[A-Za-z0-9_-]{43}$", re.MULTILINE)
 

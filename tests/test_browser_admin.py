@@ -6,8 +6,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.admin_support import PASSWORD, store
 from tests.payloads import FEATURES, RAW
+from tests.support import PASSWORD, store
 
 pytestmark = pytest.mark.browser
 

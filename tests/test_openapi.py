@@ -6,8 +6,8 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from futurisys import schema
 from futurisys.api.openapi import BOOLEAN_PATTERN, EXAMPLE_RAW, INTEGER_PATTERN, PERCENT_PATTERN, enum_name
 from futurisys.validation import is_raw_record, parse_value, validate_payload
-from tests.conftest import make_app
 from tests.payloads import RAW
+from tests.support import make_app
 
 
 @pytest.fixture

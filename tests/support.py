@@ -1,17 +1,66 @@
-"""Helpers shared by the admin tests (no tests here): accounts, logging in, storing predictions."""
+"""Helpers shared by the tests (no tests, no fixtures here): apps, accounts and logging in, stored predictions."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
+from futurisys import create_app
 from futurisys.auth.accounts import create_user
 from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store
 
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+# A database of this run's own (parallel runs on one server never meet), dropped when the run ends.
+PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", f"futurisys_test_{os.getpid()}_{secrets.token_hex(3)}")
 PASSWORD = "un-mot-de-passe-solide"
+
+
+def make_app(url: str, bundle: Path, **overrides):
+    """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "MODEL_DIR": str(bundle),
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def migrated_app(url: str, bundle: Path, **overrides):
+    """An app on `url` with the schema built by the migrations and the reference data loaded."""
+    from flask_migrate import upgrade
+
+    app = make_app(url, bundle, **overrides)
+    with app.app_context():
+        upgrade()
+    assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
+    return app
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` served over HTTP on 127.0.0.1 (a free port) by a threaded server in the background; yields its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 def make_user(app, username: str = "admin", role: str = "admin", password: str = PASSWORD) -> None:
@@ -33,6 +82,15 @@ def logged_in(app, client, role: str = "admin"):
     make_user(app, role, role)
     assert login(client, role).status_code == 302
     return client
+
+
+def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Log a browser page in through the login page, as a person does."""
+    page.goto(base_url + "/connexion")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 def store(app, features: dict, raw: dict | None = None, source: str = "api", request_id: str = "req") -> int:
@@ -57,7 +115,7 @@ def restamp(app, prediction_id: int, **values) -> None:
 
 
 def counts(app) -> tuple[int, int]:
-    """(inputs, predictions) row counts."""
+    """(inputs, predictions) row counts, read in an app context of its own (see `scalar`)."""
     with app.app_context():
         return (
             db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
