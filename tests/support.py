@@ -1,8 +1,9 @@
-"""Helpers shared by the tests (no tests, no fixtures here): apps, accounts and logging in, stored predictions."""
+"""Helpers shared by the tests (no tests, no fixtures): apps and servers, accounts, the HR form, API keys, rows."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 import time
@@ -18,6 +19,7 @@ from futurisys.auth.accounts import create_user
 from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store
+from tests.payloads import RAW
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 # A database of this run's own (parallel runs on one server never meet), dropped when the run ends.
@@ -131,3 +133,29 @@ def scalar(app, query):
     """
     with app.app_context():
         return db.session.scalar(query)
+
+
+def form_data(record: dict) -> dict:
+    """A raw record as a browser posts it (strings; booleans as the radio buttons send them)."""
+    return {
+        name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for name, value in record.items()
+        if value is not None
+    }
+
+
+def evaluate(client, record: dict = RAW, **extra) -> str:
+    """POST the HR form; return the path of the evaluation page it redirects to (303, Post/Redirect/Get)."""
+    response = client.post("/", data={**form_data(record), **extra})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+API_KEY = re.compile(r"^fx_[A-Za-z0-9_-]{43}$", re.MULTILINE)
+
+
+def create_key(runner, name: str) -> str:
+    """Create an API key with the CLI; return the key it prints once."""
+    result = runner.invoke(args=["apikeys", "create", name])
+    assert result.exit_code == 0, result.output
+    return API_KEY.search(result.output).group()

@@ -99,7 +99,7 @@ def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(app, client, db):
 
 
 def test_keys_are_scoped_by_api_key(app, client, runner):
-    from tests.test_apikeys import create_key
+    from tests.support import create_key
 
     shared = {"Idempotency-Key": key()}
     alice, bob = create_key(runner, "alice"), create_key(runner, "bob")

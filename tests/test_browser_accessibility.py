@@ -14,9 +14,8 @@ from playwright.sync_api import expect
 from futurisys.auth.accounts import create_user
 from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store, predict_and_store_many
-from tests.payloads import FEATURES, RAW
+from tests.payloads import FEATURES, IDS, RAW, french_csv, french_row
 from tests.support import PASSWORD, sign_in
-from tests.test_web_batch import IDS, french_csv, french_row
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from futurisys.extensions import db
 from futurisys.models import Input
-from tests.test_web_batch import IDS, raw_csv
+from tests.payloads import IDS, raw_csv
 
 pytestmark = pytest.mark.browser
 

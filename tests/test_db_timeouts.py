@@ -20,8 +20,7 @@ from futurisys.auth.accounts import create_user
 from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
-from tests.support import PASSWORD, migrated_app, serving
-from tests.test_web_form import form_data
+from tests.support import PASSWORD, form_data, migrated_app, serving
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ from futurisys.ml.features import derive_features
 from futurisys.models import Input, User, utcnow
 from futurisys.predictions import Author, predict_and_store
 from tests.payloads import RAW, employee
-from tests.support import counts, login, make_user, scalar
-from tests.test_web_form import evaluate, form_data
+from tests.support import counts, evaluate, form_data, login, make_user, scalar
 
 HR_PAGES = ("/", "/lot", "/evaluations", "/lot/modele.csv", "/evaluations/abc")
 

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from futurisys.security import CSP
 from tests.payloads import FEATURES, RAW
-from tests.support import logged_in, make_app, make_user, sign_in, store
-from tests.test_web_form import form_data
+from tests.support import form_data, logged_in, make_app, make_user, sign_in, store
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 HR_PAGES = ("/", "/lot")

@@ -13,10 +13,9 @@ from futurisys.ml.features import derive_features
 from futurisys.models import Input
 from futurisys.risk import risk_band
 from futurisys.schema import FEATURE_NAMES, RAW_NAMES
-from tests.payloads import employee
+from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
 from tests.support import counts, logged_in, make_app
 
-IDS = (1, 2, 4, 5, 7)
 ERROR_ROW = re.compile(
     r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
     r'<td data-label="Colonne">(?:<code>(\w+)</code>)?',
@@ -29,29 +28,6 @@ ADDED = ["prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_d
 def client(app, client):
     """The test client signed in as an HR account (the HR pages are for signed-in HR staff)."""
     return logged_in(app, client, "hr")
-
-
-def export_cell(name, value):
-    """A value as an HR export writes it."""
-    if name == "heure_supplementaires":
-        return "Oui" if value else "Non"
-    if name == "augementation_salaire_precedente":
-        return f"{value} %"
-    return str(value)
-
-
-def raw_csv(rows=None, delimiter=";", encoding="cp1252") -> bytes:
-    """An HR export: an employee number column, then the 27 raw columns."""
-    rows = (
-        rows
-        if rows is not None
-        else [[f"É-{i:03d}"] + [export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
-    )
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(["matricule", *RAW_NAMES])
-    writer.writerows(rows)
-    return out.getvalue().encode(encoding)
 
 
 def features_csv() -> bytes:
@@ -231,21 +207,6 @@ def test_oversized_upload_gets_the_page_with_a_message(database_url, bundle_dir,
     response = upload(client, raw_csv())
     assert response.status_code == 413
     assert "Fichier trop volumineux" in response.get_data(as_text=True)
-
-
-def french_csv(rows) -> bytes:
-    """An export written with the form's wording: references, French labels and numbers."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["reference_salarie", "commentaire", *RAW_NAMES])
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
-def french_row(i: int, reference: str, comment: str = "", **changes) -> list[str]:
-    record = {n: export_cell(n, employee(i)[n]) for n in RAW_NAMES}
-    record.update(changes)
-    return [reference, comment, *(record[n] for n in RAW_NAMES)]
 
 
 def test_form_wording_and_french_numbers_are_accepted_and_references_stored(client, db):

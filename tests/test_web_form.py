@@ -10,16 +10,7 @@ from futurisys.formatting import whole_percent
 from futurisys.models import Input, Prediction, User
 from futurisys.schema import RAW_NAMES, SECTIONS, raw_field
 from tests.payloads import RAW, employee
-from tests.support import counts, login, make_app, make_user, scalar
-
-
-def form_data(record: dict) -> dict:
-    """A raw record as a browser posts it (strings; booleans as the radio buttons send them)."""
-    return {
-        name: ("true" if value else "false") if isinstance(value, bool) else str(value)
-        for name, value in record.items()
-        if value is not None
-    }
+from tests.support import counts, evaluate, form_data, login, make_app, make_user, scalar
 
 
 def field_block(html: str, name: str) -> str:
@@ -54,13 +45,6 @@ def test_form_renders_every_raw_field_in_sections(hr_client):
     assert 'value="true"' in overtime and ">Oui<" in overtime and ">Non<" in overtime
     assert '<option value="Frequent">Fréquent</option>' in field_block(html, "frequence_deplacement")
     assert 'href="/lot"' in html and 'href="/evaluations"' in html and 'href="/admin/' not in html  # role hr
-
-
-def evaluate(client, record: dict = RAW, **extra) -> str:
-    """POST the form; return the evaluation page's path it redirects to (303, Post/Redirect/Get)."""
-    response = client.post("/", data={**form_data(record), **extra})
-    assert response.status_code == 303, response.get_data(as_text=True)[:500]
-    return response.headers["Location"]
 
 
 def test_valid_post_stores_one_input_and_redirects_to_its_page(app, hr_client, db):
