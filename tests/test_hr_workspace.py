@@ -135,3 +135,10 @@ def test_fifty_per_page(app, hr_client, db):
 def test_no_aria_attribute_renders_as_none(hr_client):
     for page in (hr_client.get("/"), hr_client.get("/evaluations"), hr_client.get("/evaluations?date_from=x")):
         assert '="None"' not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("prefix", ["", "/rh"])
+def test_the_menu_marks_the_current_page_even_under_a_url_prefix(hr_client, prefix):
+    for path in ("/", "/lot", "/evaluations"):
+        page = hr_client.get(path, base_url=f"http://localhost{prefix}").get_data(as_text=True)
+        assert re.findall(r'<a href="([^"]+)" aria-current="page">', page) == [prefix + path], path
