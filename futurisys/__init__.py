@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_BINDS"] = scoring_binds(
             app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         )
-    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
+    if app.config["DEPLOYMENT"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
         raise RuntimeError("SECRET_KEY must be set in production (FUTURISYS_ENV=production)")
     app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
     app.json.ensure_ascii = False

@@ -64,7 +64,8 @@ def engine_options(url: str, config) -> dict:
 class Config:
     """Settings from the environment; `create_app(mapping)` overrides any of them (tests do)."""
 
-    ENV = os.environ.get("FUTURISYS_ENV", "development")
+    # Flask 2.3 removed its own ENV key: ours has another name so it is not mistaken for it.
+    DEPLOYMENT = os.environ.get("FUTURISYS_ENV", "development")
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     # None means: an SQLite file in the instance folder (set by create_app).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
@@ -91,6 +92,6 @@ class Config:
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", ENV == "production")
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", DEPLOYMENT == "production")
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None

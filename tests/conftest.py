@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from futurisys import create_app
 from futurisys.extensions import db as _db
+from tests.support import PG_ADMIN_URL, PG_TEST_DB, login, make_app, make_user, migrated_app, serving, sign_in
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-# A database of this run's own (parallel runs on one server never meet), dropped when the run ends.
-PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", f"futurisys_test_{os.getpid()}_{secrets.token_hex(3)}")
 USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys", "idempotency_keys")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -65,31 +61,6 @@ def _postgres_admin(statement: str) -> None:
     with admin.connect() as connection:
         connection.execute(sa.text(statement))
     admin.dispose()
-
-
-def migrated_app(url: str, bundle: Path, **overrides):
-    """An app on `url` with the schema built by the migrations and the reference data loaded."""
-    from flask_migrate import upgrade
-
-    app = make_app(url, bundle, **overrides)
-    with app.app_context():
-        upgrade()
-    assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
-    return app
-
-
-def make_app(url: str, bundle: Path, **overrides):
-    """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
-    config = {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "MODEL_DIR": str(bundle),
-        "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "test-secret",
-        "SERVER_NAME": None,
-    }
-    config.update(overrides)
-    return create_app(config)
 
 
 @pytest.fixture(scope="session", params=["postgresql", "sqlite"])
@@ -150,8 +121,6 @@ def db(app):
 @pytest.fixture
 def hr_client(app, client):
     """`client` signed in as the HR account `rh` (the HR pages require one)."""
-    from tests.admin_support import login, make_user
-
     make_user(app, "rh", "hr")
     assert login(client, "rh").status_code == 302
     return client
@@ -192,16 +161,8 @@ def live_app(database_url, bundle_dir):
 @pytest.fixture
 def live_server(live_app):
     """`live_app` served over HTTP on 127.0.0.1 (a free port) in a background thread; yields the base URL."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(live_app) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
@@ -226,20 +187,9 @@ def page(browser):
     context.close()
 
 
-def sign_in(page, base_url: str, username: str, password: str) -> None:
-    """Log in through the login page, as a person does."""
-    page.goto(base_url + "/connexion")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(lambda url: "/connexion" not in url)
-
-
 @pytest.fixture
 def hr_page(page, live_app, live_server):
     """A browser page signed in as the HR account `rh`."""
-    from tests.admin_support import PASSWORD, make_user
-
     make_user(live_app, "rh", "hr")
-    sign_in(page, live_server, "rh", PASSWORD)
+    sign_in(page, live_server, "rh")
     return page

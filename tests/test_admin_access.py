@@ -4,8 +4,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.admin_support import counts, logged_in, store
 from tests.payloads import FEATURES
+from tests.support import counts, logged_in, store
 
 
 def admin_urls(app, prediction_id: int = 1) -> list[tuple[str, str]]:

@@ -6,8 +6,8 @@ import pytest
 
 from futurisys.admin.cli import parse_age
 from futurisys.models import utcnow
-from tests.admin_support import counts, restamp, store
 from tests.payloads import FEATURES, RAW
+from tests.support import counts, restamp, store
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import re
 from datetime import date
 
 from futurisys.schema import FEATURE_NAMES
-from tests.admin_support import logged_in, store
 from tests.payloads import FEATURES, RAW
+from tests.support import logged_in, store
 
 PREDICTION_COLUMNS = [
     "prediction_id",

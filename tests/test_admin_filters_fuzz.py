@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.admin_support import logged_in, store
 from tests.payloads import FEATURES
+from tests.support import logged_in, store
 
 PATHS = ("/admin/", "/admin/export.csv", "/admin/dashboard", "/admin/drift")
 NAMES = ("date_from", "date_to", "label", "proba_min", "proba_max", "source", "model_version", "sort", "page", "window")

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.models import Input, Prediction
-from tests.admin_support import counts, logged_in, restamp, store
 from tests.payloads import FEATURES, RAW
+from tests.support import counts, logged_in, restamp, store
 
 ROW_ID = re.compile(r'<th scope="row">(\d+)</th>')
 

@@ -7,8 +7,7 @@ from datetime import datetime
 import pytest
 
 from futurisys.formatting import date_time, percent
-from tests.admin_support import logged_in
-from tests.conftest import make_app
+from tests.support import logged_in, make_app
 
 # Words of the metadata's former English texts and of pygal/English UI that must not reach the page.
 ENGLISH = (

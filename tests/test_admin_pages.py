@@ -7,8 +7,8 @@ import pytest
 
 from futurisys.admin.insights import IMPORTANCE_KEY
 from futurisys.models import utcnow
-from tests.admin_support import logged_in, restamp, store
 from tests.payloads import FEATURES
+from tests.support import logged_in, restamp, store
 
 
 @pytest.fixture
@@ -28,7 +28,9 @@ def test_dashboard_aggregates_and_draws_svg_without_fetching_anything(app, admin
     everything = admin.get("/admin/dashboard?window=all").get_data(as_text=True)
     assert re.search(r'<span class="kpi-value">9</span> prédictions', everything) and "fx-ancien" in everything
     assert '<th scope="row">API</th><td>1</td>' in everything
-    assert admin.get("/admin/dashboard?window=1an").status_code == 400
+    for page in ("dashboard", "drift"):
+        unknown = admin.get(f"/admin/{page}?window=1an")
+        assert unknown.status_code == 400 and "Fenêtre inconnue" in unknown.get_data(as_text=True)
 
 
 def test_dashboard_without_predictions(admin):

@@ -12,8 +12,8 @@ from futurisys.models import Input, Prediction
 from futurisys.predictions import predict_and_store_many
 from futurisys.records import validate_payload
 from futurisys.web.forms import RawRecordForm, record_form_class
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW, employee
+from tests.support import counts, make_app
 
 #: The 30-feature payload as a WTForms form: the reference the JSON path must agree with.
 FeatureRecordForm = record_form_class("FeatureRecordForm", schema.FEATURES, schema.feature_consistency_errors)
@@ -25,13 +25,6 @@ class JsonData(dict):
     def getlist(self, key):
         """WTForms asks every field for a list of posted values."""
         return [self[key]] if key in self else []
-
-
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
 
 
 def mixed_records():
@@ -55,12 +48,12 @@ def test_answers_in_order_equal_to_single_predictions(client, db):
     assert answers == [client.post("/predict", json=record).get_json() for record in records]
 
 
-def test_every_record_stored_once_with_source_batch(client, db):
+def test_every_record_stored_once_with_source_batch(app, client, db):
     records = mixed_records()
     response = client.post("/predict/batch", json=records, headers={"X-Request-ID": "lot-7"})
     answers = response.get_json()
     rows = db.session.execute(sa.select(Input, Prediction).join(Prediction).order_by(Input.id)).all()
-    assert len(rows) == len(records) and counts(db) == (len(records), len(records))
+    assert len(rows) == len(records) and counts(app) == (len(records), len(records))
     for record, answer, (row, prediction) in zip(records, answers, rows, strict=False):
         assert row.source == "batch" and row.request_id == "lot-7"
         assert row.age == record["age"]
@@ -71,7 +64,7 @@ def test_every_record_stored_once_with_source_batch(client, db):
     assert len({row.created_at for row, _ in rows}) == 1  # the batch is stamped once
 
 
-def test_one_invalid_record_rejects_the_batch_with_errors_by_index(client, db):
+def test_one_invalid_record_rejects_the_batch_with_errors_by_index(app, client):
     records = [
         FEATURES,
         {**FEATURES, "age": 7},
@@ -87,17 +80,17 @@ def test_one_invalid_record_rejects_the_batch_with_errors_by_index(client, db):
     assert body["errors"]["1"] == {"age": ["Doit être compris entre 16 et 75."]}
     assert body["errors"]["2"] == {"_record": ["Un objet JSON est attendu."]}
     assert "dépasser les années dans l'entreprise" in body["errors"]["3"]["annees_dans_le_poste_actuel"][0]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
-def test_more_records_than_the_maximum_get_413(database_url, bundle_dir, db):
+def test_more_records_than_the_maximum_get_413(app, database_url, bundle_dir):
     client = make_app(database_url, bundle_dir, BATCH_MAX_RECORDS=3).test_client()
     response = client.post("/predict/batch", json=[FEATURES, FEATURES, {"invalid": True}, FEATURES])
     assert response.status_code == 413
     assert "4 reçus, 3 au plus" in response.get_json()["error"]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
     assert client.post("/predict/batch", json=[FEATURES] * 3).status_code == 200
-    assert counts(db) == (3, 3)
+    assert counts(app) == (3, 3)
 
 
 @pytest.mark.parametrize(
@@ -109,11 +102,11 @@ def test_more_records_than_the_maximum_get_413(database_url, bundle_dir, db):
         ({"data": "[]", "content_type": "text/csv"}, 415, "application/json"),
     ],
 )
-def test_malformed_batches_get_4xx_json(client, db, kwargs, status, message):
+def test_malformed_batches_get_4xx_json(app, client, kwargs, status, message):
     response = client.post("/predict/batch", **kwargs)
     assert response.status_code == status
     assert message in response.get_json()["error"]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_a_failure_writing_predictions_leaves_no_input_row(app, db):
@@ -140,11 +133,11 @@ def test_a_failure_writing_predictions_leaves_no_input_row(app, db):
             predict_and_store_many(
                 model_store.predictor, items, source="batch", request_id="r", started=0.0, api_key_name="refuse"
             )
-        assert counts(db) == (0, 0)
+        assert counts(app) == (0, 0)
         predict_and_store_many(
             model_store.predictor, items, source="batch", request_id="r", started=0.0, api_key_name="ok"
         )
-        assert counts(db) == (2, 2)
+        assert counts(app) == (2, 2)
     finally:
         db.session.rollback()  # the session's read lock on predictions would block DROP TRIGGER
         with db.engine.begin() as connection:

@@ -5,18 +5,9 @@ import io
 import json
 
 import pytest
-import sqlalchemy as sa
 
-from futurisys.models import Input, Prediction
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
-
-
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
+from tests.support import counts, make_app
 
 
 def post_raw(client, path, text: str):
@@ -46,7 +37,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 @pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
-def test_hostile_json_gets_a_french_4xx_and_stores_nothing(client, db, path, name):
+def test_hostile_json_gets_a_french_4xx_and_stores_nothing(app, client, path, name):
     text = HOSTILE[name]
     if path.endswith("batch"):
         text = f"[{text}]"
@@ -55,7 +46,7 @@ def test_hostile_json_gets_a_french_4xx_and_stores_nothing(client, db, path, nam
     assert 400 <= response.status_code < 500, (response.status_code, response.get_data()[:300])
     assert response.is_json and response.get_json()["error"]
     response.get_data().decode("utf-8")  # encodable: no surrogate echoed back
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_huge_numbers_are_field_errors_where_json_allows_them(client):
@@ -71,7 +62,7 @@ def test_a_lone_surrogate_is_a_field_error_never_echoed(client):
     assert body["errors"]["genre"] == ["Contient un caractère invalide (substitut Unicode isolé)."]
 
 
-def test_a_batch_422_lists_the_first_100_invalid_records_and_the_total(client, db):
+def test_a_batch_422_lists_the_first_100_invalid_records_and_the_total(app, client):
     response = client.post("/predict/batch", json=[{}] * 10_000)
     assert response.status_code == 422
     body = response.get_json()
@@ -81,7 +72,7 @@ def test_a_batch_422_lists_the_first_100_invalid_records_and_the_total(client, d
     assert len(response.get_data()) < 500_000
     few = client.post("/predict/batch", json=[FEATURES, {}]).get_json()
     assert few["invalid_records"] == 1 and "premiers" not in few["error"]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_no_answer_reveals_a_path_or_a_library_message(database_url, tmp_path, bundle_dir):
@@ -121,7 +112,7 @@ def test_metrics_token_is_required_as_a_bearer_token_when_set(database_url, bund
 
 @pytest.mark.parametrize("terminated", [False, True], ids=["werkzeug", "gunicorn"])
 @pytest.mark.parametrize("path, payload", [("/predict", FEATURES), ("/predict/batch", [FEATURES])])
-def test_a_body_shorter_than_its_content_length_gets_400_and_stores_nothing(client, db, path, payload, terminated):
+def test_a_body_shorter_than_its_content_length_gets_400_and_stores_nothing(app, client, path, payload, terminated):
     """gunicorn marks its input as terminated and hands over what came; werkzeug's server limits the stream."""
     data = json.dumps(payload).encode()
     overrides = {"CONTENT_LENGTH": str(len(data) + 50), "wsgi.input": io.BytesIO(data)}
@@ -130,7 +121,7 @@ def test_a_body_shorter_than_its_content_length_gets_400_and_stores_nothing(clie
     response = client.post(path, data=data, content_type="application/json", environ_overrides=overrides)
     assert response.status_code == 400
     assert response.get_json()["error"].startswith("Corps de la requête incomplet")
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_paths_and_source_lines_are_taken_out_of_reasons():

@@ -5,19 +5,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from futurisys.api.idempotency import IdempotencyKey
-from futurisys.models import Input, Prediction, utcnow
-from tests.conftest import make_app
+from futurisys.models import utcnow
 from tests.payloads import FEATURES, RAW
-
-
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
+from tests.support import counts, make_app
 
 
 @pytest.fixture(autouse=True)
@@ -35,20 +27,20 @@ def key() -> str:
 
 
 @pytest.mark.parametrize("path, body", [("/predict?details=true", RAW), ("/predict/batch", [FEATURES, RAW])])
-def test_a_retry_gets_the_first_answer_and_stores_nothing(client, db, path, body):
+def test_a_retry_gets_the_first_answer_and_stores_nothing(app, client, path, body):
     headers = {"Idempotency-Key": key()}
     first = client.post(path, json=body, headers=headers)
     assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
-    stored = counts(db)
+    stored = counts(app)
     retry = client.post(path, json=body, headers=headers)
     assert retry.status_code == 200 and retry.headers["Idempotent-Replayed"] == "true"
     assert retry.get_json() == first.get_json()
-    assert counts(db) == stored
+    assert counts(app) == stored
     assert client.post(path, json=body, headers={"Idempotency-Key": key()}).status_code == 200
-    assert counts(db) == tuple(2 * n for n in stored)
+    assert counts(app) == tuple(2 * n for n in stored)
 
 
-def test_the_same_key_with_another_body_is_a_422(client, db):
+def test_the_same_key_with_another_body_is_a_422(app, client):
     headers = {"Idempotency-Key": key()}
     assert client.post("/predict", json=FEATURES, headers=headers).status_code == 200
     other = client.post("/predict", json=RAW, headers=headers)
@@ -58,30 +50,30 @@ def test_the_same_key_with_another_body_is_a_422(client, db):
     assert body["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     assert client.post("/predict?details=true", json=FEATURES, headers=headers).status_code == 422
     assert client.post("/predict/batch", json=[FEATURES], headers=headers).status_code == 422
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
-def test_a_refused_request_does_not_use_up_its_key(client, db):
+def test_a_refused_request_does_not_use_up_its_key(app, client):
     headers = {"Idempotency-Key": key()}
     assert client.post("/predict", json={**FEATURES, "age": 7}, headers=headers).status_code == 422
     assert client.post("/predict", data=b"{", content_type="application/json", headers=headers).status_code == 400
     assert client.post("/predict", json={**FEATURES, "age": 7}, headers=headers).status_code == 422
     fixed = client.post("/predict", json=FEATURES, headers=headers)
     assert fixed.status_code == 200
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
-def test_keys_are_shared_by_every_worker(app, db, database_url, bundle_dir):
+def test_keys_are_shared_by_every_worker(app, database_url, bundle_dir):
     """Two app instances on one database stand for two gunicorn workers."""
     headers = {"Idempotency-Key": key()}
     first = app.test_client().post("/predict", json=FEATURES, headers=headers)
     other_worker = make_app(database_url, bundle_dir).test_client()
     retry = other_worker.post("/predict", json=FEATURES, headers=headers)
     assert retry.headers["Idempotent-Replayed"] == "true" and retry.get_json() == first.get_json()
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
-def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(client, db):
+def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(app, client, db):
     in_use, old = key(), key()
     table = IdempotencyKey.__table__
     with db.engine.begin() as connection:
@@ -103,21 +95,21 @@ def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(client, db):
     assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
     expired = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": old})
     assert expired.status_code == 200 and "Idempotent-Replayed" not in expired.headers
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
-def test_keys_are_scoped_by_api_key(client, runner, db):
-    from tests.test_apikeys import create_key
+def test_keys_are_scoped_by_api_key(app, client, runner):
+    from tests.support import create_key
 
     shared = {"Idempotency-Key": key()}
     alice, bob = create_key(runner, "alice"), create_key(runner, "bob")
     assert client.post("/predict", json=FEATURES, headers={**shared, "X-API-Key": alice}).status_code == 200
     assert client.post("/predict", json=RAW, headers={**shared, "X-API-Key": bob}).status_code == 200
-    assert counts(db) == (2, 2)
+    assert counts(app) == (2, 2)
 
 
 @pytest.mark.parametrize("value", ["é", "x" * 256, "a b"])
-def test_an_invalid_key_is_a_400(client, db, value):
+def test_an_invalid_key_is_a_400(app, client, value):
     response = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": value.encode().decode("latin-1")})
     assert response.status_code == 400 and "Idempotency-Key" in response.get_json()["error"]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)

@@ -7,28 +7,18 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-import sqlalchemy as sa
 
-from futurisys.models import Input, Prediction
-from tests.admin_support import login, make_user
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
+from tests.support import counts, login, make_app, make_user
 
 
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
-
-
-def test_a_body_without_content_type_is_read_as_json(client, db):
+def test_a_body_without_content_type_is_read_as_json(app, client):
     response = client.post("/predict", data=json.dumps(FEATURES).encode())
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["Prediction"] == "Part"
     batch = client.post("/predict/batch", data=json.dumps([FEATURES, RAW]).encode())
     assert batch.status_code == 200 and len(batch.get_json()) == 2
-    assert counts(db) == (3, 3)
+    assert counts(app) == (3, 3)
 
 
 def test_requests_data_without_content_type_over_http(live_server):
@@ -37,11 +27,11 @@ def test_requests_data_without_content_type_over_http(live_server):
     assert response.status_code == 200 and response.json()["Prediction"] == "Part"
 
 
-def test_explicit_non_json_types_stay_415_and_unparsable_bodies_400(client, db):
+def test_explicit_non_json_types_stay_415_and_unparsable_bodies_400(app, client):
     assert client.post("/predict", data=json.dumps(FEATURES), content_type="text/plain").status_code == 415
     response = client.post("/predict", data=b"age=41")
     assert response.status_code == 400 and response.get_json()["error"] == "Corps JSON mal formé."
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_home_answers_the_original_status_to_json_clients_and_the_form_to_browsers(app, client):
@@ -96,10 +86,10 @@ def test_413_is_french_json_for_api_clients_and_html_for_browsers(app, database_
 
 
 @pytest.mark.parametrize("path, body", [("/predict/", FEATURES), ("/predict/batch/", [FEATURES])])
-def test_trailing_slashes_behave_as_without(client, db, path, body):
+def test_trailing_slashes_behave_as_without(app, client, path, body):
     response = client.post(path, json=body)
     assert response.status_code == 200, response.get_json()
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 def test_all_30_feature_keys_make_the_feature_shape_whatever_the_extra_keys(client, db):
@@ -133,7 +123,7 @@ def test_an_empty_api_key_counts_as_absent(client, database_url, bundle_dir):
     assert response.status_code == 401 and "manquante" in response.get_json()["error"]
 
 
-def test_a_chunked_body_over_the_limit_gets_413(database_url, bundle_dir, db):
+def test_a_chunked_body_over_the_limit_gets_413(app, database_url, bundle_dir):
     """As gunicorn passes a chunked body: no Content-Length, the stream marked as terminated."""
     import io
 
@@ -154,7 +144,7 @@ def test_a_chunked_body_over_the_limit_gets_413(database_url, bundle_dir, db):
         environ_overrides={"wsgi.input_terminated": True},
     )
     assert response.status_code == 200
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 def test_a_chunked_body_over_the_limit_gets_413_over_http(live_server, live_app):
@@ -184,7 +174,4 @@ def test_a_body_shorter_than_its_content_length_is_refused_over_http(live_server
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert "incomplet" in answer.decode("utf-8")
-    with live_app.app_context():
-        from futurisys.extensions import db
-
-        assert counts(db) == (0, 0)
+    assert counts(live_app) == (0, 0)

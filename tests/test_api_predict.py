@@ -7,25 +7,18 @@ from sqlalchemy.exc import OperationalError
 
 from futurisys.config import SCORING_BIND
 from futurisys.models import Input, Prediction
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
+from tests.support import counts, make_app
 
 
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
-
-
-def test_original_payload_gets_the_original_answer(client, db):
+def test_original_payload_gets_the_original_answer(app, client, db):
     response = client.post("/predict", json=FEATURES)
     assert response.status_code == 200
     body = response.get_json()
     assert list(body) == ["Prediction", "Probabilite_depart"]
     assert body["Prediction"] in {"Reste", "Part"}
     assert 0.0 <= body["Probabilite_depart"] <= 1.0
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
     # No raw record was sent: the column is SQL NULL, not a JSON null.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.raw_record.is_(None))) == 1
 
@@ -99,20 +92,20 @@ def test_hr_export_forms_are_accepted(client):
         ),
     ],
 )
-def test_invalid_records_get_422_with_field_messages(client, db, payload, field, message):
+def test_invalid_records_get_422_with_field_messages(app, client, payload, field, message):
     response = client.post("/predict", json=payload)
     assert response.status_code == 422
     errors = response.get_json()["errors"]
     assert field in errors
     assert any(message in m for m in errors[field])
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
-def test_optional_raw_fields_may_be_left_out(client, db):
+def test_optional_raw_fields_may_be_left_out(app, client):
     optional = ("niveau_hierarchique_poste", "augementation_salaire_precedente", "annes_sous_responsable_actuel")
     response = client.post("/predict", json={k: v for k, v in RAW.items() if k not in optional})
     assert response.status_code == 200
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -125,11 +118,11 @@ def test_optional_raw_fields_may_be_left_out(client, db):
         ({"json": "a string"}, 422),
     ],
 )
-def test_malformed_requests_get_4xx_json(client, db, kwargs, status):
+def test_malformed_requests_get_4xx_json(app, client, kwargs, status):
     response = client.post("/predict", **kwargs)
     assert response.status_code == status
     assert response.is_json and response.get_json()["error"]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_oversized_body_gets_413(database_url, bundle_dir):
@@ -167,9 +160,9 @@ def test_database_failure_mid_request_gives_503_and_no_partial_rows(app, client,
             event.remove(engine, "before_cursor_execute", fail_on_prediction_insert)
     assert response.status_code == 503
     assert "Base de données indisponible" in response.get_json()["error"]
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
     assert client.post("/predict", json=FEATURES).status_code == 200
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 def test_unreachable_database_gives_503(bundle_dir):
@@ -206,4 +199,4 @@ def test_connections_dropped_by_the_database_cost_one_503_then_recover(app, clie
     assert first.status_code == 503
     assert "Base de données indisponible" in first.get_json()["error"]
     assert client.post("/predict", json=FEATURES).status_code == 200
-    assert counts(db) == (2, 2)
+    assert counts(app) == (2, 2)

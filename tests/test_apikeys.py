@@ -7,16 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.models import ApiKey, Prediction
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
-
-KEY = re.compile(r"^fx_[A-Za-z0-9_-]{43}$", re.MULTILINE)
-
-
-def create_key(runner, name: str) -> str:
-    result = runner.invoke(args=["apikeys", "create", name])
-    assert result.exit_code == 0, result.output
-    return KEY.search(result.output).group()
+from tests.support import API_KEY, create_key, make_app
 
 
 @pytest.fixture
@@ -28,7 +20,7 @@ def strict(app, database_url, bundle_dir):
 def test_create_prints_the_key_once_and_stores_only_its_hash(runner, db):
     result = runner.invoke(args=["apikeys", "create", "paie"])
     assert result.exit_code == 0
-    keys = KEY.findall(result.output)
+    keys = API_KEY.findall(result.output)
     assert len(keys) == 1 and "not be shown again" in result.output
     stored = db.session.execute(sa.select(ApiKey)).scalar_one()
     assert stored.name == "paie" and stored.revoked_at is None

@@ -8,11 +8,11 @@ from futurisys.model_store import EXTENSION_KEY, ModelStore
 
 
 def test_production_refuses_the_default_secret_key(bundle_dir, tmp_path):
-    base = {"ENV": "production", "MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    base = {"DEPLOYMENT": "production", "MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": "sqlite://"}
     for secret in (DEV_SECRET_KEY, "", None):
         with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
             create_app({**base, "SECRET_KEY": secret})
-    assert create_app({**base, "SECRET_KEY": "a real secret"}).config["ENV"] == "production"
+    assert create_app({**base, "SECRET_KEY": "a real secret"}).config["DEPLOYMENT"] == "production"
 
 
 def test_default_database_is_sqlite_in_the_instance_folder(bundle_dir):

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from futurisys.auth.routes import safe_next
 from futurisys.models import LoginFailure, User, utcnow
-from tests.admin_support import PASSWORD, login, make_user
-from tests.conftest import make_app
+from tests.support import PASSWORD, login, make_app, make_user
 
 
 def test_login_success_goes_to_the_history_and_records_the_time(app, client, db):

@@ -14,9 +14,8 @@ from playwright.sync_api import expect
 from futurisys.auth.accounts import create_user
 from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store, predict_and_store_many
-from tests.admin_support import PASSWORD
-from tests.payloads import FEATURES, RAW
-from tests.test_web_batch import IDS, french_csv, french_row
+from tests.payloads import FEATURES, IDS, RAW, french_csv, french_row
+from tests.support import PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -65,14 +64,6 @@ def populate(app) -> None:
                 started=started,
                 authors=[Author(admin.id, f"L-{i}") for i in range(3)],
             )
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/connexion")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Connexion")).to_have_count(0)
 
 
 def upload(page, base: str, content: bytes) -> None:

@@ -6,8 +6,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.admin_support import PASSWORD, store
 from tests.payloads import FEATURES, RAW
+from tests.support import PASSWORD, store
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,7 @@ def test_admin_journey(page, live_app, live_server, artifacts_dir, reference_fea
         page.get_by_role("link", name="Exporter en CSV").click()
     download = download_info.value
     assert download.suggested_filename.startswith("futurisys-predictions-")
-    content = open(download.path(), encoding="utf-8-sig").read()
+    content = download.path().read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))
     assert len(rows) == n_parts and all(r["prediction_label"] == "Part" and r["source"] == "api" for r in rows)
 

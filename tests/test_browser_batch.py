@@ -4,30 +4,15 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from futurisys.auth.accounts import create_user
 from futurisys.extensions import db
 from futurisys.models import Input
-from tests.admin_support import PASSWORD
-from tests.test_web_batch import IDS, raw_csv
+from tests.payloads import IDS, raw_csv
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def signed_in(page, live_app, live_server):
-    """`page` signed in as an HR account."""
-    with live_app.app_context():
-        create_user("rh", PASSWORD, "hr")
-    page.goto(f"{live_server}/connexion")
-    page.get_by_label("Identifiant").fill("rh")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Connexion")).to_have_count(0)
-    return page
-
-
-def test_upload_then_download_the_scored_file(signed_in, live_server, live_app, artifacts_dir, tmp_path):
-    page = signed_in
+def test_upload_then_download_the_scored_file(hr_page, live_server, live_app, artifacts_dir, tmp_path):
+    page = hr_page
     source = tmp_path / "équipe.csv"
     source.write_bytes(raw_csv())
     page.goto(live_server + "/lot")
@@ -53,8 +38,8 @@ def test_upload_then_download_the_scored_file(signed_in, live_server, live_app, 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.source == "lot")) == 5
 
 
-def test_errors_are_shown_by_line_on_the_page(signed_in, live_server, artifacts_dir, tmp_path):
-    page = signed_in
+def test_errors_are_shown_by_line_on_the_page(hr_page, live_server, artifacts_dir, tmp_path):
+    page = hr_page
     source = tmp_path / "lot.csv"
     source.write_bytes(raw_csv().replace(b";41;", b";quarante;", 1))
     page.goto(live_server + "/lot")

@@ -8,10 +8,11 @@ from playwright.sync_api import expect
 
 from futurisys.extensions import db
 from futurisys.formatting import whole_percent
-from futurisys.models import Input, Prediction
+from futurisys.models import Input
 from futurisys.schema import raw_field
 from futurisys.web.forms import option_value, widget_for
 from tests.payloads import RAW, employee
+from tests.support import counts, make_user, sign_in
 
 pytestmark = pytest.mark.browser
 PERCENT = re.compile(r"^(\d+|moins de 1)\u00a0%$")
@@ -43,14 +44,6 @@ def stored(live_app, source: str) -> list[Input]:
         ]
 
 
-def rows(live_app) -> tuple[int, int]:
-    with live_app.app_context():
-        return (
-            db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-        )
-
-
 def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server, live_app, browser, artifacts_dir):
     page = hr_page
     page.goto(live_server + "/")
@@ -80,7 +73,7 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     page.screenshot(path=artifacts_dir / "result.png", full_page=True)
     page.reload()
     expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
-    assert rows(live_app) == (1, 1)  # a reload shows the result again and stores nothing
+    assert counts(live_app) == (1, 1)  # a reload shows the result again and stores nothing
 
     whatif = page.locator("form.whatif__form")
     whatif.get_by_label("Non", exact=True).check()
@@ -109,17 +102,14 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     assert page.url == result_url
 
     # Another HR account cannot open it.
-    from tests.admin_support import PASSWORD, make_user
-    from tests.conftest import sign_in
-
     make_user(live_app, "rh2", "hr")
     other = browser.new_context(locale="fr-FR").new_page()
-    sign_in(other, live_server, "rh2", PASSWORD)
+    sign_in(other, live_server, "rh2")
     answer = other.goto(result_url)
     assert answer.status == 404
     expect(other.get_by_text("Évaluation introuvable.")).to_be_visible()
     other.context.close()
-    assert rows(live_app) == (2, 2)
+    assert counts(live_app) == (2, 2)
 
 
 def test_invalid_form_shows_the_messages_and_keeps_the_values(hr_page, live_server, live_app, artifacts_dir):

@@ -14,16 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from futurisys import db_timeouts
 from futurisys.auth.accounts import create_user
 from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
-from tests.admin_support import PASSWORD
-from tests.conftest import migrated_app
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
-from tests.test_web_form import form_data
+from tests.support import PASSWORD, form_data, migrated_app, serving
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +41,8 @@ def served(private_pg, bundle_dir):
     app = migrated_app(private_pg.url, bundle_dir, DB_CONNECT_TIMEOUT=1, DB_STATEMENT_TIMEOUT=1)
     with app.app_context():
         create_user("rh", PASSWORD, "hr")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.models import Input, User, utcnow
 from futurisys.predictions import Author, predict_and_store
-from tests.admin_support import counts as table_counts
-from tests.admin_support import login, make_user, scalar
 from tests.payloads import RAW, employee
-from tests.test_web_form import evaluate, form_data
+from tests.support import counts, evaluate, form_data, login, make_user, scalar
 
 HR_PAGES = ("/", "/lot", "/evaluations", "/lot/modele.csv", "/evaluations/abc")
 
@@ -43,7 +41,7 @@ def test_anonymous_posts_store_and_read_nothing(app, hr_client):
         body = response.get_data(as_text=True)
         assert "5993" not in body and "Célibataire" not in body
     assert anonymous.get(location).status_code == 302
-    assert table_counts(app) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 def test_another_hr_account_gets_404_and_an_admin_sees_it(app, hr_client):
@@ -53,7 +51,7 @@ def test_another_hr_account_gets_404_and_an_admin_sees_it(app, hr_client):
     assert login(other, "rh2").status_code == 302
     assert other.get(location).status_code == 404
     assert other.post(location + "/simulation", data=form_data(RAW)).status_code == 404
-    assert table_counts(app) == (1, 1)
+    assert counts(app) == (1, 1)
     assert "Aucune évaluation" in other.get("/evaluations").get_data(as_text=True)
     make_user(app, "chef", "admin")
     admin = app.test_client()
@@ -137,3 +135,10 @@ def test_fifty_per_page(app, hr_client, db):
 def test_no_aria_attribute_renders_as_none(hr_client):
     for page in (hr_client.get("/"), hr_client.get("/evaluations"), hr_client.get("/evaluations?date_from=x")):
         assert '="None"' not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("prefix", ["", "/rh"])
+def test_the_menu_marks_the_current_page_even_under_a_url_prefix(hr_client, prefix):
+    for path in ("/", "/lot", "/evaluations"):
+        page = hr_client.get(path, base_url=f"http://localhost{prefix}").get_data(as_text=True)
+        assert re.findall(r'<a href="([^"]+)" aria-current="page">', page) == [prefix + path], path

@@ -15,8 +15,8 @@ from huggingface_hub import constants
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import make_app
 from tests.payloads import FEATURES
+from tests.support import make_app
 
 REPO = "futurisys/attrition"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

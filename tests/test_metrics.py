@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import make_app
 from tests.payloads import FEATURES, RAW
+from tests.support import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from futurisys.extensions import db
-from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, make_app
+from tests.support import PG_ADMIN_URL, PG_TEST_DB, make_app
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

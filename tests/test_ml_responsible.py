@@ -235,7 +235,7 @@ def test_folds_give_the_same_figures_in_worker_processes_and_in_one(reference_fe
 @pytest.mark.parametrize("flag, excluded", [([], ["genre", "statut_marital", "age"]), (["--with-protected"], [])])
 def test_model_train_chooses_the_variant_and_reports_both(bundle_dir, tmp_path, monkeypatch, flag, excluded):
     from futurisys.ml import train
-    from tests.conftest import make_app
+    from tests.support import make_app
 
     meta = json.loads((bundle_dir / "metadata.json").read_text())
     chosen = {}

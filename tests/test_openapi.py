@@ -9,8 +9,8 @@ from futurisys.api.openapi_schemas import BOOLEAN_PATTERN, INTEGER_PATTERN, PERC
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.records import is_raw_record, parse_value, validate_payload
-from tests.conftest import make_app
 from tests.payloads import RAW
+from tests.support import make_app
 
 
 @pytest.fixture
@@ -184,7 +184,8 @@ def test_docs_page_is_served_without_a_cdn(client):
     html = page.get_data(as_text=True)
     assert "/docs/assets/swagger-ui-bundle.js" in html and "/openapi.json" in html
     assert "http://" not in html and "https://" not in html
-    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    with client.get("/docs/assets/swagger-ui-bundle.js") as bundle:  # closed: the file is sent from an open file
+        assert bundle.status_code == 200
     assert client.get("/docs/assets/index.html").status_code == 404  # the bundle's demo page loads the Petstore
 
 

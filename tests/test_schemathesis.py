@@ -48,7 +48,7 @@ schema = schemathesis.openapi.from_dict(build_document(CONFIG), config=SETTINGS)
 @pytest.fixture(scope="module")
 def api_app(bundle_dir, tmp_path_factory):
     """An app on a migrated SQLite database (the route tests cover both kinds; one is enough here)."""
-    from tests.conftest import migrated_app
+    from tests.support import migrated_app
 
     return migrated_app(f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.db'}", bundle_dir)
 

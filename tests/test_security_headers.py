@@ -8,9 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from futurisys.security import CSP
-from tests.admin_support import logged_in, make_user, store
 from tests.payloads import FEATURES, RAW
-from tests.test_web_form import form_data
+from tests.support import form_data, logged_in, make_app, make_user, sign_in, store
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 HR_PAGES = ("/", "/lot")
@@ -83,10 +82,11 @@ def test_evaluation_pages_are_not_stored(client):
 
 def test_api_and_static_answers_get_the_headers_too(client):
     for path in ("/health", "/openapi.json", "/static/css/app.css", "/static/js/docs.js"):
-        response = client.get(path)
-        assert response.status_code == 200, path
-        assert_protected(response)
-    assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
+        with client.get(path) as response:  # closed: a static file is sent from an open file
+            assert response.status_code == 200, path
+            assert_protected(response)
+    with client.get("/static/css/app.css") as response:
+        assert "no-store" not in response.headers.get("Cache-Control", "")
 
 
 def test_hsts_only_over_https(client):
@@ -96,8 +96,6 @@ def test_hsts_only_over_https(client):
 
 
 def test_behind_the_proxy_https_is_read_from_x_forwarded_proto(database_url, bundle_dir):
-    from tests.conftest import make_app
-
     client = make_app(database_url, bundle_dir, PROXY_COUNT=1).test_client()
     response = client.get("/health", headers={"X-Forwarded-Proto": "https"})
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
@@ -130,10 +128,7 @@ def test_admin_dashboard_and_form_run_without_violations(page, live_app, live_se
     store(live_app, FEATURES)
     make_user(live_app)
     violations = _csp_violations(page)
-    page.goto(f"{live_server}/connexion")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", "un-mot-de-passe-solide")
-    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    sign_in(page, live_server, "admin")
     page.goto(f"{live_server}/admin/dashboard")
     expect(page.locator("figure.chart svg").first).to_be_visible()
     page.goto(f"{live_server}/lot")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from futurisys.auth import throttle
 from futurisys.models import LoginFailure, User
-from tests.admin_support import PASSWORD, login, make_user, scalar
+from tests.support import PASSWORD, login, make_user, scalar
 
 WRONG = "mauvais-mot-de-passe"
 

@@ -4,18 +4,9 @@ import fcntl
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import sqlalchemy as sa
-
 from futurisys import sqlite_writes
-from futurisys.extensions import db
-from futurisys.models import Input, Prediction
-from tests.conftest import make_app, migrated_app
 from tests.payloads import FEATURES
-
-
-def _counts(app) -> tuple[int, int]:
-    with app.app_context():
-        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(table)) for table in (Input, Prediction))
+from tests.support import counts, make_app, migrated_app
 
 
 def test_concurrent_writers_of_two_processes_lose_nothing(tmp_path, bundle_dir):
@@ -30,7 +21,7 @@ def test_concurrent_writers_of_two_processes_lose_nothing(tmp_path, bundle_dir):
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = [status for result in pool.map(post_ten, apps * 4) for status in result]
     assert statuses == [200] * 80
-    assert _counts(apps[0]) == (80, 80)
+    assert counts(apps[0]) == (80, 80)
 
 
 def test_a_write_turn_held_elsewhere_gives_503_after_the_timeout_and_writes_nothing(tmp_path, bundle_dir):
@@ -43,12 +34,12 @@ def test_a_write_turn_held_elsewhere_gives_503_after_the_timeout_and_writes_noth
         response = client.post("/predict", json=FEATURES)
         assert response.status_code == 503
         assert "Base de données indisponible" in response.get_json()["error"]
-        assert _counts(app) == (0, 0)
+        assert counts(app) == (0, 0)
         fcntl.flock(holder, fcntl.LOCK_UN)
         assert client.post("/predict", json=FEATURES).status_code == 200
     finally:
         os.close(holder)
-    assert _counts(app) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 def test_only_an_sqlite_file_has_a_writer_queue(bundle_dir, database_url):

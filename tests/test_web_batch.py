@@ -10,14 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.ml.features import derive_features
-from futurisys.models import Input, Prediction
+from futurisys.models import Input
 from futurisys.risk import risk_band
 from futurisys.schema import FEATURE_NAMES, RAW_NAMES
-from tests.admin_support import logged_in
-from tests.conftest import make_app
-from tests.payloads import employee
+from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
+from tests.support import counts, logged_in, make_app
 
-IDS = (1, 2, 4, 5, 7)
 ERROR_ROW = re.compile(
     r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
     r'<td data-label="Colonne">(?:<code>(\w+)</code>)?',
@@ -30,29 +28,6 @@ ADDED = ["prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_d
 def client(app, client):
     """The test client signed in as an HR account (the HR pages are for signed-in HR staff)."""
     return logged_in(app, client, "hr")
-
-
-def export_cell(name, value):
-    """A value as an HR export writes it."""
-    if name == "heure_supplementaires":
-        return "Oui" if value else "Non"
-    if name == "augementation_salaire_precedente":
-        return f"{value} %"
-    return str(value)
-
-
-def raw_csv(rows=None, delimiter=";", encoding="cp1252") -> bytes:
-    """An HR export: an employee number column, then the 27 raw columns."""
-    rows = (
-        rows
-        if rows is not None
-        else [[f"É-{i:03d}"] + [export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
-    )
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(["matricule", *RAW_NAMES])
-    writer.writerows(rows)
-    return out.getvalue().encode(encoding)
 
 
 def features_csv() -> bytes:
@@ -68,13 +43,6 @@ def features_csv() -> bytes:
 
 def upload(client, content: bytes, filename="lot.csv"):
     return client.post("/lot", data={"fichier": (io.BytesIO(content), filename)}, content_type="multipart/form-data")
-
-
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
 
 
 def scored_file(response) -> tuple[str, bytes]:
@@ -122,7 +90,7 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
     assert [row.raw_record["age"] for row in batch] == [employee(i)["age"] for i in IDS]
 
 
-def test_comma_utf8_bom_feature_file_is_scored(client, db):
+def test_comma_utf8_bom_feature_file_is_scored(app, client, db):
     header, *rows = scored_rows(upload(client, features_csv()), ",")
     assert header == [*FEATURE_NAMES, *ADDED]
     assert len(rows) == len(IDS)
@@ -134,7 +102,7 @@ def test_comma_utf8_bom_feature_file_is_scored(client, db):
         f"{probability * 100:.1f}%",
         risk_band(probability).label,
     ]
-    assert counts(db) == (len(IDS) + 1, len(IDS) + 1)
+    assert counts(app) == (len(IDS) + 1, len(IDS) + 1)
     assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "lot")).scalars().all() == [None] * 5
 
 
@@ -143,7 +111,7 @@ def test_comma_utf8_hr_export_with_accents(client, db):
     assert rows[0][0] == "É-001" and rows[0][-2] in ("Faible", "Modéré", "Élevé")
 
 
-def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, db):
+def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, client):
     good = [export_cell(n, employee(1)[n]) for n in RAW_NAMES]
     bad_age = list(good)
     bad_age[RAW_NAMES.index("age")] = "quarante"
@@ -158,7 +126,7 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, d
     assert "Doit être un nombre entier." in page and "dépasser les années dans l&#39;entreprise" in page
     assert re.search(r"Lignes lues</dt><dd>4<.*Valides</dt><dd>2<.*En erreur</dt><dd>2<", page, re.S)
     assert "« quarante »" in page  # the value found
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -171,32 +139,30 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(client, d
         (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "Plus de valeurs que de colonnes"),
     ],
 )
-def test_unusable_files_are_refused_with_a_reason(client, db, content, message):
+def test_unusable_files_are_refused_with_a_reason(app, client, content, message):
     response = upload(client, content)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
-def test_more_lines_than_the_maximum_are_refused(database_url, bundle_dir, db):
-    app = make_app(database_url, bundle_dir, BATCH_MAX_RECORDS=3)
-    client = logged_in(app, app.test_client(), "hr")
+def test_more_lines_than_the_maximum_are_refused(app, client):
+    app.config["BATCH_MAX_RECORDS"] = 3
     response = upload(client, raw_csv())
     assert response.status_code == 422
     assert "plus de 3 lignes de données ; 3 au plus par lot" in response.get_data(as_text=True)
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
-def test_reading_stops_at_the_line_limit(database_url, bundle_dir, db):
+def test_reading_stops_at_the_line_limit(app, client):
     """Beyond the limit the file is not parsed: an unreadable tail does not change the answer."""
-    app = make_app(database_url, bundle_dir, BATCH_MAX_RECORDS=3)
-    client = logged_in(app, app.test_client(), "hr")
+    app.config["BATCH_MAX_RECORDS"] = 3
     tail = b'A;"never closed\n' + b"x;" * 1000 + b"\n"
     response = upload(client, raw_csv() + tail)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "plus de 3 lignes de données" in page and "illisible" not in page
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -207,11 +173,11 @@ def test_reading_stops_at_the_line_limit(database_url, bundle_dir, db):
         (";".join(RAW_NAMES).encode() + b"\n" * 20_200, "lignes vides comprises"),
     ],
 )
-def test_oversized_lines_and_headers_are_refused(client, db, content, message):
+def test_oversized_lines_and_headers_are_refused(app, client, content, message):
     response = upload(client, content)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -229,12 +195,10 @@ def test_form_errors(client, db, filename, message):
     assert message in page and 'aria-invalid="true"' in page and "fichier-erreur" in page
 
 
-def test_csrf_token_is_required(database_url, bundle_dir, db):
-    app = make_app(database_url, bundle_dir)
-    client = logged_in(app, app.test_client(), "hr")
+def test_csrf_token_is_required(app, client):
     app.config["WTF_CSRF_ENABLED"] = True
     assert upload(client, raw_csv()).status_code == 400
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_oversized_upload_gets_the_page_with_a_message(database_url, bundle_dir, db):
@@ -243,21 +207,6 @@ def test_oversized_upload_gets_the_page_with_a_message(database_url, bundle_dir,
     response = upload(client, raw_csv())
     assert response.status_code == 413
     assert "Fichier trop volumineux" in response.get_data(as_text=True)
-
-
-def french_csv(rows) -> bytes:
-    """An export written with the form's wording: references, French labels and numbers."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["reference_salarie", "commentaire", *RAW_NAMES])
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
-def french_row(i: int, reference: str, comment: str = "", **changes) -> list[str]:
-    record = {n: export_cell(n, employee(i)[n]) for n in RAW_NAMES}
-    record.update(changes)
-    return [reference, comment, *(record[n] for n in RAW_NAMES)]
 
 
 def test_form_wording_and_french_numbers_are_accepted_and_references_stored(client, db):
@@ -305,14 +254,14 @@ def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_fact
     assert len(factors) == len(expected) and all(" : " in factor for factor in factors)
 
 
-def test_invalid_reference_is_a_line_error_showing_the_value(client, db):
+def test_invalid_reference_is_a_line_error_showing_the_value(app, client):
     rows = [french_row(1, "MAT 42/é"), french_row(2, "X" * 33), french_row(4, "ok-1")]
     response = upload(client, french_csv(rows))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert ERROR_ROW.findall(page) == [("2", "reference_salarie"), ("3", "reference_salarie")]
     assert "« MAT 42/é »" in page and "Référence invalide" in page
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
 
 
 def test_error_lines_show_the_reference_and_the_value(client, db):

@@ -8,27 +8,9 @@ import sqlalchemy as sa
 
 from futurisys.formatting import whole_percent
 from futurisys.models import Input, Prediction, User
-from futurisys.schema import RAW_NAMES, raw_field
-from tests.admin_support import counts as table_counts
-from tests.admin_support import login, make_user, scalar
-from tests.conftest import make_app
+from futurisys.schema import RAW_NAMES, SECTIONS, raw_field
 from tests.payloads import RAW, employee
-
-
-def form_data(record: dict) -> dict:
-    """A raw record as a browser posts it (strings; booleans as the radio buttons send them)."""
-    return {
-        name: ("true" if value else "false") if isinstance(value, bool) else str(value)
-        for name, value in record.items()
-        if value is not None
-    }
-
-
-def counts(db):
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
-    )
+from tests.support import counts, evaluate, form_data, login, make_app, make_user, scalar
 
 
 def field_block(html: str, name: str) -> str:
@@ -52,14 +34,7 @@ def test_form_renders_every_raw_field_in_sections(hr_client):
     for name in RAW_NAMES:
         assert f'name="{name}"' in html, name
     sections = re.findall(r'<legend class="section__title">.*?</span>(.*?)</legend>', html)
-    assert sections == [
-        "Identité et poste",
-        "Parcours",
-        "Rémunération",
-        "Évaluations",
-        "Satisfaction",
-        "Conditions de travail",
-    ]
+    assert sections == list(SECTIONS)
     assert html.count("(facultatif)") == 4  # three schema fields and the employee reference
     age = field_block(html, "age")
     assert 'type="number"' in age and 'min="16"' in age and 'max="75"' in age and 'aria-describedby="age-aide"' in age
@@ -72,25 +47,18 @@ def test_form_renders_every_raw_field_in_sections(hr_client):
     assert 'href="/lot"' in html and 'href="/evaluations"' in html and 'href="/admin/' not in html  # role hr
 
 
-def evaluate(client, record: dict = RAW, **extra) -> str:
-    """POST the form; return the evaluation page's path it redirects to (303, Post/Redirect/Get)."""
-    response = client.post("/", data={**form_data(record), **extra})
-    assert response.status_code == 303, response.get_data(as_text=True)[:500]
-    return response.headers["Location"]
-
-
-def test_valid_post_stores_one_input_and_redirects_to_its_page(hr_client, db):
+def test_valid_post_stores_one_input_and_redirects_to_its_page(app, hr_client, db):
     location = evaluate(hr_client, headers={"X-Request-ID": "form-1"}, reference_salarie=" MAT-0042 ")
     assert re.fullmatch(r"/evaluations/[A-Za-z0-9_-]{22}", location)
-    assert counts(db) == (1, 1)
+    assert counts(app) == (1, 1)
     row = db.session.scalars(sa.select(Input)).one()
     assert row.source == "form" and row.raw_record == RAW and row.employee_ref == "MAT-0042"
     assert row.user_id == db.session.scalar(sa.select(User.id).where(User.username == "rh"))
     assert location == f"/evaluations/{row.public_id}"
     page = hr_client.get(location)
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and counts(db) == (1, 1)  # reading (or reloading) the page stores nothing
-    assert hr_client.get(location).status_code == 200 and counts(db) == (1, 1)
+    assert page.status_code == 200 and counts(app) == (1, 1)  # reading (or reloading) the page stores nothing
+    assert hr_client.get(location).status_code == 200 and counts(app) == (1, 1)
     prediction = row.prediction
     percent = whole_percent(prediction.prediction_proba)
     assert f'data-testid="probability">{percent}\u00a0%<' in html
@@ -105,9 +73,9 @@ def test_valid_post_stores_one_input_and_redirects_to_its_page(hr_client, db):
     assert f'action="/evaluations/{row.public_id}/simulation"' in html and "parent_input_id" not in html
 
 
-def test_a_bad_employee_reference_is_refused_on_its_field(hr_client, db):
+def test_a_bad_employee_reference_is_refused_on_its_field(app, hr_client):
     response = hr_client.post("/", data={**form_data(RAW), "reference_salarie": "Jean Dupont"})
-    assert response.status_code == 422 and counts(db) == (0, 0)
+    assert response.status_code == 422 and counts(app) == (0, 0)
     html = unescape(response.get_data(as_text=True))
     assert "Jusqu'à 32 caractères parmi lettres sans accent" in html and 'aria-invalid="true"' in html
     assert 'value="Jean Dupont"' in html
@@ -127,12 +95,12 @@ def test_a_bad_employee_reference_is_refused_on_its_field(hr_client, db):
         ),
     ],
 )
-def test_each_error_is_shown_on_its_field_with_values_kept(hr_client, db, changes, field, message):
+def test_each_error_is_shown_on_its_field_with_values_kept(app, hr_client, changes, field, message):
     data = {**form_data(RAW), **changes}
     response = hr_client.post("/", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert counts(db) == (0, 0)
+    assert counts(app) == (0, 0)
     block = field_block(html, field)
     assert message in block and f'id="{field}-erreur"' in block and 'aria-invalid="true"' in block
     assert f"{field}-erreur" in re.search(r'aria-describedby="([^"]*)"', block).group(1)
@@ -159,7 +127,7 @@ def test_optional_fields_may_be_left_empty(hr_client, db):
     assert "niveau_hierarchique_poste" not in stored and stored["age"] == RAW["age"]
 
 
-def test_whatif_is_stored_apart_and_compared_with_the_original(hr_client, db):
+def test_whatif_is_stored_apart_and_compared_with_the_original(app, hr_client, db):
     location = evaluate(hr_client, reference_salarie="MAT-7")
     original = db.session.scalars(sa.select(Input)).one()
     response = hr_client.post(
@@ -171,7 +139,7 @@ def test_whatif_is_stored_apart_and_compared_with_the_original(hr_client, db):
             "Probabilite_depart": "0.01",
         },
     )  # ignored: re-read from the DB
-    assert response.status_code == 303 and counts(db) == (2, 2)
+    assert response.status_code == 303 and counts(app) == (2, 2)
     whatif = db.session.scalars(sa.select(Input).where(Input.source == "whatif")).one()
     assert response.headers["Location"] == f"/evaluations/{whatif.public_id}"
     assert whatif.parent_input_id == original.id and whatif.employee_ref == "MAT-7"
@@ -189,17 +157,17 @@ def test_whatif_is_stored_apart_and_compared_with_the_original(hr_client, db):
         f"/evaluations/{whatif.public_id}/simulation",
         data={**form_data(RAW), "heure_supplementaires": "false", "nb_formations_suivies": "3"},
     )
-    assert again.status_code == 303 and counts(db) == (3, 3)
+    assert again.status_code == 303 and counts(app) == (3, 3)
     third = db.session.scalars(sa.select(Input).order_by(Input.id.desc())).first()
     assert third.parent_input_id == original.id
 
 
-def test_invalid_whatif_keeps_the_result_and_the_values(hr_client, db):
+def test_invalid_whatif_keeps_the_result_and_the_values(app, hr_client, db):
     location = evaluate(hr_client)
     original = db.session.scalars(sa.select(Input)).one()
     response = hr_client.post(location + "/simulation", data={**form_data(RAW), "revenu_mensuel": "50"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and counts(db) == (1, 1)
+    assert response.status_code == 422 and counts(app) == (1, 1)
     assert "Doit être compris entre 500 et 100\u202f000." in field_block(html, "revenu_mensuel")
     assert 'value="50"' in field_block(html, "revenu_mensuel")
     assert f"{whole_percent(original.prediction.prediction_proba)}\u00a0%" in html
@@ -214,7 +182,7 @@ def test_the_old_simulation_address_reads_nothing(app, hr_client):
         )
         assert response.status_code == status
         assert "5993" not in response.get_data(as_text=True)
-    assert table_counts(app) == (1, 1)
+    assert counts(app) == (1, 1)
 
 
 def test_csrf_rejects_a_forged_post(database_url, bundle_dir):
@@ -233,7 +201,7 @@ def test_csrf_rejects_a_forged_post(database_url, bundle_dir):
     with app.app_context():
         from futurisys.extensions import db
 
-        assert counts(db) == (1, 1)
+        assert counts(app) == (1, 1)
         with db.engine.begin() as connection:
             connection.execute(sa.delete(Prediction))
             connection.execute(sa.delete(Input))
@@ -252,7 +220,7 @@ def test_without_a_model_the_form_keeps_what_was_typed(database_url, tmp_path):
     assert response.status_code == 503
     assert "Le modèle est indisponible pour le moment. Vos saisies sont conservées" in html
     assert 'value="5993"' in field_block(html, "revenu_mensuel")
-    assert table_counts(app) == (0, 0)
+    assert counts(app) == (0, 0)
     with app.app_context():
         from futurisys.extensions import db
 

@@ -10,9 +10,8 @@ from flask import render_template
 from futurisys import formatting
 from futurisys.admin import bp
 from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
-from futurisys.admin.forms import SOURCE_LABELS, WINDOWS, read_window
+from futurisys.admin.forms import SOURCE_LABELS, read_window
 from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
-from futurisys.errors import error_response
 from futurisys.extensions import db, model_store
 from futurisys.risk import risk_band
 from futurisys.schema import LEAVES, STAYS
@@ -84,10 +83,8 @@ def _histogram(where) -> list[int]:
 @bp.get("/dashboard")
 def dashboard():
     """Predictions per day, share of "Part", distribution of probabilities, by source and by model version."""
-    key, since = read_window()
-    if key is None:
-        return error_response(400, f"Fenêtre inconnue : choisissez parmi {', '.join(WINDOWS)}.")
-    where = [PRED.c.created_at >= since] if since is not None else []
+    window = read_window()
+    where = [PRED.c.created_at >= window.since] if window.since is not None else []
     by_source = [(SOURCE_LABELS.get(s, s), n, part, mean) for s, n, part, mean in _grouped(INPUT.c.source, where)]
     by_version = _grouped(PRED.c.model_version, where)
     total, part = sum(row[1] for row in by_source), sum(row[2] for row in by_source)
@@ -126,8 +123,7 @@ def dashboard():
     ]
     return render_template(
         "admin/dashboard.html",
-        windows=WINDOWS,
-        window=key,
+        window=window,
         total=total,
         part=part,
         charts=charts,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from flask import request
+from flask import abort, request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.meta import DefaultMeta
@@ -155,10 +156,18 @@ WINDOWS = {
 }
 
 
-def read_window(default: str = "30d") -> tuple[str | None, datetime | None]:
-    """The `window` query parameter and the instant it starts at (None for all); key None when unknown."""
+class Window(NamedTuple):
+    """A time window of the dashboard or the drift page: its key in WINDOWS and when it starts (None for all)."""
+
+    key: str
+    since: datetime | None
+    choices = WINDOWS
+
+
+def read_window(default: str = "30d") -> Window:
+    """The window named by the `window` query parameter; a 400 error page when it names none."""
     key = request.args.get("window", default)
     if key not in WINDOWS:
-        return None, None
+        abort(400, f"Fenêtre inconnue : choisissez parmi {', '.join(WINDOWS)}.")
     span = WINDOWS[key][1]
-    return key, (utcnow() - span if span else None)
+    return Window(key, utcnow() - span if span else None)

@@ -12,9 +12,8 @@ from markupsafe import Markup
 
 from futurisys.admin import bp, model_charts
 from futurisys.admin.charts import bars
-from futurisys.admin.forms import WINDOWS, read_window
+from futurisys.admin.forms import read_window
 from futurisys.admin.queries import INPUT
-from futurisys.errors import error_response
 from futurisys.extensions import db, model_store
 from futurisys.formatting import number, percent
 from futurisys.ml import drift, shape
@@ -53,17 +52,14 @@ def recent_frame(since) -> pd.DataFrame:
 @bp.get("/drift", endpoint="drift")
 def drift_page():
     """PSI per feature of the window's inputs against the reference data, with category shares side by side."""
-    key, since = read_window()
-    if key is None:
-        return error_response(400, f"Fenêtre inconnue : choisissez parmi {', '.join(WINDOWS)}.")
-    reference, recent = reference_frame(), recent_frame(since)
+    window = read_window()
+    reference, recent = reference_frame(), recent_frame(window.since)
     report = []
     if len(reference) and len(recent):
         report = sorted(drift.drift_report(reference, recent, CATEGORICAL, CATEGORY_LABELS), key=lambda item: -item.psi)
     return render_template(
         "admin/drift.html",
-        windows=WINDOWS,
-        window=key,
+        window=window,
         report=report,
         n_reference=len(reference),
         n_recent=len(recent),

@@ -1,0 +1,161 @@
+"""Helpers shared by the tests (no tests, no fixtures): apps and servers, accounts, the HR form, API keys, rows."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from futurisys import create_app
+from futurisys.auth.accounts import create_user
+from futurisys.extensions import db, model_store
+from futurisys.models import Input, Prediction
+from futurisys.predictions import predict_and_store
+from tests.payloads import RAW
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+# A database of this run's own (parallel runs on one server never meet), dropped when the run ends.
+PG_TEST_DB = os.environ.get("TEST_PG_DATABASE", f"futurisys_test_{os.getpid()}_{secrets.token_hex(3)}")
+PASSWORD = "un-mot-de-passe-solide"
+
+
+def make_app(url: str, bundle: Path, **overrides):
+    """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "MODEL_DIR": str(bundle),
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def migrated_app(url: str, bundle: Path, **overrides):
+    """An app on `url` with the schema built by the migrations and the reference data loaded."""
+    from flask_migrate import upgrade
+
+    app = make_app(url, bundle, **overrides)
+    with app.app_context():
+        upgrade()
+    assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
+    return app
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` served over HTTP on 127.0.0.1 (a free port) by a threaded server in the background; yields its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def make_user(app, username: str = "admin", role: str = "admin", password: str = PASSWORD) -> None:
+    """Create an account through the same code as the CLI."""
+    with app.app_context():
+        create_user(username, password, role)
+
+
+def login(client, username: str = "admin", password: str = PASSWORD, csrf_token: str | None = None, **kwargs):
+    """POST the login form (CSRF is off in the `client` fixture's app; pass the page's token where it is on)."""
+    data = {"username": username, "password": password}
+    if csrf_token:
+        data["csrf_token"] = csrf_token
+    return client.post("/connexion", data=data, **kwargs)
+
+
+def logged_in(app, client, role: str = "admin"):
+    """`client` logged in as a fresh account of `role`."""
+    make_user(app, role, role)
+    assert login(client, role).status_code == 302
+    return client
+
+
+def sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Log a browser page in through the login page, as a person does."""
+    page.goto(base_url + "/connexion")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+
+
+def store(app, features: dict, raw: dict | None = None, source: str = "api", request_id: str = "req") -> int:
+    """Score and store one record as the API does; return the prediction id."""
+    with app.test_request_context():
+        stored = predict_and_store(
+            model_store.predictor, features, raw, source=source, request_id=request_id, started=time.perf_counter()
+        )
+    return stored.prediction_id
+
+
+def restamp(app, prediction_id: int, **values) -> None:
+    """Move a stored prediction (and its input) in time or to another model version, for filter tests."""
+    with app.app_context():
+        prediction = db.session.get(Prediction, prediction_id)
+        if "created_at" in values:
+            db.session.execute(
+                sa.update(Input).where(Input.id == prediction.input_id).values(created_at=values["created_at"])
+            )
+        db.session.execute(sa.update(Prediction).where(Prediction.id == prediction_id).values(**values))
+        db.session.commit()
+
+
+def counts(app) -> tuple[int, int]:
+    """(inputs, predictions) row counts, read in an app context of its own (see `scalar`)."""
+    with app.app_context():
+        return (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Input)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(Prediction)),
+        )
+
+
+def scalar(app, query):
+    """One value read in an app context of its own.
+
+    Tests that switch between clients (accounts, anonymous visitors) must not hold the `db` fixture's app
+    context: Flask would reuse it for every request, and Flask-Login's user cached in `g` would leak across.
+    """
+    with app.app_context():
+        return db.session.scalar(query)
+
+
+def form_data(record: dict) -> dict:
+    """A raw record as a browser posts it (strings; booleans as the radio buttons send them)."""
+    return {
+        name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for name, value in record.items()
+        if value is not None
+    }
+
+
+def evaluate(client, record: dict = RAW, **extra) -> str:
+    """POST the HR form; return the path of the evaluation page it redirects to (303, Post/Redirect/Get)."""
+    response = client.post("/", data={**form_data(record), **extra})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+API_KEY = re.compile(r"^fx_[A-Za-z0-9_-]{43}$", re.MULTILINE)
+
+
+def create_key(runner, name: str) -> str:
+    """Create an API key with the CLI; return the key it prints once."""
+    result = runner.invoke(args=["apikeys", "create", name])
+    assert result.exit_code == 0, result.output
+    return API_KEY.search(result.output).group()
