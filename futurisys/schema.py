@@ -86,6 +86,12 @@ POSTES = (
 S_ID, S_PATH, S_PAY, S_EVAL, S_SAT, S_WORK = SECTIONS
 
 
+def _income_per_year(experience: str, label: str, help_text: str) -> Field:
+    """Annual pay divided by years of experience (`totale`) or in the company (`interne`); −1 when there are none."""
+    name = f"revenu_par_annee_experience_{experience}"
+    return Field(name, "int", label, help_text, -1, 1_200_000, unit="€", lever=True, sentinel=True)
+
+
 def _satisfaction(name: str, label: str, choices=SATISFACTION) -> Field:
     """A 1–4 satisfaction scale: something HR can act on."""
     return Field(name, "int", label, minimum=1, maximum=4, choices=choices, section=S_SAT, lever=True)
@@ -368,28 +374,8 @@ _ENGINEERED = {
             4,
             lever=True,
         ),
-        Field(
-            "revenu_par_annee_experience_totale",
-            "int",
-            "Revenu annuel par année d'expérience",
-            "−1 sans expérience.",
-            -1,
-            1_200_000,
-            unit="€",
-            lever=True,
-            sentinel=True,
-        ),
-        Field(
-            "revenu_par_annee_experience_interne",
-            "int",
-            "Revenu annuel par année d'ancienneté",
-            "−1 pour une embauche de l'année.",
-            -1,
-            1_200_000,
-            unit="€",
-            lever=True,
-            sentinel=True,
-        ),
+        _income_per_year("totale", "Revenu annuel par année d'expérience", "−1 sans expérience."),
+        _income_per_year("interne", "Revenu annuel par année d'ancienneté", "−1 pour une embauche de l'année."),
         Field(
             "mobilite_promotion",
             "int",
