@@ -2,12 +2,18 @@
 
 import json
 import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from futurisys.ml.predictor import BundleError, Predictor
 from futurisys.ml.train import TrainSettings, bundle_version
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +95,17 @@ def test_corrupt_booster_is_a_clear_error(bundle_dir, tmp_path):
     (copy / "xgboost.ubj").write_bytes(b"not a model")
     with pytest.raises(BundleError, match="unreadable XGBoost model"):
         Predictor.load(copy)
+
+
+def test_loading_a_bundle_leaves_scikit_learn_unloaded_and_importable(bundle_dir):
+    """XGBoost's scikit-learn integration (half of the boot) is skipped; scikit-learn still imports afterwards."""
+    script = textwrap.dedent(f"""
+        import sys
+        from futurisys.ml.predictor import Predictor
+        Predictor.load({str(bundle_dir)!r})
+        print("sklearn" in sys.modules, "scipy.stats" in sys.modules)
+        from sklearn.metrics import roc_auc_score
+        print(roc_auc_score([0, 1], [0.2, 0.8]))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert run.stdout.split() == ["False", "False", "1.0"]
