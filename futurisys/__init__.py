@@ -12,6 +12,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from futurisys import db_timeouts, formatting, sqlite_writes
+from futurisys.auth.accounts import strong_hash_method
 from futurisys.config import DEV_SECRET_KEY, Config, engine_options, scoring_binds
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
 
@@ -41,6 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
         )
     if app.config["DEPLOYMENT"] == "production" and app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
         raise RuntimeError("SECRET_KEY must be set in production (FUTURISYS_ENV=production)")
+    if app.config["DEPLOYMENT"] == "production" and not strong_hash_method(app.config["PASSWORD_HASH_METHOD"]):
+        raise RuntimeError("PASSWORD_HASH_METHOD is cheaper than werkzeug's default: refused in production")
     app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
     app.json.ensure_ascii = False
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))

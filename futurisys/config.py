@@ -95,3 +95,6 @@ class Config:
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", DEPLOYMENT == "production")
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None
+    # werkzeug's password hashing, "scrypt:N:r:p" or "pbkdf2:sha256:iterations". Production refuses anything
+    # cheaper than the default (auth.accounts.strong_hash_method); the tests lower it, since each hash costs ~0.15 s.
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:32768:8:1")

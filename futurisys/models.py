@@ -122,9 +122,9 @@ class User(UserMixin, db.Model):
         """Invalidate every session of this account (the caller commits)."""
         self.session_token = new_session_token()
 
-    def set_password(self, password: str) -> None:
-        """Store a salted hash of `password` (werkzeug's scrypt) and end the sessions opened with the old one."""
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, method: str) -> None:
+        """Store a salted hash of `password` (werkzeug's `method`) and end the sessions opened with the old one."""
+        self.password_hash = generate_password_hash(password, method=method)
         self.end_sessions()
 
     def check_password(self, password: str) -> bool:

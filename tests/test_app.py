@@ -15,6 +15,17 @@ def test_production_refuses_the_default_secret_key(bundle_dir, tmp_path):
     assert create_app({**base, "SECRET_KEY": "a real secret"}).config["DEPLOYMENT"] == "production"
 
 
+def test_production_refuses_password_hashing_cheaper_than_the_default(bundle_dir):
+    base = {"DEPLOYMENT": "production", "MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    base["SECRET_KEY"] = "a real secret"
+    for cheap in ("scrypt:1024:8:1", "scrypt:32768:1:1", "pbkdf2:sha256:1000", "plain", "scrypt:x:8:1"):
+        with pytest.raises(RuntimeError, match="PASSWORD_HASH_METHOD"):
+            create_app({**base, "PASSWORD_HASH_METHOD": cheap})
+    for strong in ("scrypt", "scrypt:65536:8:1", "pbkdf2", "pbkdf2:sha256:1000000"):
+        assert create_app({**base, "PASSWORD_HASH_METHOD": strong}).config["PASSWORD_HASH_METHOD"] == strong
+    assert create_app(base).config["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"  # werkzeug's default cost
+
+
 def test_default_database_is_sqlite_in_the_instance_folder(bundle_dir):
     app = create_app({"MODEL_DIR": str(bundle_dir), "SQLALCHEMY_DATABASE_URI": None})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{app.instance_path}/futurisys.db"

@@ -7,8 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.auth.routes import safe_next
+from futurisys.config import Config
 from futurisys.models import LoginFailure, User, utcnow
-from tests.support import PASSWORD, login, make_app, make_user
+from tests.support import PASSWORD, login, make_app, make_user, scalar
 
 
 def test_login_success_goes_to_the_history_and_records_the_time(app, client, db):
@@ -126,13 +127,22 @@ def test_csrf_is_required_on_login_and_logout(app, database_url, bundle_dir):
     assert client.get("/admin/").status_code == 200
 
 
-def test_users_create_with_a_prompted_password(runner, db):
+def test_users_create_with_a_prompted_password(app, runner, db):
     result = runner.invoke(args=["users", "create", "Alice", "--role", "admin"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "user 'alice' created with role admin" in result.output and PASSWORD not in result.output
     user = db.session.scalar(sa.select(User))
     assert user.username == "alice" and user.role == "admin"
     assert user.password_hash != PASSWORD and user.check_password(PASSWORD)
+    assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+
+
+def test_accounts_are_hashed_at_werkzeugs_default_cost_unless_configured(app, database_url, bundle_dir):
+    strong = make_app(database_url, bundle_dir, PASSWORD_HASH_METHOD=Config.PASSWORD_HASH_METHOD)
+    make_user(strong, "alice")
+    assert scalar(strong, sa.select(User.password_hash)).startswith("scrypt:32768:8:1$")
+    assert login(strong.test_client(), "alice").status_code == 302
+    assert login(strong.test_client(), "nobody").status_code == 401  # the unknown-account check, at the same cost
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,30 @@ import re
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app
 
 from futurisys.extensions import db
 from futurisys.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
+
+
+#: The cheapest password hashing production accepts: werkzeug's defaults (scrypt N=2**15, r=8; pbkdf2 1,000,000).
+_MIN_SCRYPT_COST = (2**15, 8, 1)
+_MIN_PBKDF2_ITERATIONS = 1_000_000
+
+
+def strong_hash_method(method: str) -> bool:
+    """Whether werkzeug's hashing `method` costs at least its defaults (a lower cost is for the tests only)."""
+    name, *params = method.split(":")
+    if name in ("scrypt", "pbkdf2") and not params:
+        return True  # werkzeug's own defaults
+    if name == "scrypt" and len(params) == 3 and all(p.isdigit() for p in params):
+        return all(int(p) >= least for p, least in zip(params, _MIN_SCRYPT_COST, strict=True))
+    if name == "pbkdf2" and len(params) == 2 and params[1].isdigit():
+        return int(params[1]) >= _MIN_PBKDF2_ITERATIONS
+    return False
 
 
 class AccountError(ValueError):
@@ -36,7 +54,7 @@ def create_user(username: str, password: str, role: str) -> User:
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"user {username!r} already exists")
     user = User(username=username, role=role)
-    user.set_password(password)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
     db.session.commit()
     return user
@@ -55,7 +73,7 @@ def change_password(username: str, password: str) -> User:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters long")
     user = find_user(username)
-    user.set_password(password)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     user.disabled_at = None
     db.session.commit()
     return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from urllib.parse import urlsplit
 
@@ -21,7 +22,18 @@ BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 THROTTLED = (
     f"Trop de tentatives de connexion échouées. Réessayez dans {int(throttle.WINDOW.total_seconds() // 60)} minutes."
 )
-_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash of no one's password, checked for unknown accounts so that they cost the same time."""
+    return generate_password_hash("not-a-password-of-anyone", method=method)
+
+
+def _unknown_account_check() -> bool:
+    """Check a password for an account that does not exist: the same hashing time, and always False."""
+    check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), "x")
+    return False
 
 
 def safe_next(target: str | None) -> str | None:
@@ -58,7 +70,7 @@ def login():
         return render_template("auth/login.html", form=form, next_url=next_url, error=THROTTLED), 429
     user = db.session.scalar(sa.select(User).where(User.username == username))
     # An unknown account costs the same hashing time as a known one: timing does not tell which names exist.
-    valid = user.check_password(form.password.data) if user else check_password_hash(_DUMMY_HASH, "x")
+    valid = user.check_password(form.password.data) if user else _unknown_account_check()
     if not (user and valid and user.is_active):
         return render_template("auth/login.html", form=form, next_url=next_url, error=BAD_CREDENTIALS), 401
     throttle.succeeded(attempt)
