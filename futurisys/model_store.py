@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -40,6 +41,34 @@ def model_dir(app: Flask) -> Path:
     return Path(app.config.get("MODEL_DIR") or Path(app.instance_path) / "model")
 
 
+def bundle_stamp(folder: Path) -> tuple:
+    """What identifies a bundle folder's current files (name, inode, size, modification time of each)."""
+    stamp = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            status = path.stat()
+            stamp.append((path.name, status.st_ino, status.st_size, status.st_mtime_ns))
+    return tuple(stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_unchanged(folder: Path, stamp: tuple) -> Predictor:
+    return Predictor.load(folder)
+
+
+def load_predictor(folder: Path) -> Predictor:
+    """The bundle in `folder`, loaded once per process while its files stay the same.
+
+    Apps of one process share it (the tests build hundreds of apps on one bundle); new files, after `model train`
+    or `model pull`, give a new stamp and a fresh load. A predictor is never modified once loaded.
+    """
+    try:
+        stamp = bundle_stamp(folder)
+    except OSError:
+        return Predictor.load(folder)  # no folder: Predictor.load says so
+    return _load_unchanged(folder, stamp)
+
+
 def load_state(app: Flask) -> ModelState:
     """Load the configured bundle; never raises, the reason goes into the state."""
     source = bundle_location(app)
@@ -50,7 +79,7 @@ def load_state(app: Flask) -> ModelState:
             folder = fetch_bundle(app.config["MODEL_REPO"], app.config["MODEL_REVISION"])
         else:
             folder = model_dir(app)
-        predictor = Predictor.load(folder)
+        predictor = load_predictor(Path(folder))
     except BundleError as exc:
         log.warning("model not loaded: %s", exc)
         return ModelState(None, source, str(exc))

@@ -1,10 +1,13 @@
 """The application factory, its configuration and the model extension."""
 
+import shutil
+
 import pytest
 
 from futurisys import create_app
 from futurisys.config import DEV_SECRET_KEY, database_url
 from futurisys.model_store import EXTENSION_KEY, ModelStore
+from tests.support import make_app
 
 
 def test_production_refuses_the_default_secret_key(bundle_dir, tmp_path):
@@ -52,6 +55,19 @@ def test_the_model_is_loaded_once_per_app_and_kept_in_app_extensions(app):
     assert app.extensions[EXTENSION_KEY].state is state and ModelStore.state(app) is state
     with pytest.raises(RuntimeError, match="already registered"):
         ModelStore().init_app(app)
+
+
+def test_apps_share_an_unchanged_bundle_and_reload_a_changed_one(bundle_dir, tmp_path):
+    folder = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, folder)
+    first, second = (ModelStore.state(make_app("sqlite://", folder)) for _ in range(2))
+    assert first.predictor is second.predictor  # one load for the process
+    (folder / "metadata.json").write_bytes((folder / "metadata.json").read_bytes())  # rewritten, as by `model train`
+    third = ModelStore.state(make_app("sqlite://", folder))
+    assert third.predictor is not first.predictor and third.predictor.version == first.predictor.version
+    shutil.rmtree(folder)
+    gone = ModelStore.state(make_app("sqlite://", folder))
+    assert gone.predictor is None and "no model bundle" in gone.error
 
 
 def test_errors_answer_html_to_browsers_and_json_to_api_clients(client):
