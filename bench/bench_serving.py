@@ -4,7 +4,8 @@ Starts its own gunicorn servers on 127.0.0.1 (throw-away PostgreSQL database and
 wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with the load average:
 
 - balance: keep-alive runs of POST /predict at 8 and 32 connections; mid-run, `ss` counts which worker process
-  owns each established connection; largest share held by one worker, throughput ÷ /health, spread of throughput;
+  owns each established connection; largest share held by one worker; /health just before each run, so that the
+  spread of /predict ÷ /health across runs shows the balance without the machine's own drift;
 - ratio: /predict ÷ /health requests/s at 8 connections, alternating, median of 5 (PostgreSQL commit kept);
 - sqlite: p99 of /predict on SQLite ÷ on PostgreSQL at 8 connections, wrk time-outs;
 - slow: 50 connections sending their request head a byte a second, then /predict at 8 connections: p99 and
@@ -101,20 +102,35 @@ def port_of(base: str) -> int:
     return int(base.rsplit(":", 1)[1])
 
 
+def spread(values: list[float]) -> str:
+    """How far the lowest and the highest of `values` are from their median, in percent."""
+    middle = statistics.median(values)
+    return f"{(min(values) / middle - 1) * 100:+.0f} % to {(max(values) / middle - 1) * 100:+.0f} %"
+
+
 def bench_balance(base: str, script: Path, runs: int, seconds: float) -> None:
+    """Each run: /health, then /predict with the connection owners counted; both spreads across the runs.
+
+    The machine's own speed moves from run to run (other tenants): /health, measured just before, shows that
+    drift, and /predict ÷ /health of the same run removes it, leaving what the workers' balance changes.
+    """
     port = port_of(base)
     for connections in (8, 32):
-        health = wrk(f"{base}/health", seconds, connections)
-        results = [wrk(f"{base}/predict", seconds, connections, script, port) for _ in range(runs)]
+        pairs = [
+            (wrk(f"{base}/health", seconds, connections), wrk(f"{base}/predict", seconds, connections, script, port))
+            for _ in range(runs)
+        ]
+        results = [predict for _, predict in pairs]
         shares = [max(r["owners"].values()) / sum(r["owners"].values()) for r in results if r["owners"]]
         rates = [r["rps"] for r in results]
-        middle = statistics.median(rates)
+        ratios = [predict["rps"] / health["rps"] for health, predict in pairs]
         print(
             f"balance c={connections:<2} ({runs} keep-alive runs of {seconds:g} s, load {load()}): largest share on "
             f"one worker {span(shares)} (owners per run: "
             f"{' '.join('/'.join(str(n) for n in sorted(r['owners'].values(), reverse=True)) for r in results)}); "
-            f"/predict ÷ /health {span([rate / health['rps'] for rate in rates])}; throughput spread "
-            f"{(min(rates) / middle - 1) * 100:+.0f} % to {(max(rates) / middle - 1) * 100:+.0f} % of the median; "
+            f"/predict ÷ /health {span(ratios)}, spread {spread(ratios)} of the median; /predict throughput "
+            f"spread {spread(rates)} ({' '.join(f'{rate:.0f}' for rate in rates)} requests/s; /health's own: "
+            f"{spread([health['rps'] for health, _ in pairs])}); "
             f"p99 {span([r['p99'] for r in results], 1)} ms; time-outs {sum(r['timeouts'] for r in results)}"
         )
 
