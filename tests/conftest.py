@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -18,6 +19,17 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives a real Chromium (on PostgreSQL only, see below)")
     config.addinivalue_line("markers", "both_databases: a browser test that runs on SQLite too")
+
+
+def pytest_collection_finish(session):
+    """Imports are done: their objects leave the garbage collector's view, and it runs less often.
+
+    A full collection scans every live object (~170,000 once the test modules are imported). Measured over a whole
+    run (gc.callbacks): 17.4 s in the collector before, 7.6 s after.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def pytest_collection_modifyitems(config, items):
