@@ -4,8 +4,8 @@ Starts its own gunicorn servers on 127.0.0.1 (throw-away PostgreSQL database and
 wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with the load average:
 
 - balance: keep-alive runs of POST /predict at 8 and 32 connections; mid-run, `ss` counts which worker process
-  owns each established connection; largest share held by one worker; /health just before each run, so that the
-  spread of /predict ÷ /health across runs shows the balance without the machine's own drift;
+  owns each established connection; largest share held by one worker; spread of /predict across runs beside
+  that of /health measured just before each run (the machine's own drift);
 - ratio: /predict ÷ /health requests/s at 8 connections, alternating, median of 5 (PostgreSQL commit kept);
 - sqlite: p99 of /predict on SQLite ÷ on PostgreSQL at 8 connections, wrk time-outs;
 - slow: 50 connections sending their request head a byte a second, then /predict at 8 connections: p99 and
@@ -111,8 +111,7 @@ def spread(values: list[float]) -> str:
 def bench_balance(base: str, script: Path, runs: int, seconds: float) -> None:
     """Each run: /health, then /predict with the connection owners counted; both spreads across the runs.
 
-    The machine's own speed moves from run to run (other tenants): /health, measured just before, shows that
-    drift, and /predict ÷ /health of the same run removes it, leaving what the workers' balance changes.
+    The machine's own speed moves from run to run (other tenants): /health, measured just before, shows how much.
     """
     port = port_of(base)
     for connections in (8, 32):
