@@ -11,7 +11,7 @@ import os
 def init_app(app) -> None:
     """Register the pages and the JSON endpoint, and check the voluntary-departure setting."""
     from futurisys.extensions import csrf
-    from futurisys.outcomes import api, views
+    from futurisys.outcomes import api, performance, views  # noqa: F401  (performance: a page of views.admin_bp)
     from futurisys.outcomes.kinds import DEFAULT_VOLUNTARY, voluntary_kinds
 
     app.config.setdefault(
