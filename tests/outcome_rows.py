@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 
 from futurisys.extensions import db
@@ -13,6 +14,7 @@ from futurisys.outcomes.models import Departure
 from tests.payloads import FEATURES
 
 VOLUNTARY = frozenset(DEFAULT_VOLUNTARY)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)  # the outcome tests' "now"
 
 
 def add_predictions(rows: list[dict]) -> list[int]:
@@ -74,3 +76,22 @@ def clear() -> None:
     with db.engine.begin() as connection:
         for table in ("departures", "predictions", "inputs"):
             connection.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def history(months: int = 20, per_month: int = 30, seed: int = 3) -> None:
+    """`per_month` employees scored on the 5th of each month, each leaving within the year with their probability."""
+    rng = np.random.default_rng(seed)
+    rows, exits = [], []
+    start = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)
+    for month in range(months):
+        moment = start + timedelta(days=30.5 * month)
+        for k in range(per_month):
+            ref, proba = f"M{month}-{k}", float(rng.beta(2, 4))
+            rows.append({"created_at": moment, "employee_ref": ref, "proba": proba, "threshold": 0.45})
+            if rng.random() < proba:
+                exits.append((ref, (moment + timedelta(days=int(rng.integers(1, 360)))).date(), "demission"))
+            elif rng.random() < 0.05:
+                exits.append((ref, (moment + timedelta(days=int(rng.integers(1, 360)))).date(), "fin_cdd"))
+    rows.append({"created_at": start, "employee_ref": "M0-0", "proba": 0.99, "threshold": 0.45})  # same month again
+    add_predictions(rows)
+    add_departures([e for e in exits if e[1] <= NOW.date()])

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, precision_score, recall_score, roc_auc_score
 
 from futurisys.outcomes import clock, metrics, report
-from tests.outcome_rows import VOLUNTARY, add_departures, add_predictions
+from tests.outcome_rows import NOW, VOLUNTARY, history
 from tests.support import logged_in
-
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def test_realised_figures_agree_with_scikit_learn_on_the_same_rows():
@@ -41,27 +37,8 @@ def test_realised_figures_agree_with_scikit_learn_on_the_same_rows():
     assert metrics.roc_auc(np.array([1, 1]), np.array([0.2, 0.3])).value is None
 
 
-def _history(months: int = 20, per_month: int = 30, seed: int = 3) -> None:
-    """`per_month` employees scored on the 5th of each month, each leaving within the year with their probability."""
-    rng = np.random.default_rng(seed)
-    rows, exits = [], []
-    start = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)
-    for month in range(months):
-        moment = start + timedelta(days=30.5 * month)
-        for k in range(per_month):
-            ref, proba = f"M{month}-{k}", float(rng.beta(2, 4))
-            rows.append({"created_at": moment, "employee_ref": ref, "proba": proba, "threshold": 0.45})
-            if rng.random() < proba:
-                exits.append((ref, (moment + timedelta(days=int(rng.integers(1, 360)))).date(), "demission"))
-            elif rng.random() < 0.05:
-                exits.append((ref, (moment + timedelta(days=int(rng.integers(1, 360)))).date(), "fin_cdd"))
-    rows.append({"created_at": start, "employee_ref": "M0-0", "proba": 0.99, "threshold": 0.45})  # same month again
-    add_predictions(rows)
-    add_departures([e for e in exits if e[1] <= NOW.date()])
-
-
 def test_cohorts_mature_month_by_month_and_match_the_metrics_on_their_rows(db):
-    _history()
+    history()
     built = report.build(db.session, "v1", 12, NOW, VOLUNTARY)
     assert [c.mature for c in built.cohorts] == [True] * 7 + [False] * 13  # Nov. 2024 to May 2025 matured
     first = built.cohorts[0]
@@ -77,7 +54,7 @@ def test_cohorts_mature_month_by_month_and_match_the_metrics_on_their_rows(db):
 
 def test_the_page_shows_cohorts_greyed_when_too_small(app, client, db, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
-    _history(months=16, per_month=6)
+    history(months=16, per_month=6)
     logged_in(app, client, "admin")
     page = client.get("/admin/performance", query_string={"version": "v1", "horizon": "12"})
     text = page.get_data(as_text=True)
