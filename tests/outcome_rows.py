@@ -78,7 +78,7 @@ def clear() -> None:
             connection.execute(sa.text(f"DELETE FROM {table}"))
 
 
-def history(months: int = 20, per_month: int = 30, seed: int = 3) -> None:
+def history(months: int = 20, per_month: int = 30, seed: int = 3, version: str = "v1") -> None:
     """`per_month` employees scored on the 5th of each month, each leaving within the year with their probability."""
     rng = np.random.default_rng(seed)
     rows, exits = [], []
@@ -87,11 +87,15 @@ def history(months: int = 20, per_month: int = 30, seed: int = 3) -> None:
         moment = start + timedelta(days=30.5 * month)
         for k in range(per_month):
             ref, proba = f"M{month}-{k}", float(rng.beta(2, 4))
-            rows.append({"created_at": moment, "employee_ref": ref, "proba": proba, "threshold": 0.45})
+            rows.append(
+                {"created_at": moment, "employee_ref": ref, "proba": proba, "threshold": 0.45, "version": version}
+            )
             if rng.random() < proba:
                 exits.append((ref, (moment + timedelta(days=int(rng.integers(1, 360)))).date(), "demission"))
             elif rng.random() < 0.05:
                 exits.append((ref, (moment + timedelta(days=int(rng.integers(1, 360)))).date(), "fin_cdd"))
-    rows.append({"created_at": start, "employee_ref": "M0-0", "proba": 0.99, "threshold": 0.45})  # same month again
+    rows.append(
+        {"created_at": start, "employee_ref": "M0-0", "proba": 0.99, "threshold": 0.45, "version": version}
+    )  # same month again
     add_predictions(rows)
     add_departures([e for e in exits if e[1] <= NOW.date()])

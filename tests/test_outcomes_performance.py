@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, precision_score, recall_score, roc_auc_score
 
+from futurisys.extensions import model_store
 from futurisys.outcomes import clock, metrics, report
 from tests.outcome_rows import NOW, VOLUNTARY, history
 from tests.support import logged_in
@@ -63,3 +64,18 @@ def test_the_page_shows_cohorts_greyed_when_too_small(app, client, db, monkeypat
     assert "Diagramme de fiabilité" in text
     assert client.get("/admin/performance", query_string={"horizon": "7"}).status_code == 422
     assert client.get("/admin/performance").status_code == 200
+
+
+def test_model_card_and_dashboard_show_the_realised_figures_beside_the_cross_validated_ones(
+    app, client, db, monkeypatch
+):
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    logged_in(app, client, "admin")
+    card = client.get("/admin/model").get_data(as_text=True)
+    assert "Performance réelle dans votre entreprise" in card and "encore mûre" in card
+    version = model_store.predictor.version
+    history(months=10, per_month=20, version=version)
+    for path in ("/admin/model", "/admin/dashboard"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Validation croisée" in page and "prédictions mûres de la version" in page
+        assert f"/admin/performance?version={version}" in page

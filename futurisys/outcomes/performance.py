@@ -74,11 +74,53 @@ def value_text(key: str, value: float | None) -> str:
     )
 
 
-def latest_figures(version: str, horizon: int = DEFAULT_HORIZON):
-    """The realised figures over every matured prediction of `version` (None when none has matured)."""
+#: The cross-validated figure of the model card each realised figure sits beside.
+CV_KEYS = {
+    "recall": "recall",
+    "precision": "precision",
+    "top_precision": None,
+    "roc_auc": "cv_roc_auc_mean",
+    "brier": "brier",
+    "calibration_error": "ece",
+}
+
+
+def realised_figures(version: str | None = None, horizon: int = DEFAULT_HORIZON) -> dict | None:
+    """For the model card and the dashboard: the realised figures of `version` (the loaded one by default) over its
+    matured predictions, beside its cross-validated ones; None when no model is loaded or nothing has matured."""
+    state = model_store.state()
+    if version is None:
+        if state.predictor is None:
+            return None
+        version = state.predictor.version
     voluntary = voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
     built = report.build(db.session, version, horizon, clock.now(), voluntary)
-    return built if built.overall is not None else None
+    if built.overall is None:
+        return {"version": version, "horizon": horizon, "rows": [], "departures": 0, "n": 0}
+    cv = (
+        (state.predictor.metadata.get("metrics") or {})
+        if state.predictor and state.predictor.version == version
+        else {}
+    )
+    rows = [
+        {
+            "name": name,
+            "realised": built.overall[key],
+            "text": value_text(key, built.overall[key].value),
+            "low": value_text(key, built.overall[key].low),
+            "high": value_text(key, built.overall[key].high),
+            "cv": value_text(key, cv.get(CV_KEYS[key])) if CV_KEYS[key] else "—",
+        }
+        for key, name, _ in FIGURES
+    ]
+    return {
+        "version": version,
+        "horizon": horizon,
+        "rows": rows,
+        "departures": built.overall_departures,
+        "n": built.overall["brier"].n,
+        "insufficient": built.overall_departures < MIN_DEPARTURES,
+    }
 
 
 @admin_bp.get("/performance")

@@ -45,8 +45,16 @@ def _actor() -> Actor:
 
 
 def template_helpers() -> dict:
-    """`departure_panel(evaluation)` for the evaluation page; `departure_kind` and `jour` (a date in French)."""
-    return {"departure_panel": departure_panel, "departure_kind": label, "jour": formatting.full_day}
+    """`departure_panel(evaluation)` for the evaluation page, `realised_figures()` for the model card and dashboard;
+    `departure_kind` and `jour` (a date in French)."""
+    from futurisys.outcomes.performance import realised_figures
+
+    return {
+        "departure_panel": departure_panel,
+        "realised_figures": realised_figures,
+        "departure_kind": label,
+        "jour": formatting.full_day,
+    }
 
 
 def departure_panel(evaluation) -> dict:
