@@ -71,55 +71,76 @@ class Report:
         return [c for c in self.cohorts if c.mature]
 
 
+#: Memory PostgreSQL may sort and hash the report's rows in (the default 4 MB spills 100,000 rows to disk).
+REPORT_WORK_MEM = "64MB"
+
+
 def build(session, version: str, horizon: int, now: datetime, voluntary) -> Report:
-    """The report of `version` over `horizon` months as of `now`."""
+    """The report of `version` over `horizon` months as of `now`.
+
+    Two queries, each over its own months: the matured ones give their counted rows (for exact figures), the
+    others only their sums by outcome (for the maturity bar and the figures expected under calibration).
+    """
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
     limit = datetime.combine(first_immature_month(now, horizon), datetime.min.time(), tzinfo=UTC)
-    every = outcomes(dialect, horizon, now, voluntary, model_version=version)
-    flagged = sa.case((every.c.label == LEAVES, 1), else_=0)
+    cohorts: dict[date, Cohort] = {}
+    maturity: dict[str, int] = defaultdict(int)
+
+    recent = outcomes(dialect, horizon, now, voluntary, model_version=version, since=limit)
+    flagged = sa.case((recent.c.label == LEAVES, 1), else_=0)
     grouped = session.execute(
         sa.select(
-            every.c.cohort,
-            every.c.status,
+            recent.c.cohort,
+            recent.c.status,
             sa.func.count(),
-            sa.func.sum(every.c.proba),
+            sa.func.sum(recent.c.proba),
             sa.func.sum(flagged),
-            sa.func.sum(every.c.proba * flagged),
-            sa.func.sum(every.c.proba * (1 - every.c.proba)),
+            sa.func.sum(recent.c.proba * flagged),
+            sa.func.sum(recent.c.proba * (1 - recent.c.proba)),
         )
-        .where(every.c.counted)
-        .group_by(every.c.cohort, every.c.status)
+        .where(recent.c.counted)
+        .group_by(recent.c.cohort, recent.c.status)
     ).all()
-    cohorts: dict[date, Cohort] = {}
     pending: dict[date, metrics.Sums] = defaultdict(lambda: metrics.ZERO)
-    maturity: dict[str, int] = defaultdict(int)
     for month, status, n, sum_p, n_flagged, sum_p_flagged, sum_pq in grouped:
         month = cohort_date(month)
-        cohort = cohorts.setdefault(month, Cohort(month, mature=month < limit.date()))
-        cohort.counts[status] = n
+        cohorts.setdefault(month, Cohort(month, mature=False)).counts[status] = n
         maturity[status] += n
         if status != SANS_REFERENCE:
             pending[month] += metrics.Sums(n, float(sum_p), int(n_flagged), float(sum_p_flagged), float(sum_pq))
+    for month, total in pending.items():
+        cohorts[month].expected = metrics.expected(total)
 
     matured = outcomes(dialect, horizon, now, voluntary, model_version=version, until=limit)
     rows = session.execute(
-        sa.select(matured.c.cohort, matured.c.proba, matured.c.label, matured.c.status).where(
-            matured.c.counted, matured.c.status.in_((PARTI, RESTE))
-        )
+        sa.select(matured.c.cohort, matured.c.status, matured.c.proba, matured.c.label).where(matured.c.counted)
     ).all()
-    months = np.array([cohort_date(r[0]).toordinal() for r in rows], dtype=np.int64)
-    proba = np.array([r[1] for r in rows], dtype=np.float64)
-    flags = np.array([r[2] == LEAVES for r in rows], dtype=bool)
-    target = np.array([r[3] == PARTI for r in rows], dtype=np.int8)
-    for cohort in cohorts.values():
-        if cohort.mature:
-            inside = months == cohort.month.toordinal()
-            if inside.any():
-                cohort.realised = metrics.realised(target[inside], proba[inside], flags[inside])
-                cohort.expected = metrics.expected_from_rows(proba[inside], flags[inside])
-        else:
-            cohort.expected = metrics.expected(pending[cohort.month])
-    overall = metrics.realised(target, proba, flags) if len(rows) else None
+    ordinals: dict = {}
+    months = np.fromiter(
+        (ordinals.get(r[0]) or ordinals.setdefault(r[0], cohort_date(r[0]).toordinal()) for r in rows),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    statuses = np.array([r[1] for r in rows], dtype=object)
+    proba = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    flags = np.array([r[3] == LEAVES for r in rows], dtype=bool)
+    known = (statuses == PARTI) | (statuses == RESTE)  # censored and unreferenced rows have no outcome to score
+    for ordinal in np.unique(months):
+        inside = months == ordinal
+        cohort = cohorts.setdefault(date.fromordinal(int(ordinal)), Cohort(date.fromordinal(int(ordinal)), True))
+        found, counts = np.unique(statuses[inside], return_counts=True)
+        cohort.counts = {str(s): int(n) for s, n in zip(found, counts, strict=True)}
+        for status, n in cohort.counts.items():
+            maturity[status] += n
+        scored = inside & known
+        if scored.any():
+            target = (statuses[scored] == PARTI).astype(np.int8)
+            cohort.realised = metrics.realised(target, proba[scored], flags[scored])
+            cohort.expected = metrics.expected_from_rows(proba[scored], flags[scored])
+    target, proba, flags = (statuses[known] == PARTI).astype(np.int8), proba[known], flags[known]
+    overall = metrics.realised(target, proba, flags) if len(target) else None
     return Report(
         version=version,
         horizon=horizon,
@@ -127,7 +148,7 @@ def build(session, version: str, horizon: int, now: datetime, voluntary) -> Repo
         cohorts=sorted(cohorts.values(), key=lambda c: c.month),
         maturity={s: maturity.get(s, 0) for s in (EN_ATTENTE, PARTI, RESTE, CENSURE, SANS_REFERENCE)},
         overall=overall,
-        overall_expected=metrics.expected_from_rows(proba, flags) if len(rows) else {},
+        overall_expected=metrics.expected_from_rows(proba, flags) if len(target) else {},
         overall_departures=int(target.sum()),
-        reliability_bins=reliability(target, proba)["bins"] if len(rows) else [],
+        reliability_bins=reliability(target, proba)["bins"] if len(target) else [],
     )
