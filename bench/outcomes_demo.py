@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from futurisys import create_app  # noqa: E402
 from futurisys.extensions import db, model_store  # noqa: E402
 from futurisys.ml.data import training_matrix  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.outcome_rows import add_departures, add_predictions  # noqa: E402
 from tests.support import PASSWORD, serving, sign_in  # noqa: E402
 
@@ -92,17 +93,7 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         with serving(app) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
             page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
             sign_in(page, base, "claire")
             for horizon in (12, 6):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
-from futurisys import formatting
 from futurisys.outcomes.kinds import DEFAULT_VOLUNTARY, KINDS
 from futurisys.outcomes.record import NewDeparture, validate
-from futurisys.web.csv_io import MAX_COLUMNS, CsvProblem, CsvTable
+from futurisys.web.csv_io import CsvProblem, CsvTable, check_shape
 
 COLUMNS = ("reference_salarie", "date_depart", "motif")
 LABELS = {
@@ -20,14 +17,8 @@ LABELS = {
 
 def check_header(table: CsvTable) -> None:
     """The header must name the three columns (others are ignored), each once."""
+    check_shape(table)
     header = table.header
-    if not any(header):
-        raise CsvProblem("Le fichier est vide.")
-    if len(header) > MAX_COLUMNS:
-        raise CsvProblem(f"{formatting.number(len(header))} colonnes : {MAX_COLUMNS} au plus.")
-    doubles = sorted(name for name, count in Counter(header).items() if count > 1 and name)
-    if doubles:
-        raise CsvProblem(f"Colonnes en double : {', '.join(doubles)}.")
     missing = [name for name in COLUMNS if name not in header]
     if missing:
         raise CsvProblem(

@@ -9,7 +9,7 @@ from wtforms import SelectChoice, SelectField
 
 from futurisys import formatting
 from futurisys.admin.forms import FrenchMeta
-from futurisys.admin.model_charts import line_panel
+from futurisys.admin.insights import _reliability_chart
 from futurisys.admin.queries import model_versions
 from futurisys.extensions import db, model_store
 from futurisys.outcomes import clock, report
@@ -181,19 +181,5 @@ def _charts(built: report.Report) -> list[dict]:
 
 
 def _reliability(built: report.Report):
-    bins = built.reliability_bins
-    if not bins:
-        return None
-    return line_panel(
-        [b["mean_proba"] for b in bins],
-        [b["observed_rate"] for b in bins],
-        "Diagramme de fiabilité des prédictions mûres : pour chaque tranche de probabilité annoncée, la part de "
-        "départs observée ; la diagonale est la calibration parfaite.",
-        histogram=[((b["lower"] + b["upper"]) / 2, b["n"]) for b in bins],
-        bar_width=bins[0]["upper"] - bins[0]["lower"],
-        x_range=(0.0, 1.0),
-        y_range=(0.0, 1.0),
-        diagonal=True,
-        zero_line=False,
-        markers=True,
-    )
+    """The model card's reliability diagram and its data rows, over the matured predictions."""
+    return _reliability_chart({"bins": built.reliability_bins})

@@ -109,7 +109,8 @@ def _read(stream: BinaryIO, encoding: str, max_rows: int, check_header) -> CsvTa
     return table
 
 
-def _check_header(table: CsvTable) -> None:
+def check_shape(table: CsvTable) -> None:
+    """Refuse a header that is empty, too wide or names a column twice (whatever the file holds)."""
     header = table.header
     if not any(header):
         raise CsvProblem("Le fichier est vide.")
@@ -118,6 +119,11 @@ def _check_header(table: CsvTable) -> None:
     doubles = sorted(name for name, count in Counter(header).items() if count > 1 and name)
     if doubles:
         raise CsvProblem(f"Colonnes en double : {', '.join(doubles)}.")
+
+
+def _check_header(table: CsvTable) -> None:
+    check_shape(table)
+    header = table.header
     expected = schema.RAW_FIELDS if table.raw else schema.FEATURES
     missing = [f.name for f in expected if f.required and f.name not in header]
     if missing:
