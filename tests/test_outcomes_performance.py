@@ -79,3 +79,5 @@ def test_model_card_and_dashboard_show_the_realised_figures_beside_the_cross_val
         page = client.get(path).get_data(as_text=True)
         assert "Validation croisée" in page and "prédictions mûres de la version" in page
         assert f"/admin/performance?version={version}" in page
+    app.config["OUTCOMES_INLINE_MAX_PREDICTIONS"] = 100
+    assert "prédictions : trop pour" in client.get("/admin/dashboard").get_data(as_text=True)
