@@ -15,10 +15,10 @@ from futurisys.metrics import count_db_error
 from futurisys.model_store import ModelUnavailable
 
 log = logging.getLogger(__name__)
-JSON_BLUEPRINTS = {"api"}
+JSON_BLUEPRINTS = {"api", "outcomes_api"}
 # Paths of the JSON API, for errors raised before a blueprint is matched (404, 405 on those URLs).
 JSON_PATH_PREFIX = "/predict"
-JSON_PATHS = frozenset({"/health", "/ready", "/model", "/metrics", "/openapi.json"})
+JSON_PATHS = frozenset({"/health", "/ready", "/model", "/metrics", "/openapi.json", "/outcomes"})
 #: French messages for werkzeug's own (English) descriptions, by status.
 FRENCH_MESSAGES = {
     400: "Requête invalide.",

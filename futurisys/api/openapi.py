@@ -9,6 +9,7 @@ from futurisys.api import bp
 from futurisys.api.openapi_schemas import STRING, enum_schemas, record_schemas, ref, response_schemas
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
+from futurisys.outcomes.openapi import openapi_parts as outcome_parts
 
 EXTENSION_KEY = "futurisys.openapi"
 API_VERSION = "1.0.0"
@@ -242,6 +243,7 @@ def _security_schemes(config) -> dict:
 def build_document(config, predictor=None) -> dict:
     """The whole OpenAPI 3.1 document for an app configured with `config`, its examples scored by `predictor`."""
     prediction, ready = example_answers(predictor)
+    outcome_paths, outcome_schemas = outcome_parts(config)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -259,12 +261,13 @@ def build_document(config, predictor=None) -> dict:
             {"name": "Prediction", "description": "Évaluer le risque de départ d'un employé ou d'un lot."},
             {"name": "Exploitation", "description": "Santé, disponibilité, modèle chargé, métriques et ce document."},
         ],
-        "paths": _paths(config, prediction, ready),
+        "paths": {**_paths(config, prediction, ready), **outcome_paths},
         "components": {
             "schemas": {
                 **record_schemas(EXAMPLE_RAW, derive_features(EXAMPLE_RAW)),
                 **enum_schemas(),
                 **response_schemas(prediction),
+                **outcome_schemas,
             },
             "securitySchemes": _security_schemes(config),
         },

@@ -75,18 +75,22 @@ def validate_rows(table: CsvTable):
     return items, references, errors
 
 
-def error_lines(table: CsvTable, errors: dict) -> list[dict]:
-    """The first lines in error for the page: line, reference, and (column, label, value found, messages)."""
+def error_lines(table: CsvTable, errors: dict, labels: dict[str, str] | None = None) -> list[dict]:
+    """The first lines in error for the page: line, reference, and (column, label, value found, messages).
+
+    `labels` names the columns of files other than employee files (departures); the schema names the others.
+    """
     cells_of = dict(table.rows)
     lines = []
     for line, line_errors in sorted(errors.items())[:MAX_LINES_SHOWN]:
         cells = cells_of[line] or []
         problems = []
         for name, messages in line_errors.items():
-            field = table.field(name) if name else None
+            field = table.field(name) if name and labels is None else None
             index = table.header.index(name) if name in table.header else None
             found = cells[index].strip() if index is not None and index < len(cells) else ""
             label = field.label if field else ("Référence du salarié" if name == REFERENCE_COLUMN else "Ligne entière")
+            label = (labels or {}).get(name, label)
             problems.append({"column": name, "label": label, "value": found, "message": " ".join(messages)})
         lines.append({"line": line, "reference": reference(table, cells), "problems": problems})
     return lines

@@ -75,7 +75,7 @@ def _delimiter(first_line: str) -> str:
     return ";" if first_line.count(";") > first_line.count(",") else ","
 
 
-def _read(stream: BinaryIO, encoding: str, max_rows: int) -> CsvTable:
+def _read(stream: BinaryIO, encoding: str, max_rows: int, check_header) -> CsvTable:
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = None
@@ -86,7 +86,7 @@ def _read(stream: BinaryIO, encoding: str, max_rows: int) -> CsvTable:
         delimiter = _delimiter(first)
         header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
         table = CsvTable(delimiter, encoding, header, [])
-        _check_header(table)
+        check_header(table)
         reader = csv.reader(lines, delimiter=delimiter)
         width, line = len(header), 2
         for cells in reader:
@@ -109,7 +109,8 @@ def _read(stream: BinaryIO, encoding: str, max_rows: int) -> CsvTable:
     return table
 
 
-def _check_header(table: CsvTable) -> None:
+def check_shape(table: CsvTable) -> None:
+    """Refuse a header that is empty, too wide or names a column twice (whatever the file holds)."""
     header = table.header
     if not any(header):
         raise CsvProblem("Le fichier est vide.")
@@ -118,6 +119,11 @@ def _check_header(table: CsvTable) -> None:
     doubles = sorted(name for name, count in Counter(header).items() if count > 1 and name)
     if doubles:
         raise CsvProblem(f"Colonnes en double : {', '.join(doubles)}.")
+
+
+def _check_header(table: CsvTable) -> None:
+    check_shape(table)
+    header = table.header
     expected = schema.RAW_FIELDS if table.raw else schema.FEATURES
     missing = [f.name for f in expected if f.required and f.name not in header]
     if missing:
@@ -127,14 +133,15 @@ def _check_header(table: CsvTable) -> None:
         )
 
 
-def read_table(stream: BinaryIO, max_rows: int) -> CsvTable:
+def read_table(stream: BinaryIO, max_rows: int, check_header=_check_header) -> CsvTable:
     """Decode and split a CSV upload, reading at most `max_rows` data lines; raise CsvProblem when unusable.
 
     UTF-8 (with or without BOM) first, else what spreadsheets write on Windows, else Latin-1 (never fails).
+    `check_header` raises CsvProblem for a header that is not the expected one (by default, an employee file's).
     """
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            return _read(stream, encoding, max_rows)
+            return _read(stream, encoding, max_rows, check_header)
         except UnicodeDecodeError:
             continue
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover

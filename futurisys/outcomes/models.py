@@ -1,0 +1,57 @@
+"""Tables of recorded departures and of every change made to them (append-only)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from futurisys.extensions import db
+from futurisys.models import EMPLOYEE_REF_LENGTH, utcnow
+from futurisys.outcomes.kinds import CODE_LENGTH
+
+#: How a departure was recorded: an evaluation's page, the admin CSV import, POST /outcomes.
+DEPARTURE_SOURCES = ("form", "csv", "api")
+ACTIONS = ("creation", "correction", "suppression")
+
+
+class Departure(db.Model):
+    """An employee's exit: reference, date and type; one row per (reference, date, type)."""
+
+    __tablename__ = "departures"
+    id = sa.Column(sa.Integer, primary_key=True)
+    employee_ref = sa.Column(sa.String(EMPLOYEE_REF_LENGTH), nullable=False)
+    departure_date = sa.Column(sa.Date, nullable=False)
+    kind = sa.Column(sa.String(CODE_LENGTH), nullable=False)
+    source = sa.Column(sa.String(8), nullable=False)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    __table_args__ = (
+        # Also the index the outcome query probes: the departures of one reference, by date.
+        sa.UniqueConstraint("employee_ref", "departure_date", "kind", name="uq_departures_ref_date_kind"),
+        sa.CheckConstraint(f"source IN ({', '.join(repr(s) for s in DEPARTURE_SOURCES)})", name="ck_departures_source"),
+    )
+
+
+class DepartureChange(db.Model):
+    """One creation, correction or removal of a departure: the values after it (before it for a removal), who, when.
+
+    No foreign key to `departures`: the history of a removed departure stays.
+    """
+
+    __tablename__ = "departure_changes"
+    id = sa.Column(sa.Integer, primary_key=True)
+    departure_id = sa.Column(sa.Integer, nullable=False, index=True)
+    action = sa.Column(sa.String(12), nullable=False)
+    employee_ref = sa.Column(sa.String(EMPLOYEE_REF_LENGTH), nullable=False)
+    departure_date = sa.Column(sa.Date, nullable=False)
+    kind = sa.Column(sa.String(CODE_LENGTH), nullable=False)
+    previous = sa.Column(sa.JSON(none_as_null=True), nullable=True)
+    user_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_departure_changes_user_id_users")
+    )
+    # Kept as text too: the account may be deleted later, the history must still say who it was.
+    username = sa.Column(sa.String(64), nullable=True)
+    api_key_name = sa.Column(sa.String(64), nullable=True)
+    changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    __table_args__ = (
+        sa.CheckConstraint(f"action IN ({', '.join(repr(a) for a in ACTIONS)})", name="ck_departure_changes_action"),
+    )
