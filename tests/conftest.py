@@ -10,9 +10,30 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.extensions import db as _db
-from tests.support import PG_ADMIN_URL, PG_TEST_DB, login, make_app, make_user, migrated_app, serving, sign_in
+from tests.support import (
+    PG_ADMIN_URL,
+    PG_TEST_DB,
+    journal_unlocked,
+    login,
+    make_app,
+    make_user,
+    migrated_app,
+    serving,
+    sign_in,
+)
 
-USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys", "idempotency_keys")
+USER_TABLES = (
+    "evaluation_decisions",
+    "predictions",
+    "inputs",
+    "users",
+    "login_failures",
+    "api_keys",
+    "idempotency_keys",
+    "access_journal",
+    "compliance_settings",
+    "employee_flags",
+)
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -101,7 +122,7 @@ def app(database_url, bundle_dir):
     yield app
     with app.app_context():
         _db.session.remove()
-        with _db.engine.begin() as connection:
+        with _db.engine.begin() as connection, journal_unlocked(connection):
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.text(f"TRUNCATE {', '.join(USER_TABLES)} RESTART IDENTITY CASCADE"))
             else:
@@ -163,7 +184,7 @@ def live_app(database_url, bundle_dir):
     yield app
     with app.app_context():
         _db.session.remove()
-        with _db.engine.begin() as connection:
+        with _db.engine.begin() as connection, journal_unlocked(connection):
             for table in USER_TABLES:
                 connection.execute(sa.text(f"DELETE FROM {table}"))
         for engine in _db.engines.values():

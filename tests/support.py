@@ -45,6 +45,32 @@ class SharedTemplates(jinja2.BytecodeCache):
 TEMPLATES = SharedTemplates()
 
 
+@contextmanager
+def journal_unlocked(connection):
+    """The access journal's append-only triggers off for one cleanup transaction (tests only)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))  # no triggers (superuser)
+        yield
+        return
+    names = [
+        name
+        for (name,) in connection.execute(
+            sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'access_journal'")
+        )
+    ]
+    definitions = [
+        sql
+        for (sql,) in connection.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'access_journal'")
+        )
+    ]
+    for name in names:
+        connection.execute(sa.text(f"DROP TRIGGER {name}"))
+    yield
+    for sql in definitions:
+        connection.execute(sa.text(sql))
+
+
 def make_app(url: str, bundle: Path, **overrides):
     """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
     config = {
