@@ -11,8 +11,14 @@ WRITES = [
     ("POST", "/admin/conformite/salarie/effacement", {"reference": "MAT-1", "confirm": "y"}),
     ("POST", "/admin/conformite/parametres", {"evaluation_months": "1", "journal_months": "6"}),
 ]
-READS = ["/admin/conformite/", "/admin/conformite/salarie", "/admin/conformite/parametres",
-         "/admin/conformite/logique", "/admin/conformite/notice", "/admin/conformite/annexe-cse"]
+READS = [
+    "/admin/conformite/",
+    "/admin/conformite/salarie",
+    "/admin/conformite/parametres",
+    "/admin/conformite/logique",
+    "/admin/conformite/notice",
+    "/admin/conformite/annexe-cse",
+]
 
 
 def urls(app, public_id: str, prediction_id: int, prefixes: tuple[str, ...]):
