@@ -277,13 +277,13 @@ def settings_page():
     form = settings_form_class()(formdata=None, data=_form_data())
     if request.method == "POST":
         form = settings_form_class()()
-        errors = {
-            key: settings.validate(key, _posted(form, key)) for key in settings.SPECS if key != "scoring_suspended"
-        }
-        for key, message in errors.items():
+        valid = form.validate()  # the CSRF token (validate() resets field errors: ours are added after)
+        for key in settings.SPECS:
+            message = settings.validate(key, _posted(form, key)) if key != "scoring_suspended" else None
             if message:
-                form[key].errors = [message]
-        if form.validate() and not any(errors.values()):
+                form[key].errors = [*form[key].errors, message]
+                valid = False
+        if valid:
             changed = settings.save({key: _posted(form, key) for key in settings.SPECS}, current_user.username)
             for key, (old, new) in changed.items():
                 action = "suspension" if key in ("scoring_suspended", "suspension_reason") else "parametres"

@@ -51,7 +51,7 @@ def all_settings() -> dict[str, str]:
     if cached and cached[0] > time.monotonic():
         return cached[1]
     stored = dict(db.session.execute(sa.select(Setting.key, Setting.value)).all())
-    values = {key: stored.get(key, spec.default) for key, spec in SPECS.items()}
+    values = {key: stored.get(key) or spec.default for key, spec in SPECS.items()}  # a blanked text: its default
     current_app.extensions[CACHE_KEY] = (time.monotonic() + CACHE_SECONDS, values)
     return values
 
