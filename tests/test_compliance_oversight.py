@@ -115,7 +115,7 @@ def test_retention_removes_exactly_what_is_past_its_cutoff_and_nothing_held(app,
     with app.test_request_context():
         report = retention.apply(now)
         cutoff = retention.months_before(now, months)
-        expected = {i for i, age in zip(ids, ages) if now - timedelta(days=age) >= cutoff or i == ids[0]}
+        expected = {i for i, age in zip(ids, ages, strict=True) if now - timedelta(days=age) >= cutoff or i == ids[0]}
         left = set(db.session.scalars(sa.select(Input.id)))
         assert left == expected
         assert scalar(app, sa.text("SELECT count(*) FROM predictions")) == len(expected)
