@@ -8,10 +8,11 @@ from futurisys.compliance import journal
 from futurisys.compliance.employees import all_rows, plain
 from futurisys.compliance.models import DECISION_ACTIONS
 from futurisys.compliance.rights import flags_of
+from futurisys.explain import display_raw_value, display_value
 from futurisys.extensions import db, model_store
 from futurisys.models import utcnow
 from futurisys.risk import risk_band
-from futurisys.schema import FEATURE_NAMES, FEATURES, feature
+from futurisys.schema import FEATURE_NAMES, FEATURES, feature, raw_field
 
 METRICS = {
     "cv_roc_auc_mean": "ROC AUC en validation croisée (0,5 = hasard, 1 = parfait)",
@@ -91,10 +92,20 @@ def build(employee_ref: str) -> dict:
             "origine": row["source"],
             "simulation_de": row["parent_input_id"],
             "variables": [
-                {"nom": name, "libelle": feature(name).label, "valeur": row[name], "contribution": None}
+                {
+                    "nom": name,
+                    "libelle": feature(name).label,
+                    "valeur": row[name],
+                    "valeur_lisible": display_value(name, row[name]),
+                    "contribution": None,
+                }
                 for name in FEATURE_NAMES
             ],
             "dossier_rh_saisi": row["raw_record"],
+            "dossier_rh_lisible": {
+                raw_field(name).label: display_raw_value(name, value)
+                for name, value in (row["raw_record"] or {}).items()
+            },
             "decisions": [
                 {**d, "action_libelle": DECISION_ACTIONS.get(d["action"], d["action"])}
                 for d in decisions

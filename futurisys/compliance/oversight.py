@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import request
 
 from futurisys.compliance import rights, settings
-from futurisys.compliance.models import DECISION_ACTIONS, Decision
+from futurisys.compliance.models import Decision
 from futurisys.errors import error_response
 from futurisys.extensions import db
 from futurisys.predictions import ScoringRefused
@@ -27,8 +28,12 @@ def gate():
     if settings.suspended():
         reason = settings.get("suspension_reason")
         return error_response(503, f"{SUSPENDED}{' : ' + reason if reason else ''}. Rien n'a été enregistré.")
-    if request.endpoint in API_ENDPOINTS:
-        body = request.get_json(silent=True)
+    # The body is parsed again only when it names an employee (most API calls do not): /predict stays as fast.
+    if request.endpoint in API_ENDPOINTS and REFERENCE_MEMBER.encode() in request.get_data(cache=True):
+        try:
+            body = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
+            body = None  # the API's own reading answers the 4xx
         records = body if isinstance(body, list) else [body]
         references = [r.get(REFERENCE_MEMBER) for r in records if isinstance(r, Mapping)]
         refused = rights.objected(ref for ref in references if isinstance(ref, str))
@@ -56,6 +61,3 @@ def refused_response(exc: ScoringRefused):
 def decisions_of(input_id: int) -> list[Decision]:
     """HR's decisions on an evaluation, oldest first."""
     return list(db.session.scalars(sa.select(Decision).where(Decision.input_id == input_id).order_by(Decision.id)))
-
-
-ACTION_LABELS = DECISION_ACTIONS

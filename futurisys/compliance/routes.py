@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -16,6 +17,7 @@ from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from futurisys import schema
+from futurisys.admin.export import cell
 from futurisys.admin.forms import FrenchMeta
 from futurisys.admin.queries import local_midnight
 from futurisys.auth.access import refuse_unless_role
@@ -166,8 +168,6 @@ def journal_csv():
             "empreinte",
         ]
     )
-    from futurisys.admin.export import cell
-
     for entry in db.session.scalars(form.select()):
         writer.writerow(
             cell(v)
@@ -222,7 +222,7 @@ def employee_file(kind: str):
     file = files.build(ref)
     journal.record("dossier", [journal.Subject(ref)], {"vue": kind})
     if kind == "json":
-        response = Response(__import__("json").dumps(file, ensure_ascii=False, indent=2), mimetype="application/json")
+        response = Response(json.dumps(file, ensure_ascii=False, indent=2), mimetype="application/json")
         response.headers.set("Content-Disposition", "attachment", filename=f"dossier-{ref}.json")
         return response
     return render_template("compliance/file.html", file=file, actions=DECISION_ACTIONS)
