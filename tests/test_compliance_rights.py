@@ -4,12 +4,14 @@ new evaluations through the form, what-ifs, uploads and the API, storing nothing
 import html
 import io
 import math
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from futurisys.compliance import employees, journal
 from futurisys.extensions import db
+from futurisys.models import utcnow
 from tests.payloads import FEATURES, RAW, french_csv, french_row
 from tests.support import counts, evaluate, form_data, logged_in, scalar
 
@@ -104,7 +106,13 @@ def test_erasure_leaves_no_row_with_the_reference(app, client):
     assert unconfirmed.status_code == 422 and "Cochez la case" in unconfirmed.get_data(as_text=True)
 
 
-def test_a_legal_hold_blocks_erasure(app, client):
+def restamp_all(app, hours: int) -> None:
+    with app.app_context(), db.engine.begin() as connection:
+        for table in ("inputs", "predictions"):
+            connection.execute(sa.text(f"UPDATE {table} SET created_at = :t"), {"t": utcnow() - timedelta(hours=hours)})
+
+
+def test_a_legal_hold_blocks_erasure_deletion_and_purges(app, client, runner):
     seed(app, client)
     before = counts(app)
     assert (
@@ -113,6 +121,17 @@ def test_a_legal_hold_blocks_erasure(app, client):
     refused = client.post("/admin/conformite/salarie/effacement", data={"reference": REF, "confirm": "y"})
     assert refused.status_code == 409 and "gel juridique" in refused.get_data(as_text=True)
     assert counts(app) == before
+    prediction_id = scalar(
+        app,
+        sa.text(f"SELECT max(p.id) FROM predictions p JOIN inputs i ON i.id = p.input_id WHERE employee_ref = '{REF}'"),
+    )
+    held_delete = client.post(f"/admin/predictions/{prediction_id}/suppression", data={"confirm": "y"})
+    assert held_delete.status_code == 409
+    purge = runner.invoke(args=["predictions", "purge", "--older-than", "1h"])
+    assert purge.exit_code == 0
+    restamp_all(app, hours=2)
+    assert "1 inputs" in runner.invoke(args=["predictions", "purge", "--older-than", "1h"]).output  # OTHER's line
+    assert counts(app) == (before[0] - 1, before[1] - 1)
     client.post("/admin/conformite/salarie/drapeaux", data={"reference": REF})  # lifted
     assert (
         client.post("/admin/conformite/salarie/effacement", data={"reference": REF, "confirm": "y"}).status_code == 303

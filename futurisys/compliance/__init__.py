@@ -40,7 +40,7 @@ from futurisys.compliance import routes  # noqa: E402,F401
 
 def init_app(app) -> None:
     """Register the pages, the journal hooks, the scoring gates and the `journal` / `retention` commands."""
-    from futurisys.compliance import journal, oversight
+    from futurisys.compliance import journal, oversight, rights
     from futurisys.compliance.cli import journal_cli, retention_cli
     from futurisys.compliance.models import DECISION_ACTIONS
     from futurisys.compliance.routes import DecisionForm, oversight_bp
@@ -51,6 +51,7 @@ def init_app(app) -> None:
         GUARDS.append(oversight.objection_guard)
     app.before_request(journal.start_request)
     app.before_request(oversight.gate)
+    app.before_request(rights.refuse_held_deletion)
     app.after_request(journal.after_request)
     app.register_error_handler(ScoringRefused, oversight.refused_response)
     app.register_blueprint(bp)

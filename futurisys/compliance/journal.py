@@ -45,6 +45,7 @@ ACTIONS = {
     "opposition": "Opposition",
     "decision": "Décision RH",
     "parametres": "Changement de paramètre",
+    "promotion": "Promotion d'un modèle",
     "suspension": "Suspension des évaluations",
     "retention": "Application des durées de conservation",
     "journal": "Consultation du journal",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from flask import request
 
+from futurisys.api.body import read_body
 from futurisys.compliance import rights, settings
 from futurisys.compliance.models import Decision
 from futurisys.errors import error_response
@@ -29,9 +30,9 @@ def gate():
         reason = settings.get("suspension_reason")
         return error_response(503, f"{SUSPENDED}{' : ' + reason if reason else ''}. Rien n'a été enregistré.")
     # The body is parsed again only when it names an employee (most API calls do not): /predict stays as fast.
-    if request.endpoint in API_ENDPOINTS and REFERENCE_MEMBER.encode() in request.get_data(cache=True):
+    if request.endpoint in API_ENDPOINTS and REFERENCE_MEMBER.encode() in read_body():
         try:
-            body = json.loads(request.get_data(cache=True))
+            body = json.loads(read_body())
         except (ValueError, RecursionError):
             body = None  # the API's own reading answers the 4xx
         records = body if isinstance(body, list) else [body]

@@ -8,6 +8,7 @@ once that table exists) and the journal itself, which loses only its oldest entr
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,10 +16,15 @@ from flask import current_app
 
 from futurisys.compliance import journal, settings
 from futurisys.compliance.employees import REGISTRY
-from futurisys.compliance.rights import held_keys
+from futurisys.compliance.rights import held_keys, unless_held
 from futurisys.extensions import db
 from futurisys.models import utcnow
 from futurisys.sqlite_writes import write_turn
+
+#: Further classes other packages add (the job engine's lot files, say): each is called with the run's time and the
+#: pseudonyms under legal hold, deletes what it keeps too long and returns its report line
+#: ({"classe", "date_limite", "lignes_supprimees"}).
+EXTRA_CLASSES: list[Callable[[datetime, set[str]], dict]] = []
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -26,16 +32,6 @@ def months_before(moment: datetime, months: int) -> datetime:
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
-
-
-def _held_references(entry, column, cutoff, held: set[str]) -> list[str]:
-    """The references, among this class's expired rows, of employees under legal hold."""
-    if not held:
-        return []
-    refs = db.session.scalars(
-        sa.select(column).where(entry.table.c[entry.retention[1]] < cutoff, column.is_not(None)).distinct()
-    )
-    return [ref for ref in refs if journal.pseudonym(ref) in held]
 
 
 def apply(now: datetime | None = None) -> dict:
@@ -48,17 +44,15 @@ def apply(now: datetime | None = None) -> dict:
             continue
         setting, date_column = entry.retention
         cutoff = months_before(now, settings.months(setting))
-        column = entry.table.c[entry.ref_column]
-        kept = _held_references(entry, column, cutoff, held)
-        condition = entry.table.c[date_column] < cutoff
-        if kept:
-            condition = sa.and_(condition, sa.or_(column.is_(None), column.not_in(kept)))
+        expired = entry.table.c[date_column] < cutoff
+        condition = unless_held(entry.table.c[entry.ref_column], expired)
         db.session.rollback()
         with write_turn(current_app), db.engine.begin() as connection:
             removed = entry.delete_where(connection, condition)
         report["classes"].append(
-            {"classe": entry.name, "date_limite": cutoff.isoformat(), "lignes_supprimees": removed, "gels": len(kept)}
+            {"classe": entry.name, "date_limite": cutoff.isoformat(), "lignes_supprimees": removed}
         )
+    report["classes"].extend(extra(now, held) for extra in EXTRA_CLASSES)
     report["classes"].append(_journal_class(now, held, report))
     journal.record("retention", detail=report)
     return report

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
+from flask_login import current_user
 
 from futurisys.compliance import journal
 from futurisys.compliance.employees import FLAGS, erase_rows
 from futurisys.compliance.models import EmployeeFlag
+from futurisys.errors import error_response
 from futurisys.extensions import db
-from futurisys.models import utcnow
+from futurisys.models import Input, Prediction, utcnow
 from futurisys.sqlite_writes import write_turn
 
 OBJECTION_MESSAGE = (
@@ -55,6 +57,30 @@ def objected(references: Iterable[str | None]) -> list[str]:
 def held_keys() -> set[str]:
     """Pseudonyms of the employees under legal hold."""
     return set(db.session.scalars(sa.select(FLAGS.c.employee_key).where(FLAGS.c.legal_hold)))
+
+
+def held_among(references: Iterable[str]) -> list[str]:
+    """Those of `references` whose employee is under legal hold."""
+    held = held_keys()
+    return [ref for ref in references if journal.pseudonym(ref) in held] if held else []
+
+
+def unless_held(column, condition):
+    """`condition` on rows with an employee reference in `column`, minus the rows of employees under legal hold."""
+    held = held_among(db.session.scalars(sa.select(column).where(condition, column.is_not(None)).distinct()))
+    return sa.and_(condition, sa.or_(column.is_(None), column.not_in(held))) if held else condition
+
+
+def refuse_held_deletion():
+    """Before an admin deletes one prediction: 409 when its employee is under legal hold."""
+    if request.endpoint != "admin.delete" or not current_user.is_authenticated or current_user.role != "admin":
+        return None
+    prediction_id = request.view_args.get("prediction_id", 0)
+    query = sa.select(Input.employee_ref).join(Prediction, Prediction.input_id == Input.id)
+    reference = db.session.scalar(query.where(Prediction.id == min(prediction_id, 2**63 - 1)))
+    if reference and flags_of(reference).legal_hold:
+        return error_response(409, HOLD_MESSAGE)
+    return None
 
 
 def erase(employee_ref: str) -> dict[str, int]:
