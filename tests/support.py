@@ -52,22 +52,13 @@ def journal_unlocked(connection):
         connection.execute(sa.text("SET LOCAL session_replication_role = replica"))  # no triggers (superuser)
         yield
         return
-    names = [
-        name
-        for (name,) in connection.execute(
-            sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'access_journal'")
-        )
-    ]
-    definitions = [
-        sql
-        for (sql,) in connection.execute(
-            sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'access_journal'")
-        )
-    ]
-    for name in names:
+    triggers = connection.execute(
+        sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'access_journal'")
+    ).all()
+    for name, _ in triggers:
         connection.execute(sa.text(f"DROP TRIGGER {name}"))
     yield
-    for sql in definitions:
+    for _, sql in triggers:
         connection.execute(sa.text(sql))
 
 
