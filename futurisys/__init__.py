@@ -61,9 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
             for engine in db.engines.values():
                 db_timeouts.install(engine)
 
-    from futurisys import admin, api, auth, cli, errors, metrics, outcomes, security, web
+    from futurisys import admin, api, auth, cli, compliance, errors, metrics, outcomes, security, web
 
-    for part in (api, web, auth, admin, outcomes, errors, cli, metrics, security):
+    for part in (api, web, auth, admin, outcomes, compliance, errors, cli, metrics, security):
         part.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]

@@ -98,3 +98,6 @@ class Config:
     # werkzeug's password hashing, "scrypt:N:r:p" or "pbkdf2:sha256:iterations". Production refuses anything
     # cheaper than the default (auth.accounts.strong_hash_method); the tests lower it, since each hash costs ~0.15 s.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:32768:8:1")
+    # Key of the employee pseudonyms in the access journal and the flags (HMAC); SECRET_KEY when unset. Keep it
+    # stable: a new key stops matching earlier entries to their employee.
+    JOURNAL_PSEUDONYM_KEY = os.environ.get("JOURNAL_PSEUDONYM_KEY") or None

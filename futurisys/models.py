@@ -95,10 +95,10 @@ class Prediction(db.Model):
 
 
 class User(UserMixin, db.Model):
-    """An account of the admin area (role `admin`) or of HR staff (role `hr`)."""
+    """An account of the admin area (role `admin`), of HR staff (role `hr`) or of the DPO (role `dpo`, read-only)."""
 
     __tablename__ = "users"
-    ROLES = ("admin", "hr")
+    ROLES = ("admin", "hr", "dpo")
     id = sa.Column(sa.Integer, primary_key=True)
     username = sa.Column(sa.String(64), nullable=False, unique=True)
     password_hash = sa.Column(sa.String(256), nullable=False)

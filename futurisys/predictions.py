@@ -23,6 +23,26 @@ from futurisys.sqlite_writes import write_turn
 STORE_CHUNK = 1000  # rows built and written at a time by the batch paths
 
 
+class ScoringRefused(Exception):
+    """A guard refused to score these employees: nothing is stored; `status` and the French `message` say why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+#: Checks run on the employee references of every HR evaluation before it is scored (compliance adds the
+#: objection check); each raises ScoringRefused to stop it.
+GUARDS: list = []
+
+
+def _guard(authors) -> None:
+    references = [author.employee_ref for author in authors if author is not None and author.employee_ref]
+    if references:
+        for check in GUARDS:
+            check(references)
+
+
 @dataclass(frozen=True)
 class StoredPrediction:
     """A prediction as answered, with the ids of the rows behind it."""
@@ -158,6 +178,7 @@ def predict_and_store(
 
     An `author` (HR pages) gives the input an unguessable public id, its account and the employee's reference.
     """
+    _guard([author])
     score = predictor.predict_one(features)
     latency_ms = (time.perf_counter() - started) * 1000
     request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
@@ -186,6 +207,7 @@ def predict_and_store_many(
     """
     if not items:
         return []
+    _guard(authors or [])
     scores = predictor.predict_many([features for features, _ in items])
     latency_ms = (time.perf_counter() - started) * 1000
     request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())

@@ -10,17 +10,31 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.extensions import db as _db
-from tests.support import PG_ADMIN_URL, PG_TEST_DB, login, make_app, make_user, migrated_app, serving, sign_in
+from tests.support import (
+    PG_ADMIN_URL,
+    PG_TEST_DB,
+    journal_unlocked,
+    login,
+    make_app,
+    make_user,
+    migrated_app,
+    serving,
+    sign_in,
+)
 
 USER_TABLES = (
+    "evaluation_decisions",
+    "departure_changes",
+    "departures",
     "predictions",
     "inputs",
     "users",
     "login_failures",
     "api_keys",
     "idempotency_keys",
-    "departures",
-    "departure_changes",
+    "access_journal",
+    "compliance_settings",
+    "employee_flags",
 )
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -110,7 +124,7 @@ def app(database_url, bundle_dir):
     yield app
     with app.app_context():
         _db.session.remove()
-        with _db.engine.begin() as connection:
+        with _db.engine.begin() as connection, journal_unlocked(connection):
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.text(f"TRUNCATE {', '.join(USER_TABLES)} RESTART IDENTITY CASCADE"))
             else:
@@ -172,7 +186,7 @@ def live_app(database_url, bundle_dir):
     yield app
     with app.app_context():
         _db.session.remove()
-        with _db.engine.begin() as connection:
+        with _db.engine.begin() as connection, journal_unlocked(connection):
             for table in USER_TABLES:
                 connection.execute(sa.text(f"DELETE FROM {table}"))
         for engine in _db.engines.values():

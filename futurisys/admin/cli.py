@@ -43,10 +43,13 @@ class AgeParam(click.ParamType):
 @click.option("--older-than", "age", type=AgeParam(), required=True, help="Age such as 90d (days) or 12h (hours).")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def purge_command(age: timedelta, dry_run: bool) -> None:
-    """Delete the inputs older than AGE together with their predictions, in one transaction."""
+    """Delete the inputs older than AGE together with their predictions, in one transaction (legal holds kept)."""
+    from futurisys.compliance.rights import unless_held
+
     inputs, predictions = Input.__table__, Prediction.__table__
     cutoff = utcnow() - age
-    old_inputs = sa.select(inputs.c.id).where(inputs.c.created_at < cutoff)
+    expired = unless_held(inputs.c.employee_ref, inputs.c.created_at < cutoff)
+    old_inputs = sa.select(inputs.c.id).where(expired)
     with db.engine.begin() as connection:
         if dry_run:
             n_inputs = connection.scalar(sa.select(sa.func.count()).select_from(old_inputs.subquery()))
@@ -58,6 +61,6 @@ def purge_command(age: timedelta, dry_run: bool) -> None:
             n_predictions = connection.execute(
                 predictions.delete().where(predictions.c.input_id.in_(old_inputs))
             ).rowcount
-            n_inputs = connection.execute(inputs.delete().where(inputs.c.created_at < cutoff)).rowcount
+            n_inputs = connection.execute(inputs.delete().where(expired)).rowcount
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(f"{n_inputs} inputs and {n_predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb}")

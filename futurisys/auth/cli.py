@@ -33,7 +33,12 @@ def _run(action):
 
 @users_cli.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(User.ROLES), required=True, help="admin: everything; hr: HR pages.")
+@click.option(
+    "--role",
+    type=click.Choice(User.ROLES),
+    required=True,
+    help="admin: everything; hr: HR pages; dpo: journal, files, settings (read-only).",
+)
 @click.option("--password", **_PASSWORD_OPTION)
 def create_command(username: str, role: str, password: str) -> None:
     """Create an account with a hashed password."""

@@ -48,6 +48,8 @@ def safe_next(target: str | None) -> str | None:
 
 def home_for(user: User) -> str:
     """Where a user lands after logging in without a `next`."""
+    if user.role == "dpo":
+        return url_for("compliance.journal")
     return url_for("admin.history") if user.role == "admin" else url_for("web.index")
 
 
