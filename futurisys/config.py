@@ -98,3 +98,5 @@ class Config:
     # werkzeug's password hashing, "scrypt:N:r:p" or "pbkdf2:sha256:iterations". Production refuses anything
     # cheaper than the default (auth.accounts.strong_hash_method); the tests lower it, since each hash costs ~0.15 s.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt:32768:8:1")
+    # Where the « élevé » risk band starts, as a probability (« modéré » starts at the model's alert threshold).
+    RISK_HIGH_FROM = float(os.environ.get("RISK_HIGH_FROM", 0.40))

@@ -57,12 +57,13 @@ def percent(probability: float | None, decimals: int = 0) -> str:
 
 
 def out_of_100(probability: float) -> str:
-    """The probability as HR reads it: « Sur 100 salariés au profil comparable, environ 28 ont quitté l'entreprise. »"""
+    """The probability as HR reads it, a model estimate (« … sur 100 salariés …, environ 28 partiraient. »)."""
     shown = whole_percent(probability)
+    start = "D'après le modèle, sur 100 salariés au profil comparable,"
     if shown == 0:
-        return "Sur 100 salariés au profil comparable, moins d'un a quitté l'entreprise."
-    verb = "a" if shown == 1 else "ont"
-    return f"Sur 100 salariés au profil comparable, environ {shown} {verb} quitté l'entreprise."
+        return f"{start} moins d'un partirait."
+    verb = "partirait" if shown == 1 else "partiraient"
+    return f"{start} environ {shown} {verb}."
 
 
 def local_time(moment: datetime) -> datetime:
@@ -110,12 +111,6 @@ def spreadsheet_number(value: float) -> str:
 def spreadsheet_datetime(moment: datetime) -> str:
     """A moment in Paris time as a French spreadsheet reads a date ("26/11/2026 14:05:03")."""
     return local_time(moment).strftime("%d/%m/%Y %H:%M:%S")
-
-
-def spreadsheet_percent(probability: float, decimal_comma: bool = True) -> str:
-    """A probability as a spreadsheet reads a percentage ("10,5 %" in French, "10.5%" with a `,` separator)."""
-    value = f"{probability * 100:.1f}"
-    return f"{value.replace('.', ',')} %" if decimal_comma else f"{value}%"
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -134,7 +134,8 @@ def test_detail_shows_inputs_traceability_and_drivers(app, admin):
     for text in (
         "req-detail",
         "Formulaire RH",
-        "Seuil de décision",
+        "Seuil d'alerte",
+        "probabilité exacte",
         "Durée de calcul",
         "Dossier RH saisi",
         "Les 27 champs",

@@ -9,9 +9,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.models import Input
-from futurisys.risk import risk_band
+from futurisys.risk import band_for, shown_percent
 from futurisys.schema import FEATURE_NAMES, RAW_NAMES
 from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
 from tests.support import counts, logged_in, make_app
@@ -21,7 +22,7 @@ ERROR_ROW = re.compile(
     r'<td data-label="Colonne">(?:<code>(\w+)</code>)?',
     re.S,
 )
-ADDED = ["prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
+ADDED = ["risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
 
 
 @pytest.fixture
@@ -62,6 +63,12 @@ def scored_rows(response, delimiter):
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=delimiter))
 
 
+def band(client, probability):
+    """The band HR pages show for `probability` with the loaded model's threshold."""
+    with client.application.app_context():
+        return band_for(probability, model_store.predictor.threshold)
+
+
 def test_page_explains_the_expected_file(client):
     page = client.get("/lot").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
@@ -80,11 +87,9 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
     for i, row in zip(IDS, rows, strict=False):
         expected = client.post("/predict", json=employee(i)).get_json()
         probability = expected["Probabilite_depart"]
-        assert row[-5] == expected["Prediction"]
-        assert row[-4] == f"{probability:.4f}".replace(".", ",")  # decimal comma with `;`
-        assert row[-3] == f"{probability * 100:.1f} %".replace(".", ",")
-        assert row[-2] == risk_band(probability).label
-        assert (row[-1] != "") == (risk_band(probability).key != "faible")  # the main factor of those at risk
+        assert row[-3] == str(shown_percent(probability))  # the page's figure, never « Part »/« Reste »
+        assert row[-2] == band(client, probability).label
+        assert (row[-1] != "") == (band(client, probability).key != "faible")  # the main factor of those at risk
         assert row[1 + RAW_NAMES.index("heure_supplementaires")] in ("Oui", "Non")  # cells kept as sent
     batch = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
     assert [row.raw_record["age"] for row in batch] == [employee(i)["age"] for i in IDS]
@@ -96,12 +101,7 @@ def test_comma_utf8_bom_feature_file_is_scored(app, client, db):
     assert len(rows) == len(IDS)
     first = client.post("/predict", json=derive_features(employee(1))).get_json()
     probability = first["Probabilite_depart"]
-    assert rows[0][-5:-1] == [
-        first["Prediction"],
-        f"{probability:.4f}",
-        f"{probability * 100:.1f}%",
-        risk_band(probability).label,
-    ]
+    assert rows[0][-3:-1] == [str(shown_percent(probability)), band(client, probability).label]
     assert counts(app) == (len(IDS) + 1, len(IDS) + 1)
     assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "lot")).scalars().all() == [None] * 5
 
@@ -244,14 +244,15 @@ def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_fact
     )
     scored = {i: client.post("/predict", json=employee(i)).get_json()["Probabilite_depart"] for i in IDS}
     expected = sorted(
-        (i for i in IDS if risk_band(scored[i]).key != "faible"),
-        key=lambda i: (risk_band(scored[i]).key != "eleve", -scored[i]),
+        (i for i in IDS if band(client, scored[i]).key != "faible"),
+        key=lambda i: (band(client, scored[i]).key != "eleve", -scored[i]),
     )
     assert expected, "the sample should hold someone at risk"
-    assert listed == [(f"R{i}", risk_band(scored[i]).key) for i in expected]
-    assert page.index("Salariés à risque") < page.index("Télécharger le fichier évalué")
+    assert listed == [(f"R{i}", band(client, scored[i]).key) for i in expected]
+    assert page.index("Télécharger le fichier évalué") < page.index("Salariés à risque")  # near the top
     factors = re.findall(r'<td data-label="Facteur principal">([^<]+)</td>', page)
-    assert len(factors) == len(expected) and all(" : " in factor for factor in factors)
+    assert len(factors) == len(expected) and all(factor[0].isupper() for factor in factors)
+    assert not any("Écart de note" in factor or "€ €" in factor for factor in factors)  # plain French, not variables
 
 
 def test_invalid_reference_is_a_line_error_showing_the_value(app, client):

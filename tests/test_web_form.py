@@ -62,14 +62,16 @@ def test_valid_post_stores_one_input_and_redirects_to_its_page(app, hr_client, d
     prediction = row.prediction
     percent = whole_percent(prediction.prediction_proba)
     assert f'data-testid="probability">{percent}\u00a0%<' in html
-    assert f"Sur 100 salariés au profil comparable, environ {percent} ont quitté l'entreprise." in unescape(html)
+    assert f"sur 100 salariés au profil comparable, environ {percent} partiraient." in unescape(html)
     threshold = f"{whole_percent(prediction.threshold)}\u00a0%"
     assert f"Au-dessus du seuil d'alerte ({threshold})." in unescape(html) and "Prédiction" not in html
+    assert "Part" not in html.replace("Partici", "").replace("partir", "")  # the API's label never reaches HR
     assert 'data-testid="reference">MAT-0042<' in html
     assert "Fait des heures supplémentaires — augmente le risque" in html
     assert html.count('data-testid="driver"') == 5 and "levier" in html
-    for explanation in ("moins de 15 %", "de 15 % à 40 %", "40 % et plus"):
-        assert explanation in html
+    low = whole_percent(prediction.threshold)
+    for explanation in (f"moins de {low}\u00a0%", f"de {low}\u00a0% à 39\u00a0%", "40\u00a0% et plus"):
+        assert explanation in unescape(html)
     assert f'action="/evaluations/{row.public_id}/simulation"' in html and "parent_input_id" not in html
 
 

@@ -15,13 +15,13 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
-from futurisys import formatting, schema
+from futurisys import formatting
 from futurisys.errors import error_response
-from futurisys.explain import display_value
+from futurisys.explain import describe
 from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store_many
 from futurisys.records import validate_payload
-from futurisys.risk import risk_band
+from futurisys.risk import scale_for
 from futurisys.web import bp
 from futurisys.web.csv_io import (
     ADDED_COLUMNS,
@@ -104,7 +104,8 @@ def main_factors(predictor, items, scores, wanted: list[int]) -> dict[int, str]:
         top = int(np.argmax(row))
         if row[top] > 0:
             name = names[top]
-            factors[index] = f"{schema.feature(name).label} : {display_value(name, record[name])}"
+            phrase = describe(name, record[name])
+            factors[index] = phrase[:1].upper() + phrase[1:]
     return factors
 
 
@@ -155,7 +156,8 @@ def batch():
         started=started,
         authors=[Author(user_id, ref) for ref in references],
     )
-    bands = [risk_band(score.proba) for score in scores]
+    scale = scale_for(predictor.threshold)
+    bands = [scale.band(score.proba) for score in scores]
     at_risk = sorted(
         (i for i, band in enumerate(bands) if band.key in AT_RISK),
         key=lambda i: (AT_RISK.index(bands[i].key), -scores[i].proba),
@@ -163,8 +165,9 @@ def batch():
     factors = main_factors(predictor, items, scores, at_risk)
     counts = Counter(band.key for band in bands)
     summary.update(
-        part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
-        **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")},
+        {key: counts.get(key, 0) for key in ("faible", "modere", "eleve")},
+        seuil=predictor.threshold,
+        eleve_des=scale.high_from,
     )
     stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
     employees = [
@@ -178,7 +181,7 @@ def batch():
         for i in at_risk[:MAX_LINES_SHOWN]
     ]
     results = [
-        (score.label, score.proba, band.label, factors.get(i, ""))
+        (score.proba, band.label, factors.get(i, ""))
         for i, (score, band) in enumerate(zip(scores, bands, strict=False))
     ]
     del items  # scored: only the upload's own cells are written back

@@ -12,13 +12,12 @@ from sqlalchemy.exc import OperationalError
 
 from futurisys.explain import display_raw_value, drivers
 from futurisys.extensions import db, model_store
-from futurisys.formatting import whole_percent
 from futurisys.ml.features import derive_features
 from futurisys.model_store import ModelUnavailable
 from futurisys.models import Input
 from futurisys.predictions import Author, predict_and_store
-from futurisys.risk import BANDS, risk_band
-from futurisys.schema import FEATURE_NAMES, LEAVES, RAW_NAMES, raw_field
+from futurisys.risk import band_for, scale_for, shown_percent
+from futurisys.schema import FEATURE_NAMES, RAW_NAMES, raw_field
 from futurisys.web import bp
 from futurisys.web.forms import EvaluationForm, WhatIfForm
 
@@ -120,12 +119,13 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
     if origin is not shown:
         before = {
             "proba": origin.prediction.prediction_proba,
-            "band": risk_band(origin.prediction.prediction_proba),
-            "label": origin.prediction.prediction_label,
+            "band": band_for(origin.prediction.prediction_proba, origin.prediction.threshold),
+            "position": scale_for(origin.prediction.threshold).position(origin.prediction.prediction_proba),
+            "threshold": origin.prediction.threshold,
             "public_id": origin.public_id,
             "changes": changes(origin.raw_record, shown.raw_record or {}),
-            "delta": whole_percent(shown.prediction.prediction_proba)
-            - whole_percent(origin.prediction.prediction_proba),
+            "delta": shown_percent(shown.prediction.prediction_proba)
+            - shown_percent(origin.prediction.prediction_proba),
         }
     return render_template(
         "web/result.html",
@@ -133,24 +133,23 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
         origin=origin,
         before=before,
         whatif=whatif,
-        **result_context(
-            features, shown.prediction.prediction_proba, shown.prediction.prediction_label, shown.prediction.threshold
-        ),
+        **result_context(features, shown.prediction.prediction_proba, shown.prediction.threshold),
     )
 
 
-def result_context(features: dict, proba: float, label: str, threshold: float) -> dict:
-    """What the result page shows for one scored record: risk band, threshold, drivers."""
+def result_context(features: dict, proba: float, threshold: float) -> dict:
+    """What the result page shows for one scored record: risk band and position to the threshold, drivers."""
     found = drivers(model_store.predictor, features)  # 503 when no model is loaded
     largest = max((abs(d["contribution"]) for d in found), default=0) or 1
     for driver in found:
         driver["width"] = max(2, round(100 * abs(driver["contribution"]) / largest))
+    scale = scale_for(threshold)
     return {
         "proba": proba,
-        "above_threshold": label == LEAVES,
+        "position": scale.position(proba),
         "threshold": threshold,
-        "band": risk_band(proba),
-        "bands": BANDS,
+        "band": scale.band(proba),
+        "bands": scale.bands,
         "drivers": found,
     }
 
