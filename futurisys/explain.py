@@ -98,6 +98,8 @@ _PHRASES: dict[str, Callable] = {
 def display_value(name: str, value) -> str:
     """A feature value as HR staff read it (French labels for categories, yes/no, units, no sentinels)."""
     spec = feature(name)
+    if value is None:
+        return "non renseigné"
     if spec.kind == "bool":
         return "oui" if value else "non"
     if spec.sentinel and value == -1:  # mobilite_promotion's -1 is also a real value: not a sentinel

@@ -55,7 +55,9 @@ class Input(db.Model):
         "inputs",
         db.metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        *_typed_columns(FEATURE_NAMES),
+        *_typed_columns(name for name in FEATURE_NAMES if feature(name).required),
+        # The protected attributes: stored when given, read only by the fairness checks.
+        *_typed_columns((name for name in FEATURE_NAMES if not feature(name).required), nullable=True),
         # SQL NULL (not JSON null) when only the 30 features were sent.
         sa.Column("raw_record", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("source", sa.String(16), nullable=False, index=True),

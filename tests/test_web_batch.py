@@ -134,7 +134,7 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
     [
         (b"", "Le fichier est vide."),
         (";".join(RAW_NAMES).encode(), "aucune ligne de données"),
-        (b"age;genre\n41;F\n", "Colonnes manquantes : statut_marital"),
+        (b"age;genre\n41;F\n", "Colonnes manquantes : departement, poste"),
         (b"age;age\n41;41\n", "Colonnes en double : age."),
         (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "Plus de valeurs que de colonnes"),
     ],
@@ -279,3 +279,21 @@ def test_formula_cells_are_escaped_in_the_scored_file(client, db):
     header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
     assert [row[1] for row in scored] == ["'" + formula for formula in formulas]
     assert scored[0][2 + RAW_NAMES.index("age")] == str(employee(1)["age"])  # numbers untouched
+
+
+def test_a_file_without_the_protected_attributes_is_scored_and_stored(app, client, db):
+    """Sex, marital status and age: absent columns or empty cells, the file is scored and the lines stored."""
+    protected = ("genre", "statut_marital", "age")
+    kept = [n for n in RAW_NAMES if n not in protected]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["reference_salarie", *kept])
+    writer.writerows([f"R{i}", *(export_cell(n, employee(i)[n]) for n in kept)] for i in IDS)
+    header, *rows = scored_rows(upload(client, out.getvalue().encode("utf-8")), ";")
+    assert header == ["reference_salarie", *kept, *ADDED] and len(rows) == len(IDS)
+    empty = raw_csv(
+        [[f"E{i}"] + ["" if n in protected else export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
+    )
+    assert len(scored_rows(upload(client, empty), ";")) == len(IDS) + 1
+    stored = db.session.execute(sa.select(Input.genre, Input.statut_marital, Input.age).where(Input.source == "lot"))
+    assert stored.all() == [(None, None, None)] * (2 * len(IDS))

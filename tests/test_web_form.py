@@ -35,9 +35,9 @@ def test_form_renders_every_raw_field_in_sections(hr_client):
         assert f'name="{name}"' in html, name
     sections = re.findall(r'<legend class="section__title">.*?</span>(.*?)</legend>', html)
     assert sections == list(SECTIONS)
-    assert html.count("(facultatif)") == 4  # three schema fields and the employee reference
+    assert html.count("(facultatif)") == 7  # six schema fields (three of them protected) and the employee reference
     age = field_block(html, "age")
-    assert 'type="number"' in age and 'min="16"' in age and 'max="75"' in age and 'aria-describedby="age-aide"' in age
+    assert 'type="text"' in age and 'inputmode="numeric"' in age and 'aria-describedby="age-aide"' in age
     satisfaction = field_block(html, "satisfaction_employee_equipe")
     assert satisfaction.count('type="radio"') == 4
     assert "1 — Faible" in satisfaction and "4 — Très élevée" in satisfaction
@@ -86,7 +86,7 @@ def test_a_bad_employee_reference_is_refused_on_its_field(app, hr_client):
 @pytest.mark.parametrize(
     "changes, field, message",
     [
-        ({"age": ""}, "age", "Champ obligatoire."),
+        ({"revenu_mensuel": ""}, "revenu_mensuel", "Champ obligatoire."),
         ({"distance_domicile_travail": "500"}, "distance_domicile_travail", "Doit être compris entre 0 et 300."),
         ({"poste": "Astronaute"}, "poste", "Valeur inconnue « Astronaute »"),
         ({"age": "abc"}, "age", "Doit être un nombre entier."),
@@ -113,7 +113,8 @@ def test_each_error_is_shown_on_its_field_with_values_kept(app, hr_client, chang
         kept = f'value="{changes[field]}"'
         assert kept in block and (f"{kept} selected" in block or "<option" not in block)
     # Every other value is kept as typed.
-    assert 'value="5993"' in field_block(html, "revenu_mensuel")
+    assert 'value="5993"' in field_block(html, "revenu_mensuel") or field == "revenu_mensuel"
+    assert 'value="8"' in field_block(html, "nombre_experiences_precedentes")
     assert 'value="Célibataire" selected' in field_block(html, "statut_marital")
     assert 'value="true" checked' in field_block(html, "heure_supplementaires")
     assert 'value="1" checked' in field_block(html, "satisfaction_employee_equipe")
@@ -230,3 +231,29 @@ def test_without_a_model_the_form_keeps_what_was_typed(database_url, tmp_path):
             connection.execute(sa.delete(User))
             connection.execute(sa.text("DELETE FROM login_failures"))
         db.engine.dispose()
+
+
+def test_protected_attributes_may_be_left_out_and_say_what_they_are_for(app, hr_client, db):
+    form = unescape(hr_client.get("/").get_data(as_text=True))
+    assert form.count("ne sert qu'au contrôle d'équité du modèle") == 3  # next to genre, statut marital, âge
+    protected = ("genre", "statut_marital", "age")
+    location = evaluate(hr_client, {k: v for k, v in RAW.items() if k not in protected})
+    row = db.session.scalars(sa.select(Input)).one()
+    assert (row.genre, row.statut_marital, row.age) == (None, None, None)
+    assert not set(protected) & set(row.raw_record) and row.prediction.prediction_proba > 0
+    page = hr_client.get(location)
+    assert page.status_code == 200 and "Risque" in page.get_data(as_text=True)
+
+
+def test_number_fields_take_french_typing(app, hr_client, db):
+    """Text inputs read as the CSV import reads a cell: « 3 500,50 € », « 11 % »; « 41,5 » years is shown back."""
+    form = hr_client.get("/").get_data(as_text=True)
+    assert re.search(r'<input type="text" id="revenu_mensuel"[^>]*inputmode="decimal"', form)
+    assert 'type="number"' not in form
+    french = {"revenu_mensuel": "3\u202f500,50\u00a0€", "augementation_salaire_precedente": "11 %", "age": "41"}
+    evaluate(hr_client, {**RAW, **french})
+    row = db.session.scalars(sa.select(Input)).one()
+    assert (row.raw_record["revenu_mensuel"], row.raw_record["augementation_salaire_precedente"]) == (3501, 11)
+    refused = hr_client.post("/", data={**form_data(RAW), "age": "41,5"})
+    html = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and 'value="41,5"' in html and "Doit être un nombre entier." in html
