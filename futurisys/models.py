@@ -123,6 +123,8 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Invalidate every session of this account (the caller commits)."""
         self.session_token = new_session_token()
+        # The sessions ended one by one are now ended by the new token too: their marks are no longer needed.
+        db.session.execute(sa.delete(EndedSession).where(EndedSession.user_id == self.id))
 
     def set_password(self, password: str, method: str) -> None:
         """Store a salted hash of `password` (werkzeug's `method`) and end the sessions opened with the old one."""
@@ -132,6 +134,15 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """Whether `password` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+
+class EndedSession(db.Model):
+    """One session logged out on its own (its id was in its cookie): a copy of that cookie no longer signs in."""
+
+    __tablename__ = "ended_sessions"
+    session_id = sa.Column(sa.String(64), primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    ended_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class LoginFailure(db.Model):

@@ -6,10 +6,12 @@ import logging
 import time
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, render_template, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
+from werkzeug.datastructures import MultiDict
 
+from futurisys.auth.access import pending_form
 from futurisys.explain import display_raw_value, drivers
 from futurisys.extensions import db, model_store
 from futurisys.ml.features import derive_features
@@ -22,6 +24,10 @@ from futurisys.web import bp
 from futurisys.web.forms import EvaluationForm, WhatIfForm
 
 log = logging.getLogger(__name__)
+RESTORED = (
+    "Votre session avait pris fin avant l'envoi : vos saisies sont conservées ci-dessous. Vérifiez-les, puis "
+    "validez de nouveau."
+)
 INVALID = 422  # an invalid form is re-rendered with this status, its values kept
 UNAVAILABLE = {
     ModelUnavailable: "Le modèle est indisponible pour le moment.",
@@ -35,6 +41,10 @@ def index():
     started = time.perf_counter()
     form = EvaluationForm()
     if not form.is_submitted():
+        restored = pending_form(request.path)
+        if restored is not None:  # posted when the session had ended: shown back filled in, to check and submit
+            form = EvaluationForm(formdata=MultiDict(restored))
+            return render_template("web/form.html", form=form, notice=RESTORED)
         return render_template("web/form.html", form=form)
     if not form.validate():
         return render_template("web/form.html", form=form), INVALID
@@ -85,6 +95,9 @@ def origin_of(evaluation: Input) -> Input:
 def evaluation(public_id: str):
     """One evaluation's page: its risk, what drives it, and the what-if form (a what-if shows its origin too)."""
     shown = evaluation_or_404(public_id)
+    restored = pending_form(url_for("web.simulation", public_id=public_id))
+    if restored is not None:
+        return render_evaluation(shown, WhatIfForm(formdata=MultiDict(restored)), notice=RESTORED)
     whatif = WhatIfForm(formdata=None, data=shown.raw_record or {})
     return render_evaluation(shown, whatif)
 
@@ -111,7 +124,7 @@ def simulation(public_id: str):
     return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
 
 
-def render_evaluation(shown: Input, whatif: WhatIfForm):
+def render_evaluation(shown: Input, whatif: WhatIfForm, notice: str | None = None):
     """The result page of a stored evaluation (with its origin when it is a what-if)."""
     features = {name: getattr(shown, name) for name in FEATURE_NAMES}
     origin = origin_of(shown)
@@ -133,6 +146,7 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
         origin=origin,
         before=before,
         whatif=whatif,
+        notice=notice,
         **result_context(features, shown.prediction.prediction_proba, shown.prediction.threshold),
     )
 
