@@ -19,7 +19,7 @@ from tests.support import counts, logged_in, make_app
 
 ERROR_ROW = re.compile(
     r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
-    r'<td data-label="Colonne">(?:<code>(\w+)</code>)?',
+    r'<td data-label="Champ">[^<]*(?:<br><span class="muted">colonne <code>(\w+)</code>)?',
     re.S,
 )
 ADDED = ["risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
@@ -127,6 +127,13 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
     assert re.search(r"Lignes lues</dt><dd>4<.*Valides</dt><dd>2<.*En erreur</dt><dd>2<", page, re.S)
     assert "« quarante »" in page  # the value found
     assert counts(app) == (0, 0)
+    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="lot_erreurs.csv"', page)
+    report = list(csv.reader(io.StringIO(base64.b64decode(link.group(1)).decode("utf-8-sig")), delimiter=";"))
+    assert report[0] == ["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"]
+    assert [(row[0], row[2], row[4]) for row in report[1:]] == [
+        ("3", "age", "quarante"),
+        ("5", "annees_dans_le_poste_actuel", str(employee(1)["annees_dans_l_entreprise"] + 1)),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -257,3 +257,13 @@ def test_number_fields_take_french_typing(app, hr_client, db):
     refused = hr_client.post("/", data={**form_data(RAW), "age": "41,5"})
     html = unescape(refused.get_data(as_text=True))
     assert refused.status_code == 422 and 'value="41,5"' in html and "Doit être un nombre entier." in html
+
+
+def test_a_what_if_reopened_leads_back_to_its_evaluation_and_varies_the_named_levers(hr_client):
+    location = evaluate(hr_client)
+    reopened = hr_client.get(location + "/simulation")
+    assert reopened.status_code == 303 and reopened.headers["Location"] == location
+    page = hr_client.get(location).get_data(as_text=True)
+    whatif = page[page.index('class="whatif__form"') :]
+    for lever in ("nombre_participation_pee", "nb_formations_suivies", "annees_depuis_la_derniere_promotion"):
+        assert f'id="{lever}"' in whatif, lever

@@ -29,6 +29,7 @@ from futurisys.web.csv_io import (
     REFERENCE_COLUMN,
     CsvProblem,
     CsvTable,
+    errors_csv,
     read_table,
     reference,
     reference_error,
@@ -75,11 +76,11 @@ def validate_rows(table: CsvTable):
     return items, references, errors
 
 
-def error_lines(table: CsvTable, errors: dict) -> list[dict]:
-    """The first lines in error for the page: line, reference, and (column, label, value found, messages)."""
+def error_lines(table: CsvTable, errors: dict, limit: int | None = MAX_LINES_SHOWN) -> list[dict]:
+    """The first lines in error (all with no `limit`): line, reference, and (column, label, value found, messages)."""
     cells_of = dict(table.rows)
     lines = []
-    for line, line_errors in sorted(errors.items())[:MAX_LINES_SHOWN]:
+    for line, line_errors in sorted(errors.items())[:limit]:
         cells = cells_of[line] or []
         problems = []
         for name, messages in line_errors.items():
@@ -146,7 +147,16 @@ def batch():
         "encodage": ENCODINGS[table.encoding],
     }
     if errors:
-        return _page(form, 422, summary=summary, error_lines=error_lines(table, errors))
+        report = base64.b64encode(errors_csv(error_lines(table, errors, limit=None))).decode("ascii")
+        stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
+        return _page(
+            form,
+            422,
+            summary=summary,
+            error_lines=error_lines(table, errors),
+            errors_base64=report,
+            errors_name=f"{stem}_erreurs.csv",
+        )
     user_id = current_user.id if current_user.is_authenticated else None
     scores = predict_and_store_many(
         predictor,

@@ -187,6 +187,24 @@ def scored_csv(table: CsvTable, results) -> bytes:
     return buffer.getvalue()
 
 
+def errors_csv(lines: list[dict]) -> bytes:
+    """Every error of a refused file, one per row, for a spreadsheet (UTF-8 with BOM, `;`): what the page lists."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"])
+    for entry in lines:
+        for problem in entry["problems"]:
+            writer.writerow(
+                [entry["line"]]
+                + [
+                    formatting.spreadsheet_text(text)
+                    for text in (entry["reference"], problem["column"], problem["label"], problem["value"])
+                ]
+                + [problem["message"]]
+            )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
 def template_csv() -> bytes:
     """An empty CSV with the employee reference and the HR export's columns, to fill in a spreadsheet."""
     return ("\ufeff" + ";".join((REFERENCE_COLUMN, *schema.RAW_NAMES)) + "\r\n").encode("utf-8")

@@ -102,6 +102,13 @@ def evaluation(public_id: str):
     return render_evaluation(shown, whatif)
 
 
+@bp.get("/evaluations/<public_id>/simulation")
+def simulation_page(public_id: str):
+    """A what-if's address opened again (reload, history): its evaluation's page, where the what-if form is."""
+    evaluation_or_404(public_id)
+    return redirect(url_for("web.evaluation", public_id=public_id), 303)
+
+
 @bp.post("/evaluations/<public_id>/simulation")
 def simulation(public_id: str):
     """A what-if of this evaluation: stored (source "whatif") against its origin, then shown on its own page."""
