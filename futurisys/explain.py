@@ -113,6 +113,8 @@ def _with_unit(unit: str, value) -> str:
     text = number(value, 1 if isinstance(value, float) and not float(value).is_integer() else 0)
     if unit == "€":
         return money(value)
+    if unit == "ans" and abs(value) < 2:  # « 1 an », « 0 an », never « 1 ans »
+        unit = "an"
     return f"{text}\u00a0{unit}" if unit else text
 
 

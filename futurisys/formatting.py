@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+from jinja2.ext import Extension
+from markupsafe import Markup
 
 LOCALE = "fr_FR"
 PARIS = ZoneInfo("Europe/Paris")
@@ -124,6 +126,41 @@ def spreadsheet_text(text: str) -> str:
     return text
 
 
+NNBSP = "\u202f"  # narrow no-break space: before « : ; ! ? » and inside « », as French typography wants
+_SPACE_BEFORE = re.compile(r"(?:(?<=\S)|^)[ \t\r\n\u00a0]+([:;!?»])")
+_SPACE_AFTER = re.compile(r"«[ \t\r\n\u00a0]+")
+# Jinja's own syntax in a template's source: left as it is, only the text between is typeset.
+_JINJA_TAGS = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
+
+
+def typography(text: str) -> str:
+    """French spacing: the space before « : ; ! ? » and inside « » becomes a narrow no-break one (never alone)."""
+    if not isinstance(text, str) or not text or (":" not in text and "«" not in text and not _HIGH.search(text)):
+        return text
+    return _SPACE_AFTER.sub("«" + NNBSP, _SPACE_BEFORE.sub(NNBSP + r"\1", text))
+
+
+_HIGH = re.compile(r"[;!?»]")
+
+
+def typeset_template(source: str) -> str:
+    """A template's text typeset by `typography`, its Jinja expressions and statements untouched."""
+    parts = _JINJA_TAGS.split(source)
+    return "".join(part if index % 2 else typography(part) for index, part in enumerate(parts))
+
+
+def typeset_output(value):
+    """What a template's `{{ … }}` prints, typeset (Jinja's `finalize`); markup already built is left alone."""
+    return value if isinstance(value, Markup) or not isinstance(value, str) else typography(value)
+
+
+class FrenchTypography(Extension):
+    """Every template typeset once, when it is compiled, and every value it prints: one place for the rule."""
+
+    def preprocess(self, source, name, filename=None):
+        return typeset_template(source)
+
+
 #: Jinja filters, registered once by the app factory.
 FILTERS = {
     "nombre": number,
@@ -136,4 +173,5 @@ FILTERS = {
     "date_fr": date,
     "pluriel": plural,
     "sur_cent": out_of_100,
+    "typographie": typography,
 }

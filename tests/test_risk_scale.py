@@ -13,7 +13,11 @@ from hypothesis import strategies as st
 
 from futurisys.admin.export import HEADER, shown
 from futurisys.extensions import db
-from futurisys.formatting import out_of_100, percent
+from futurisys.formatting import (
+    NNBSP,  # pages are typeset: compared here with plain spaces
+    out_of_100,
+    percent,
+)
 from futurisys.models import Prediction
 from futurisys.risk import at_least_percent, below_percent, risk_scale, shown_percent
 from tests.support import evaluate, login, make_user, restamp, scalar
@@ -72,17 +76,19 @@ def test_one_prediction_at_the_threshold_reads_the_same_everywhere(app, client):
     location = evaluate(client)
     prediction_id = scalar(app, sa.select(Prediction.id))
     restamp(app, prediction_id, prediction_proba=0.1762, threshold=0.1769)
-    page = unescape(client.get(location).get_data(as_text=True))
+    page = unescape(client.get(location).get_data(as_text=True).replace(NNBSP, " "))
     assert re.search(r'data-testid="band">modéré<', page) and 'data-testid="probability">18\u00a0%<' in page
     assert "Au niveau du seuil d'alerte (18\u00a0%)." in page and "environ 18 partiraient" in page
-    listing = unescape(client.get("/evaluations").get_data(as_text=True))
+    listing = unescape(client.get("/evaluations").get_data(as_text=True).replace(NNBSP, " "))
     assert "18\u00a0%" in listing and "band--modere" in listing
     client = app.test_client()
     assert login(client, "admin").status_code == 302
-    kept = unescape(client.get("/admin/?proba_min=18&proba_max=18").get_data(as_text=True))
+    kept = unescape(client.get("/admin/?proba_min=18&proba_max=18").get_data(as_text=True).replace(NNBSP, " "))
     assert f"/admin/predictions/{prediction_id}" in kept
-    assert f"/admin/predictions/{prediction_id}" not in client.get("/admin/?proba_max=17").get_data(as_text=True)
-    detail = unescape(client.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True))
+    assert f"/admin/predictions/{prediction_id}" not in client.get("/admin/?proba_max=17").get_data(
+        as_text=True
+    ).replace(NNBSP, " ")
+    detail = unescape(client.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True).replace(NNBSP, " "))
     assert "18\u00a0% (risque modéré)" in detail and "probabilité exacte : 17,62\u00a0%" in detail
     exported = client.get("/admin/export.csv?proba_min=18").get_data().decode("utf-8-sig")
     [row] = csv.DictReader(io.StringIO(exported), delimiter=";")
