@@ -142,6 +142,9 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
     page.goto(f"{live_server}/page-inexistante")
     expect(page.locator(".error-page__code")).to_contain_text("Page introuvable")
     check("erreur-404")
+    page.goto(f"{live_server}/predict")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("POST en JSON")
+    check("api-predict-navigateur")
 
     # HR account: the HR pages, and the admin pages refused.
     sign_in(page, live_server, "rh")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, abort, render_template, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import MethodNotAllowed
 
 docs_bp = Blueprint("docs", __name__)
 
@@ -23,3 +24,12 @@ def asset(name: str):
     if name not in ASSETS:
         abort(404)
     return send_from_directory(str(swagger_ui_path), name)
+
+
+@docs_bp.get("/predict", strict_slashes=False)
+def predict_in_a_browser():
+    """Not an API route (POST /predict is): browsers get a French page saying what it is for; clients, the 405."""
+    if any(value == "text/html" for value, _ in request.accept_mimetypes):
+        page = render_template("docs/predict.html")
+        return page, 405, {"Allow": "POST", "Content-Type": "text/html; charset=utf-8"}
+    raise MethodNotAllowed(valid_methods=["POST", "OPTIONS"])
