@@ -129,6 +129,7 @@ def spreadsheet_text(text: str) -> str:
 NNBSP = "\u202f"  # narrow no-break space: before « : ; ! ? » and inside « », as French typography wants
 _SPACE_BEFORE = re.compile(r"(?:(?<=\S)|^)[ \t\r\n\u00a0]+([:;!?»])")
 _SPACE_AFTER = re.compile(r"«[ \t\r\n\u00a0]+")
+_HIGH = re.compile(r"[;!?»]")
 # Jinja's own syntax in a template's source: left as it is, only the text between is typeset.
 _JINJA_TAGS = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
 
@@ -138,9 +139,6 @@ def typography(text: str) -> str:
     if not isinstance(text, str) or not text or (":" not in text and "«" not in text and not _HIGH.search(text)):
         return text
     return _SPACE_AFTER.sub("«" + NNBSP, _SPACE_BEFORE.sub(NNBSP + r"\1", text))
-
-
-_HIGH = re.compile(r"[;!?»]")
 
 
 def typeset_template(source: str) -> str:

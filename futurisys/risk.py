@@ -21,7 +21,6 @@ from futurisys.formatting import NBSP, whole_percent
 
 #: Default of the `RISK_HIGH_FROM` setting: where « élevé » starts.
 HIGH_RISK_FROM = 0.40
-KEYS = ("faible", "modere", "eleve")
 LABELS = {"faible": "Faible", "modere": "Modéré", "eleve": "Élevé"}
 
 
