@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
-from werkzeug.exceptions import MethodNotAllowed
 
 docs_bp = Blueprint("docs", __name__)
 
@@ -26,10 +25,12 @@ def asset(name: str):
     return send_from_directory(str(swagger_ui_path), name)
 
 
-@docs_bp.get("/predict", strict_slashes=False)
+@docs_bp.before_app_request
 def predict_in_a_browser():
-    """Not an API route (POST /predict is): browsers get a French page saying what it is for; clients, the 405."""
-    if any(value == "text/html" for value, _ in request.accept_mimetypes):
-        page = render_template("docs/predict.html")
-        return page, 405, {"Allow": "POST", "Content-Type": "text/html; charset=utf-8"}
-    raise MethodNotAllowed(valid_methods=["POST", "OPTIONS"])
+    """A browser opening /predict gets a French page saying what it is for (405); API clients, the JSON 405."""
+    # A hook, not a route: OPTIONS /predict keeps advertising POST only, as the OpenAPI document says.
+    if request.method != "GET" or request.path.rstrip("/") != "/predict":
+        return None
+    if not any(value == "text/html" for value, _ in request.accept_mimetypes):
+        return None
+    return render_template("docs/predict.html"), 405, {"Allow": "POST, OPTIONS"}
