@@ -165,7 +165,7 @@ def _bins(edges: list[int], scale: RiskScale | None) -> list[tuple[str, object]]
     for low, high in zip(edges, edges[1:], strict=False):
         label = f"{low}–{min(high, 100) if high == 101 else high - 1}{formatting.NBSP}%"
         if scale is not None and low == scale.threshold:
-            label = "▲ " + label
+            label += " ▲"  # at the end: rotated labels end at their bar
         out.append((label, scale.band_at(low) if scale is not None else None))
     return out
 
