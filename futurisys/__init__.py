@@ -69,6 +69,8 @@ def create_app(config: dict | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     app.jinja_env.filters.update(formatting.FILTERS)
+    app.jinja_env.add_extension(formatting.FrenchTypography)
+    app.jinja_env.finalize = formatting.typeset_output
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
     return app

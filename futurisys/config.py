@@ -101,3 +101,5 @@ class Config:
     # Key of the employee pseudonyms in the access journal and the flags (HMAC); SECRET_KEY when unset. Keep it
     # stable: a new key stops matching earlier entries to their employee.
     JOURNAL_PSEUDONYM_KEY = os.environ.get("JOURNAL_PSEUDONYM_KEY") or None
+    # Where the « élevé » risk band starts, as a probability (« modéré » starts at the model's alert threshold).
+    RISK_HIGH_FROM = float(os.environ.get("RISK_HIGH_FROM", 0.40))

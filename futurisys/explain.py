@@ -98,6 +98,8 @@ _PHRASES: dict[str, Callable] = {
 def display_value(name: str, value) -> str:
     """A feature value as HR staff read it (French labels for categories, yes/no, units, no sentinels)."""
     spec = feature(name)
+    if value is None:
+        return "non renseigné"
     if spec.kind == "bool":
         return "oui" if value else "non"
     if spec.sentinel and value == -1:  # mobilite_promotion's -1 is also a real value: not a sentinel
@@ -111,6 +113,8 @@ def _with_unit(unit: str, value) -> str:
     text = number(value, 1 if isinstance(value, float) and not float(value).is_integer() else 0)
     if unit == "€":
         return money(value)
+    if unit == "ans" and abs(value) < 2:  # « 1 an », « 0 an », never « 1 ans »
+        unit = "an"
     return f"{text}\u00a0{unit}" if unit else text
 
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+from jinja2.ext import Extension
+from markupsafe import Markup
 
 LOCALE = "fr_FR"
 PARIS = ZoneInfo("Europe/Paris")
@@ -57,12 +59,13 @@ def percent(probability: float | None, decimals: int = 0) -> str:
 
 
 def out_of_100(probability: float) -> str:
-    """The probability as HR reads it: « Sur 100 salariés au profil comparable, environ 28 ont quitté l'entreprise. »"""
+    """The probability as HR reads it, a model estimate (« … sur 100 salariés …, environ 28 partiraient. »)."""
     shown = whole_percent(probability)
+    start = "D'après le modèle, sur 100 salariés au profil comparable,"
     if shown == 0:
-        return "Sur 100 salariés au profil comparable, moins d'un a quitté l'entreprise."
-    verb = "a" if shown == 1 else "ont"
-    return f"Sur 100 salariés au profil comparable, environ {shown} {verb} quitté l'entreprise."
+        return f"{start} moins d'un partirait."
+    verb = "partirait" if shown == 1 else "partiraient"
+    return f"{start} environ {shown} {verb}."
 
 
 def local_time(moment: datetime) -> datetime:
@@ -112,12 +115,6 @@ def spreadsheet_datetime(moment: datetime) -> str:
     return local_time(moment).strftime("%d/%m/%Y %H:%M:%S")
 
 
-def spreadsheet_percent(probability: float, decimal_comma: bool = True) -> str:
-    """A probability as a spreadsheet reads a percentage ("10,5 %" in French, "10.5%" with a `,` separator)."""
-    value = f"{probability * 100:.1f}"
-    return f"{value.replace('.', ',')} %" if decimal_comma else f"{value}%"
-
-
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 
@@ -127,6 +124,39 @@ def spreadsheet_text(text: str) -> str:
     if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
         return "'" + text
     return text
+
+
+NNBSP = "\u202f"  # narrow no-break space: before « : ; ! ? » and inside « », as French typography wants
+_SPACE_BEFORE = re.compile(r"(?:(?<=\S)|^)[ \t\r\n\u00a0]+([:;!?»])")
+_SPACE_AFTER = re.compile(r"«[ \t\r\n\u00a0]+")
+_HIGH = re.compile(r"[;!?»]")
+# Jinja's own syntax in a template's source: left as it is, only the text between is typeset.
+_JINJA_TAGS = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
+
+
+def typography(text: str) -> str:
+    """French spacing: the space before « : ; ! ? » and inside « » becomes a narrow no-break one (never alone)."""
+    if not isinstance(text, str) or not text or (":" not in text and "«" not in text and not _HIGH.search(text)):
+        return text
+    return _SPACE_AFTER.sub("«" + NNBSP, _SPACE_BEFORE.sub(NNBSP + r"\1", text))
+
+
+def typeset_template(source: str) -> str:
+    """A template's text typeset by `typography`, its Jinja expressions and statements untouched."""
+    parts = _JINJA_TAGS.split(source)
+    return "".join(part if index % 2 else typography(part) for index, part in enumerate(parts))
+
+
+def typeset_output(value):
+    """What a template's `{{ … }}` prints, typeset (Jinja's `finalize`); markup already built is left alone."""
+    return value if isinstance(value, Markup) or not isinstance(value, str) else typography(value)
+
+
+class FrenchTypography(Extension):
+    """Every template typeset once, when it is compiled, and every value it prints: one place for the rule."""
+
+    def preprocess(self, source, name, filename=None):
+        return typeset_template(source)
 
 
 #: Jinja filters, registered once by the app factory.
@@ -141,4 +171,5 @@ FILTERS = {
     "date_fr": date,
     "pluriel": plural,
     "sur_cent": out_of_100,
+    "typographie": typography,
 }

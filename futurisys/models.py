@@ -55,7 +55,9 @@ class Input(db.Model):
         "inputs",
         db.metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        *_typed_columns(FEATURE_NAMES),
+        *_typed_columns(name for name in FEATURE_NAMES if feature(name).required),
+        # The protected attributes: stored when given, read only by the fairness checks.
+        *_typed_columns((name for name in FEATURE_NAMES if not feature(name).required), nullable=True),
         # SQL NULL (not JSON null) when only the 30 features were sent.
         sa.Column("raw_record", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("source", sa.String(16), nullable=False, index=True),
@@ -121,6 +123,8 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Invalidate every session of this account (the caller commits)."""
         self.session_token = new_session_token()
+        # The sessions ended one by one are now ended by the new token too: their marks are no longer needed.
+        db.session.execute(sa.delete(EndedSession).where(EndedSession.user_id == self.id))
 
     def set_password(self, password: str, method: str) -> None:
         """Store a salted hash of `password` (werkzeug's `method`) and end the sessions opened with the old one."""
@@ -130,6 +134,15 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """Whether `password` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+
+class EndedSession(db.Model):
+    """One session logged out on its own (its id was in its cookie): a copy of that cookie no longer signs in."""
+
+    __tablename__ = "ended_sessions"
+    session_id = sa.Column(sa.String(64), primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    ended_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class LoginFailure(db.Model):

@@ -10,6 +10,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 from futurisys import formatting, schema
 from futurisys.ml.features import derive_features
@@ -19,6 +20,8 @@ Rules = Callable[[dict], dict[str, list[str]]]
 
 _INTEGER = re.compile(r"^\s*([+-]?\d+)\s*%?\s*$")
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
+# The euro sign after an amount ("3 500 €", "3500,50€"): dropped before the number is read.
+_EURO_SIGN = re.compile(r"\s*(?:€|EUR)\s*$", re.IGNORECASE)
 # French writing of numbers: groups of three digits after a space (plain, no-break, narrow or thin), decimal comma
 # ("3 500", "3 500,50"); the spaces are dropped before the patterns above apply.
 _GROUPED = re.compile(r"^\s*[+-]?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:[.,]\d+)?\s*%?\s*$")
@@ -83,6 +86,8 @@ def parse_value(field: schema.Field, value):
     if isinstance(value, bool):
         raise ValueError("Doit être un nombre, pas un booléen.")
     if isinstance(value, str):
+        if field.unit == "€":
+            value = _EURO_SIGN.sub("", value)
         value = _without_group_spaces(value)
         if field.choices and not _NUMBER.match(value):  # a labelled scale: "3 — Élevée", "Niveau 2"
             value = _choice(field, value)
@@ -94,6 +99,11 @@ def parse_value(field: schema.Field, value):
         match = _INTEGER.match(value) if isinstance(value, str) and len(value) <= _MAX_DIGITS else None
         if match and ("%" not in value or field.accepts_percent):
             return int(match.group(1))
+        cents = (
+            _NUMBER.match(value) if field.unit == "€" and isinstance(value, str) and len(value) <= _MAX_DIGITS else None
+        )
+        if cents:  # an amount with its cents ("3500,50"): the model reads whole euros, rounded half up
+            return int(Decimal(cents.group(1).replace(",", ".")).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         raise ValueError("Doit être un nombre entier.")
     if isinstance(value, (int, float)):
         return _float(value)
@@ -187,7 +197,7 @@ def validate_payload(payload: Mapping) -> tuple[dict | None, dict | None, dict]:
         return None, None, errors
     if raw:
         return derive_features(record), record, {}
-    return record, None, {}
+    return {name: record.get(name) for name in schema.FEATURE_NAMES}, None, {}
 
 
 def validate_many(payloads: Sequence) -> tuple[list[tuple[dict, dict | None]], dict[int, dict]]:

@@ -97,16 +97,35 @@ def _satisfaction(name: str, label: str, choices=SATISFACTION) -> Field:
     return Field(name, "int", label, minimum=1, maximum=4, choices=choices, section=S_SAT, lever=True)
 
 
-# Fields that are both in the raw HR record and, unchanged, among the model's 30 features.
+#: What the form and the batch page say next to the protected attributes (sex, marital status, age).
+PROTECTED_HELP = (
+    "Facultatif : jamais utilisé par le score. Enregistré s'il est donné, il ne sert qu'au contrôle d'équité du "
+    "modèle (tableau d'équité de la fiche du modèle)."
+)
+
+# Fields that are both in the raw HR record and, unchanged, among the model's 30 features. The protected attributes
+# (the law forbids basing an employment decision on them) are optional: the model is trained without them.
 _SHARED = (
-    Field("age", "int", "Âge", "En années révolues.", 16, 75, section=S_ID, unit="ans"),
-    Field("genre", "category", "Genre", choices=(("F", "Femme"), ("M", "Homme")), section=S_ID),
+    Field(
+        "age", "int", "Âge", "En années révolues. " + PROTECTED_HELP, 16, 75, section=S_ID, unit="ans", required=False
+    ),
+    Field(
+        "genre",
+        "category",
+        "Genre",
+        PROTECTED_HELP,
+        choices=(("F", "Femme"), ("M", "Homme")),
+        section=S_ID,
+        required=False,
+    ),
     Field(
         "statut_marital",
         "category",
         "Statut marital",
+        PROTECTED_HELP,
         choices=_same("Célibataire", "Marié(e)", "Divorcé(e)"),
         section=S_ID,
+        required=False,
     ),
     Field(
         "departement",

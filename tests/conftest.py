@@ -28,6 +28,7 @@ USER_TABLES = (
     "departures",
     "predictions",
     "inputs",
+    "ended_sessions",
     "users",
     "login_failures",
     "api_keys",

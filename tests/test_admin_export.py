@@ -42,7 +42,13 @@ def test_export_has_one_row_per_prediction_with_its_inputs(app, client):
     )
     assert response.get_data()[:3] == b"\xef\xbb\xbf"
     header = response.get_data().decode("utf-8")[1:].split("\r\n", 1)[0].split(";")
-    assert header == PREDICTION_COLUMNS + list(FEATURE_NAMES) + ["source", "request_id", "employee_ref"]
+    assert header == PREDICTION_COLUMNS + list(FEATURE_NAMES) + [
+        "source",
+        "request_id",
+        "employee_ref",
+        "risque_pourcent",
+        "niveau_de_risque",
+    ]
     rows = parse(response)
     assert [int(r["prediction_id"]) for r in rows] == [second, first]
     newest, oldest = rows

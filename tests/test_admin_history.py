@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.models import Input, Prediction
 from tests.payloads import FEATURES, RAW
 from tests.support import counts, logged_in, restamp, store
@@ -14,7 +15,7 @@ ROW_ID = re.compile(r'<th scope="row">(\d+)</th>')
 
 
 def shown_ids(response) -> list[int]:
-    return [int(n) for n in ROW_ID.findall(response.get_data(as_text=True))]
+    return [int(n) for n in ROW_ID.findall(response.get_data(as_text=True).replace(NNBSP, " "))]
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_newest_first_with_counts(admin, stored):
     response = admin.get("/admin/")
     assert response.status_code == 200
     assert shown_ids(response) == ids[::-1]
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     parts = sum(1 for label in labels.values() if label == "Part")
     assert "<strong>5</strong> prédictions correspondent" in page and f"dont {parts} « Part »" in page
 
@@ -109,7 +110,7 @@ def test_sorting(admin, stored, sort, key, reverse):
 def test_bad_filters_get_a_message_not_a_500(admin, query, message):
     response = admin.get("/admin/", query_string=query)
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     assert "Certains filtres sont invalides" in page and message.lower() in page.lower()
     assert admin.get("/admin/export.csv", query_string=query).status_code == 400
 
@@ -119,7 +120,7 @@ def test_pagination_keeps_the_filters(app, admin, reference_features):
         store(app, record, source="form")
     store(app, FEATURES, source="api")
     first = admin.get("/admin/", query_string={"source": "form", "sort": "date_asc"})
-    page = first.get_data(as_text=True)
+    page = first.get_data(as_text=True).replace(NNBSP, " ")
     assert len(shown_ids(first)) == 50 and "<strong>55</strong> prédictions" in page and "Page 1 sur 2" in page
     link = re.search(r'href="([^"]*page=2[^"]*)" rel="next"', page)[1].replace("&amp;", "&")
     assert "source=form" in link and "sort=date_asc" in link
@@ -130,11 +131,12 @@ def test_pagination_keeps_the_filters(app, admin, reference_features):
 
 def test_detail_shows_inputs_traceability_and_drivers(app, admin):
     prediction_id = store(app, FEATURES, raw=RAW, source="form", request_id="req-detail")
-    page = admin.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True)
+    page = admin.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True).replace(NNBSP, " ")
     for text in (
         "req-detail",
         "Formulaire RH",
-        "Seuil de décision",
+        "Seuil d'alerte",
+        "probabilité exacte",
         "Durée de calcul",
         "Dossier RH saisi",
         "Les 27 champs",
@@ -154,7 +156,7 @@ def test_detail_shows_inputs_traceability_and_drivers(app, admin):
 def test_detail_says_when_its_model_is_not_loaded(app, admin):
     prediction_id = store(app, FEATURES)
     restamp(app, prediction_id, model_version="fx-retired")
-    page = admin.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True)
+    page = admin.get(f"/admin/predictions/{prediction_id}").get_data(as_text=True).replace(NNBSP, " ")
     assert "(<code>fx-retired</code>)\n    n'est pas chargée" in page and "augmente le risque" not in page
     assert "Dossier RH saisi" not in page  # sent as 30 features: no raw record
     assert admin.get("/admin/predictions/999999").status_code == 404
@@ -164,11 +166,13 @@ def test_delete_needs_the_confirmation_then_removes_input_and_prediction(app, ad
     keep = store(app, FEATURES)
     doomed = store(app, FEATURES, raw=RAW)
     refused = admin.post(f"/admin/predictions/{doomed}/suppression", data={})
-    assert refused.status_code == 422 and "Cochez la case pour confirmer" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Cochez la case pour confirmer" in refused.get_data(as_text=True).replace(
+        NNBSP, " "
+    )
     assert counts(app) == (2, 2)
     response = admin.post(f"/admin/predictions/{doomed}/suppression", data={"confirm": "y"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/predictions"
-    assert "et ses données ont été supprimées" in admin.get("/admin/").get_data(as_text=True)
+    assert "et ses données ont été supprimées" in admin.get("/admin/").get_data(as_text=True).replace(NNBSP, " ")
     assert counts(app) == (1, 1)
     with app.app_context():
         from futurisys.extensions import db

@@ -6,7 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from futurisys.formatting import date_time, percent
+from futurisys.formatting import (
+    NNBSP,  # pages are typeset: compared here with plain spaces
+    date_time,
+    percent,
+)
 from tests.support import logged_in, make_app
 
 # Words of the metadata's former English texts and of pygal/English UI that must not reach the page.
@@ -28,7 +32,7 @@ ENGLISH = (
 
 @pytest.fixture
 def page(app, client):
-    return logged_in(app, client).get("/admin/model").get_data(as_text=True)
+    return logged_in(app, client).get("/admin/model").get_data(as_text=True).replace(NNBSP, " ")
 
 
 def visible_text(html: str) -> str:
@@ -74,7 +78,7 @@ def test_an_unloaded_model_shows_no_path_either(tmp_path):
         db.create_all()
     response = logged_in(app, client).get("/admin/model")
     assert response.status_code == 503
-    body = response.get_data(as_text=True)
+    body = response.get_data(as_text=True).replace(NNBSP, " ")
     assert "Aucun modèle n'est chargé" in body and str(tmp_path) not in body
 
 

@@ -23,10 +23,14 @@ def test_dashboard_aggregates_and_draws_svg_without_fetching_anything(app, admin
     restamp(app, old, created_at=utcnow() - timedelta(days=60), model_version="fx-ancien")
     page = admin.get("/admin/dashboard").get_data(as_text=True)
     assert re.search(r'<span class="kpi-value">8</span> prédictions', page)  # default window: 30 days
-    assert page.count("<svg") == 4 and "Formulaire RH" in page and "fx-ancien" not in page
+    # One model version in the window: a sentence instead of a one-bar chart; every chart named by its caption.
+    assert page.count("<svg") == 3 and "Formulaire RH" in page and "fx-ancien" not in page
+    assert "Une seule version du modèle" in page and "<title>Pygal</title>" not in page
+    assert "<title>Répartition des probabilités de départ</title>" in page
     assert not re.search(r'(src|href)="https?://', page)
     everything = admin.get("/admin/dashboard?window=all").get_data(as_text=True)
     assert re.search(r'<span class="kpi-value">9</span> prédictions', everything) and "fx-ancien" in everything
+    assert everything.count("<svg") == 4  # two versions: their chart is drawn
     assert '<th scope="row">API</th><td>1</td>' in everything
     for page in ("dashboard", "drift"):
         unknown = admin.get(f"/admin/{page}?window=1an")

@@ -55,10 +55,21 @@ def test_hr_export_forms_are_accepted(client):
     assert client.post("/predict", json=export).get_json() == client.post("/predict", json=RAW).get_json()
 
 
+def test_protected_attributes_are_optional_and_never_change_the_score(app, client):
+    """Sex, marital status and age: accepted (original clients send them), never required, never in the score."""
+    protected = ("genre", "statut_marital", "age")
+    full = client.post("/predict", json=FEATURES).get_json()
+    for record in (FEATURES, RAW):
+        without = client.post("/predict", json={k: v for k, v in record.items() if k not in protected})
+        assert without.status_code == 200, without.get_json()
+        assert without.get_json() == client.post("/predict", json=record).get_json()
+    assert client.post("/predict", json={**FEATURES, "genre": "M", "age": 60}).get_json() == full
+
+
 @pytest.mark.parametrize(
     "payload, field, message",
     [
-        ({k: v for k, v in FEATURES.items() if k != "age"}, "age", "Champ obligatoire."),
+        ({k: v for k, v in FEATURES.items() if k != "revenu_mensuel"}, "revenu_mensuel", "Champ obligatoire."),
         ({**FEATURES, "age": "quarante"}, "age", "Doit être un nombre entier."),
         ({**FEATURES, "age": 41.5}, "age", "Doit être un nombre entier."),
         ({**FEATURES, "heure_supplementaires": "peut-être"}, "heure_supplementaires", "Doit être « Oui » ou « Non »."),
@@ -73,7 +84,7 @@ def test_hr_export_forms_are_accepted(client):
             "frequence_deplacement",
             "Valeur inconnue « Ocasionnel ». Valeurs permises : Aucun, Occasionnel, Fréquent (Frequent).",
         ),
-        ({**FEATURES, "age": None}, "age", "Champ obligatoire."),
+        ({**FEATURES, "revenu_mensuel": None}, "revenu_mensuel", "Champ obligatoire."),
         (
             {**RAW, "annees_dans_le_poste_actuel": RAW["annees_dans_l_entreprise"] + 1},
             "annees_dans_le_poste_actuel",

@@ -76,7 +76,11 @@ def test_errors_answer_html_to_browsers_and_json_to_api_clients(client):
     api = client.get("/nowhere", headers={"Accept": "application/json"})
     assert api.status_code == 404 and api.get_json()["error"]
     assert client.get("/predict").status_code == 405
-    assert client.get("/predict").is_json
+    refused = client.get("/predict")
+    assert refused.is_json and set(refused.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    browser = client.get("/predict", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.status_code == 405 and browser.mimetype == "text/html"
+    assert "reçoit des requêtes POST en JSON" in browser.get_data(as_text=True)
 
 
 def test_behind_a_proxy_the_client_address_is_the_forwarded_one(bundle_dir):

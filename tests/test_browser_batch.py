@@ -30,9 +30,7 @@ def test_upload_then_download_the_scored_file(hr_page, live_server, live_app, ar
         page.get_by_role("link", name="Télécharger le fichier évalué").click()
     assert download.value.suggested_filename == "equipe_predictions.csv"
     scored = download.value.path().read_bytes().decode("utf-8-sig").splitlines()
-    assert scored[0].endswith(
-        ";prediction;probabilite_depart;risque_depart_pourcent;niveau_de_risque;facteur_principal"
-    )
+    assert scored[0].endswith(";risque_depart_pourcent;niveau_de_risque;facteur_principal")
     assert len(scored) == len(IDS) + 1 and scored[1].startswith("É-001;")
     with live_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Input).where(Input.source == "lot")) == 5

@@ -62,9 +62,11 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     assert page.get_by_test_id("probability").inner_text() == f"{whole_percent(proba)}\u00a0%"
     expect(page.get_by_test_id("band")).to_have_text(re.compile("^(faible|modéré|élevé)$"))
     expect(page.get_by_test_id("sentence")).to_have_text(
-        f"Sur 100 salariés au profil comparable, environ {whole_percent(proba)} ont quitté l'entreprise."
+        f"D'après le modèle, sur 100 salariés au profil comparable, environ {whole_percent(proba)} partiraient."
     )
-    expect(page.get_by_test_id("threshold")).to_have_text(re.compile("^(Au-dessus|En dessous) du seuil d'alerte"))
+    expect(page.get_by_test_id("threshold")).to_have_text(
+        re.compile("^(Au-dessus|Au niveau|En dessous) du seuil d'alerte")
+    )
     expect(page.get_by_test_id("reference")).to_have_text("MAT-0042")
     drivers = page.get_by_test_id("driver")
     expect(drivers).to_have_count(5)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from futurisys.compliance import journal, retention
 from futurisys.compliance.models import JournalEntry
 from futurisys.extensions import db
+from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.models import Input, utcnow
 from tests.payloads import FEATURES, RAW, french_csv, french_row
 from tests.support import counts, evaluate, form_data, logged_in, scalar
@@ -18,16 +19,16 @@ from tests.support import counts, evaluate, form_data, logged_in, scalar
 
 def test_the_result_page_warns_and_records_the_decision(app, hr_client):
     path = evaluate(hr_client, reference_salarie="MAT-5")
-    page = html.unescape(hr_client.get(path).get_data(as_text=True))
+    page = html.unescape(hr_client.get(path).get_data(as_text=True).replace(NNBSP, " "))
     assert "Ce score est une aide à la décision, pas une décision" in page
     response = hr_client.post(
         f"{path}/decision", data={"action": "action_retention", "avis": "suit", "commentaire": "Plan"}
     )
     assert response.status_code == 303
-    page = html.unescape(hr_client.get(path).get_data(as_text=True))
+    page = html.unescape(hr_client.get(path).get_data(as_text=True).replace(NNBSP, " "))
     assert "Action de rétention</strong> — suit l'avis du modèle — « Plan »" in page
     bad = hr_client.post(f"{path}/decision", data={"action": "licenciement"}, follow_redirects=True)
-    assert "Décision non enregistrée" in html.unescape(bad.get_data(as_text=True))
+    assert "Décision non enregistrée" in html.unescape(bad.get_data(as_text=True).replace(NNBSP, " "))
     assert scalar(app, sa.text("SELECT count(*) FROM evaluation_decisions")) == 1
 
 
@@ -59,14 +60,14 @@ def test_the_switch_suspends_every_scoring_entry_point(app, client):
     for response in attempts:
         assert response.status_code == 503
         assert "suspendues par l'administration de Futurisys : audit du CSE" in html.unescape(
-            response.get_data(as_text=True)
+            response.get_data(as_text=True).replace(NNBSP, " ")
         )
     assert counts(app) == before
     with app.app_context():
         changes = db.session.scalars(sa.select(JournalEntry).where(JournalEntry.action == "suspension")).all()
     assert {c.username for c in changes} == {"admin"} and "audit du CSE" in " ".join(c.detail for c in changes)
     invalid = client.post("/admin/conformite/parametres", data={"journal_months": "3", "evaluation_months": "x"})
-    assert invalid.status_code == 422 and "entre 6 et 60" in invalid.get_data(as_text=True)
+    assert invalid.status_code == 422 and "entre 6 et 60" in invalid.get_data(as_text=True).replace(NNBSP, " ")
     client.post(
         "/admin/conformite/parametres",
         data={"evaluation_months": "24", "journal_months": "12", "departure_months": "60"},

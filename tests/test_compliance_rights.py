@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from futurisys.compliance import employees, journal
 from futurisys.extensions import db
+from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.models import utcnow
 from tests.payloads import FEATURES, RAW, french_csv, french_row
 from tests.support import counts, evaluate, form_data, logged_in, scalar
@@ -91,7 +92,11 @@ def test_the_file_holds_every_row_of_the_employee(app, client):
     logic = file["logique_du_traitement"]
     assert logic["disponible"] and "Genre" in logic["variables_exclues"] and logic["mesures"] and logic["equite"]
     assert OTHER not in str(file)
-    page = client.post("/admin/conformite/salarie/dossier.html", data={"reference": REF}).get_data(as_text=True)
+    page = (
+        client.post("/admin/conformite/salarie/dossier.html", data={"reference": REF})
+        .get_data(as_text=True)
+        .replace(NNBSP, " ")
+    )
     assert f"Dossier du salarié {REF}" in page and "Logique du traitement" in page and "Entretien" in page
 
 
@@ -108,7 +113,7 @@ def test_erasure_leaves_no_row_with_the_reference(app, client):
         assert tombstone.employee_key == journal.pseudonym(REF)
         assert journal.verify() == []
     unconfirmed = client.post("/admin/conformite/salarie/effacement", data={"reference": OTHER})
-    assert unconfirmed.status_code == 422 and "Cochez la case" in unconfirmed.get_data(as_text=True)
+    assert unconfirmed.status_code == 422 and "Cochez la case" in unconfirmed.get_data(as_text=True).replace(NNBSP, " ")
 
 
 def restamp_all(app, hours: int) -> None:
@@ -124,7 +129,7 @@ def test_a_legal_hold_blocks_erasure_deletion_and_purges(app, client, runner):
         client.post("/admin/conformite/salarie/drapeaux", data={"reference": REF, "legal_hold": "y"}).status_code == 200
     )
     refused = client.post("/admin/conformite/salarie/effacement", data={"reference": REF, "confirm": "y"})
-    assert refused.status_code == 409 and "gel juridique" in refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "gel juridique" in refused.get_data(as_text=True).replace(NNBSP, " ")
     assert counts(app) == before
     prediction_id = scalar(
         app,
@@ -158,7 +163,9 @@ def test_an_objection_refuses_every_entry_point_and_stores_nothing(app, client):
     }
     for name, response in attempts.items():
         assert response.status_code == 409, name
-        assert f"Le salarié {REF} s'est opposé" in html.unescape(response.get_data(as_text=True)), name
+        assert f"Le salarié {REF} s'est opposé" in html.unescape(response.get_data(as_text=True).replace(NNBSP, " ")), (
+            name
+        )
     assert attempts["api"].get_json()["error"].endswith("rien n'a été enregistré.")
     assert counts(app) == before
     assert client.post("/predict", json={**FEATURES, "reference_salarie": OTHER}).status_code == 200

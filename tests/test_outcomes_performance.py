@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import brier_score_loss, precision_score, recall_score, roc_auc_score
 
 from futurisys.extensions import model_store
+from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.outcomes import clock, metrics, report
 from tests.outcome_rows import NOW, VOLUNTARY, history
 from tests.support import logged_in
@@ -58,7 +59,7 @@ def test_the_page_shows_cohorts_greyed_when_too_small(app, client, db, monkeypat
     history(months=16, per_month=6)
     logged_in(app, client, "admin")
     page = client.get("/admin/performance", query_string={"version": "v1", "horizon": "12"})
-    text = page.get_data(as_text=True)
+    text = page.get_data(as_text=True).replace(NNBSP, " ")
     assert page.status_code == 200
     assert "effectif insuffisant" in text and "pas encore mûr" in text and "attendu si calibré" in text
     assert "Diagramme de fiabilité" in text
@@ -71,13 +72,13 @@ def test_model_card_and_dashboard_show_the_realised_figures_beside_the_cross_val
 ):
     monkeypatch.setattr(clock, "now", lambda: NOW)
     logged_in(app, client, "admin")
-    card = client.get("/admin/model").get_data(as_text=True)
+    card = client.get("/admin/model").get_data(as_text=True).replace(NNBSP, " ")
     assert "Performance réelle dans votre entreprise" in card and "encore mûre" in card
     version = model_store.predictor.version
     history(months=10, per_month=20, version=version)
     for path in ("/admin/model", "/admin/dashboard"):
-        page = client.get(path).get_data(as_text=True)
+        page = client.get(path).get_data(as_text=True).replace(NNBSP, " ")
         assert "Validation croisée" in page and "prédictions mûres de la version" in page
         assert f"/admin/performance?version={version}" in page
     app.config["OUTCOMES_INLINE_MAX_PREDICTIONS"] = 100
-    assert "prédictions : trop pour" in client.get("/admin/dashboard").get_data(as_text=True)
+    assert "prédictions : trop pour" in client.get("/admin/dashboard").get_data(as_text=True).replace(NNBSP, " ")

@@ -1,13 +1,15 @@
 """Sessions that end (logout, password change, disabled account), device-cookie throttling, the `users` commands."""
 
 from concurrent.futures import ThreadPoolExecutor
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
 from futurisys.auth import throttle
-from futurisys.models import LoginFailure, User
-from tests.support import PASSWORD, login, make_user, scalar
+from futurisys.models import EndedSession, LoginFailure, User
+from tests.payloads import RAW
+from tests.support import PASSWORD, form_data, login, make_user, scalar
 
 WRONG = "mauvais-mot-de-passe"
 
@@ -27,6 +29,34 @@ def test_a_copied_session_cookie_dies_with_logout(app, client):
     client.post("/deconnexion")
     response = replay(app, cookie).get("/admin/", headers={"Accept": "text/html"})
     assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+
+
+def test_logout_ends_this_session_only_and_logout_everywhere_ends_them_all(app, client):
+    make_user(app, "rh", "hr")
+    login(client, "rh")
+    laptop = app.test_client()
+    login(laptop, "rh")
+    cookie = client.get_cookie("session").value
+    assert client.post("/deconnexion").status_code == 302
+    assert replay(app, cookie).get("/evaluations").status_code == 302  # a copy of the logged-out cookie is dead
+    assert laptop.get("/evaluations").status_code == 200  # the colleague's laptop goes on
+    login(client, "rh")
+    assert laptop.post("/deconnexion-partout").status_code == 302
+    assert client.get("/evaluations").status_code == 302 and laptop.get("/evaluations").status_code == 302
+    assert scalar(app, sa.select(sa.func.count()).select_from(EndedSession)) == 0  # the new token ends them all
+
+
+def test_a_form_posted_after_its_session_ended_keeps_its_values_through_the_login(app, client, runner):
+    make_user(app, "rh", "hr")
+    login(client, "rh")
+    runner.invoke(args=["users", "set-password", "rh", "--password", "un-autre-mot-de-passe"])
+    posted = client.post("/", data={**form_data(RAW), "revenu_mensuel": "3 500,50"})
+    assert posted.status_code == 302 and posted.headers["Location"].startswith("/connexion?next=/")
+    response = login(client, "rh", "un-autre-mot-de-passe", follow_redirects=True)
+    html = unescape(response.get_data(as_text=True))
+    assert "vos saisies sont conservées" in html and 'value="3 500,50"' in html
+    assert f'value="{RAW["distance_domicile_travail"]}"' in html
+    assert 'value="3 500,50"' not in client.get("/").get_data(as_text=True)  # shown back once, then forgotten
 
 
 def test_a_password_change_ends_open_sessions(app, client, runner):

@@ -9,19 +9,21 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from futurisys.extensions import model_store
+from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.ml.features import derive_features
 from futurisys.models import Input
-from futurisys.risk import risk_band
+from futurisys.risk import band_for, shown_percent
 from futurisys.schema import FEATURE_NAMES, RAW_NAMES
 from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
 from tests.support import counts, logged_in, make_app
 
 ERROR_ROW = re.compile(
     r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
-    r'<td data-label="Colonne">(?:<code>(\w+)</code>)?',
+    r'<td data-label="Champ">[^<]*(?:<br><span class="muted">colonne <code>(\w+)</code>)?',
     re.S,
 )
-ADDED = ["prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
+ADDED = ["risque_depart_pourcent", "niveau_de_risque", "facteur_principal"]
 
 
 @pytest.fixture
@@ -47,10 +49,11 @@ def upload(client, content: bytes, filename="lot.csv"):
 
 def scored_file(response) -> tuple[str, bytes]:
     """(file name, content) of the page's download link for the scored file."""
-    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    assert response.status_code == 200, response.get_data(as_text=True).replace(NNBSP, " ")[:2000]
     assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
     link = re.search(
-        r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="([^"]+)"', response.get_data(as_text=True)
+        r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="([^"]+)"',
+        response.get_data(as_text=True).replace(NNBSP, " "),
     )
     assert link, "no download link"
     return html.unescape(link.group(2)), base64.b64decode(link.group(1))
@@ -62,10 +65,16 @@ def scored_rows(response, delimiter):
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=delimiter))
 
 
+def band(client, probability):
+    """The band HR pages show for `probability` with the loaded model's threshold."""
+    with client.application.app_context():
+        return band_for(probability, model_store.predictor.threshold)
+
+
 def test_page_explains_the_expected_file(client):
-    page = client.get("/lot").get_data(as_text=True)
+    page = client.get("/lot").get_data(as_text=True).replace(NNBSP, " ")
     assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
-    assert "10\u202f000 lignes au plus" in page and "js/batch.js" in page
+    assert "10 000 lignes au plus" in page and "js/batch.js" in page
     template = client.get("/lot/modele.csv")
     assert template.data.decode("utf-8-sig").strip() == ";".join(["reference_salarie", *RAW_NAMES])
 
@@ -80,11 +89,9 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
     for i, row in zip(IDS, rows, strict=False):
         expected = client.post("/predict", json=employee(i)).get_json()
         probability = expected["Probabilite_depart"]
-        assert row[-5] == expected["Prediction"]
-        assert row[-4] == f"{probability:.4f}".replace(".", ",")  # decimal comma with `;`
-        assert row[-3] == f"{probability * 100:.1f} %".replace(".", ",")
-        assert row[-2] == risk_band(probability).label
-        assert (row[-1] != "") == (risk_band(probability).key != "faible")  # the main factor of those at risk
+        assert row[-3] == str(shown_percent(probability))  # the page's figure, never « Part »/« Reste »
+        assert row[-2] == band(client, probability).label
+        assert (row[-1] != "") == (band(client, probability).key != "faible")  # the main factor of those at risk
         assert row[1 + RAW_NAMES.index("heure_supplementaires")] in ("Oui", "Non")  # cells kept as sent
     batch = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
     assert [row.raw_record["age"] for row in batch] == [employee(i)["age"] for i in IDS]
@@ -96,12 +103,7 @@ def test_comma_utf8_bom_feature_file_is_scored(app, client, db):
     assert len(rows) == len(IDS)
     first = client.post("/predict", json=derive_features(employee(1))).get_json()
     probability = first["Probabilite_depart"]
-    assert rows[0][-5:-1] == [
-        first["Prediction"],
-        f"{probability:.4f}",
-        f"{probability * 100:.1f}%",
-        risk_band(probability).label,
-    ]
+    assert rows[0][-3:-1] == [str(shown_percent(probability)), band(client, probability).label]
     assert counts(app) == (len(IDS) + 1, len(IDS) + 1)
     assert db.session.execute(sa.select(Input.raw_record).where(Input.source == "lot")).scalars().all() == [None] * 5
 
@@ -120,13 +122,20 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
     content = raw_csv([["A"] + good, ["B"] + bad_age, [], ["C"] + inconsistent, ["D"] + good])
     response = upload(client, content)
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     # Header = line 1; the blank line 4 is skipped but still counted.
     assert ERROR_ROW.findall(page) == [("3", "age"), ("5", "annees_dans_le_poste_actuel")]
     assert "Doit être un nombre entier." in page and "dépasser les années dans l&#39;entreprise" in page
     assert re.search(r"Lignes lues</dt><dd>4<.*Valides</dt><dd>2<.*En erreur</dt><dd>2<", page, re.S)
     assert "« quarante »" in page  # the value found
     assert counts(app) == (0, 0)
+    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="lot_erreurs.csv"', page)
+    report = list(csv.reader(io.StringIO(base64.b64decode(link.group(1)).decode("utf-8-sig")), delimiter=";"))
+    assert report[0] == ["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"]
+    assert [(row[0], row[2], row[4]) for row in report[1:]] == [
+        ("3", "age", "quarante"),
+        ("5", "annees_dans_le_poste_actuel", str(employee(1)["annees_dans_l_entreprise"] + 1)),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +143,7 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
     [
         (b"", "Le fichier est vide."),
         (";".join(RAW_NAMES).encode(), "aucune ligne de données"),
-        (b"age;genre\n41;F\n", "Colonnes manquantes : statut_marital"),
+        (b"age;genre\n41;F\n", "Colonnes manquantes : departement, poste"),
         (b"age;age\n41;41\n", "Colonnes en double : age."),
         (raw_csv([["A"] + ["1"] * (len(RAW_NAMES) + 1)]), "Plus de valeurs que de colonnes"),
     ],
@@ -142,7 +151,7 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
 def test_unusable_files_are_refused_with_a_reason(app, client, content, message):
     response = upload(client, content)
     assert response.status_code == 422
-    assert message in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True).replace(NNBSP, " ")
     assert counts(app) == (0, 0)
 
 
@@ -150,7 +159,7 @@ def test_more_lines_than_the_maximum_are_refused(app, client):
     app.config["BATCH_MAX_RECORDS"] = 3
     response = upload(client, raw_csv())
     assert response.status_code == 422
-    assert "plus de 3 lignes de données ; 3 au plus par lot" in response.get_data(as_text=True)
+    assert "plus de 3 lignes de données ; 3 au plus par lot" in response.get_data(as_text=True).replace(NNBSP, " ")
     assert counts(app) == (0, 0)
 
 
@@ -160,7 +169,7 @@ def test_reading_stops_at_the_line_limit(app, client):
     tail = b'A;"never closed\n' + b"x;" * 1000 + b"\n"
     response = upload(client, raw_csv() + tail)
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     assert "plus de 3 lignes de données" in page and "illisible" not in page
     assert counts(app) == (0, 0)
 
@@ -176,7 +185,7 @@ def test_reading_stops_at_the_line_limit(app, client):
 def test_oversized_lines_and_headers_are_refused(app, client, content, message):
     response = upload(client, content)
     assert response.status_code == 422
-    assert message in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True).replace(NNBSP, " ")
     assert counts(app) == (0, 0)
 
 
@@ -191,7 +200,7 @@ def test_form_errors(client, db, filename, message):
     data = {"fichier": (io.BytesIO(b"x"), filename)} if filename else {}
     response = client.post("/lot", data=data, content_type="multipart/form-data")
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     assert message in page and 'aria-invalid="true"' in page and "fichier-erreur" in page
 
 
@@ -206,7 +215,7 @@ def test_oversized_upload_gets_the_page_with_a_message(database_url, bundle_dir,
     client = logged_in(app, app.test_client(), "hr")
     response = upload(client, raw_csv())
     assert response.status_code == 413
-    assert "Fichier trop volumineux" in response.get_data(as_text=True)
+    assert "Fichier trop volumineux" in response.get_data(as_text=True).replace(NNBSP, " ")
 
 
 def test_form_wording_and_french_numbers_are_accepted_and_references_stored(client, db):
@@ -236,7 +245,7 @@ def test_form_wording_and_french_numbers_are_accepted_and_references_stored(clie
 
 def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_factor(client, db, reference_features):
     rows = [french_row(i, f"R{i}") for i in IDS]
-    page = upload(client, french_csv(rows)).get_data(as_text=True)
+    page = upload(client, french_csv(rows)).get_data(as_text=True).replace(NNBSP, " ")
     listed = re.findall(
         r'<td data-label="Référence">([^<]+)</td>\s*<td data-label="Risque de départ">[^<]*'
         r'<span class="band band--(\w+)">',
@@ -244,21 +253,22 @@ def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_fact
     )
     scored = {i: client.post("/predict", json=employee(i)).get_json()["Probabilite_depart"] for i in IDS}
     expected = sorted(
-        (i for i in IDS if risk_band(scored[i]).key != "faible"),
-        key=lambda i: (risk_band(scored[i]).key != "eleve", -scored[i]),
+        (i for i in IDS if band(client, scored[i]).key != "faible"),
+        key=lambda i: (band(client, scored[i]).key != "eleve", -scored[i]),
     )
     assert expected, "the sample should hold someone at risk"
-    assert listed == [(f"R{i}", risk_band(scored[i]).key) for i in expected]
-    assert page.index("Salariés à risque") < page.index("Télécharger le fichier évalué")
+    assert listed == [(f"R{i}", band(client, scored[i]).key) for i in expected]
+    assert page.index("Télécharger le fichier évalué") < page.index("Salariés à risque")  # near the top
     factors = re.findall(r'<td data-label="Facteur principal">([^<]+)</td>', page)
-    assert len(factors) == len(expected) and all(" : " in factor for factor in factors)
+    assert len(factors) == len(expected) and all(factor[0].isupper() for factor in factors)
+    assert not any("Écart de note" in factor or "€ €" in factor for factor in factors)  # plain French, not variables
 
 
 def test_invalid_reference_is_a_line_error_showing_the_value(app, client):
     rows = [french_row(1, "MAT 42/é"), french_row(2, "X" * 33), french_row(4, "ok-1")]
     response = upload(client, french_csv(rows))
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     assert ERROR_ROW.findall(page) == [("2", "reference_salarie"), ("3", "reference_salarie")]
     assert "« MAT 42/é »" in page and "Référence invalide" in page
     assert counts(app) == (0, 0)
@@ -266,7 +276,7 @@ def test_invalid_reference_is_a_line_error_showing_the_value(app, client):
 
 def test_error_lines_show_the_reference_and_the_value(client, db):
     response = upload(client, french_csv([french_row(1, "MAT-1", frequence_deplacement="Souvent")]))
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
     assert response.status_code == 422
     assert re.search(r'data-label="Ligne">2<br><span class="muted">MAT-1</span>', page)
     assert "« Souvent »" in page and "Fréquent (Frequent)" in page
@@ -278,3 +288,21 @@ def test_formula_cells_are_escaped_in_the_scored_file(client, db):
     header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
     assert [row[1] for row in scored] == ["'" + formula for formula in formulas]
     assert scored[0][2 + RAW_NAMES.index("age")] == str(employee(1)["age"])  # numbers untouched
+
+
+def test_a_file_without_the_protected_attributes_is_scored_and_stored(app, client, db):
+    """Sex, marital status and age: absent columns or empty cells, the file is scored and the lines stored."""
+    protected = ("genre", "statut_marital", "age")
+    kept = [n for n in RAW_NAMES if n not in protected]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["reference_salarie", *kept])
+    writer.writerows([f"R{i}", *(export_cell(n, employee(i)[n]) for n in kept)] for i in IDS)
+    header, *rows = scored_rows(upload(client, out.getvalue().encode("utf-8")), ";")
+    assert header == ["reference_salarie", *kept, *ADDED] and len(rows) == len(IDS)
+    empty = raw_csv(
+        [[f"E{i}"] + ["" if n in protected else export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
+    )
+    assert len(scored_rows(upload(client, empty), ";")) == len(IDS) + 1
+    stored = db.session.execute(sa.select(Input.genre, Input.statut_marital, Input.age).where(Input.source == "lot"))
+    assert stored.all() == [(None, None, None)] * (2 * len(IDS))

@@ -18,9 +18,11 @@ from futurisys.admin import dashboard, export, insights, routes  # noqa: E402,F4
 
 def init_app(app) -> None:
     """Register the admin pages and the `predictions` commands."""
+    from futurisys.admin.charts import titled
     from futurisys.admin.cli import predictions_cli
     from futurisys.admin.queries import local_time
 
     app.register_blueprint(bp)
     app.add_template_filter(lambda value: local_time(value).strftime("%d/%m/%Y %H:%M:%S"), "heure_locale")
+    app.add_template_filter(titled, "titre_graphique")
     app.cli.add_command(predictions_cli)

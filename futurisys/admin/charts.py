@@ -1,7 +1,7 @@
 """Server-side SVG charts (pygal) for the admin pages: no JavaScript, nothing fetched by the browser.
 
-Charts are drawn 600 px wide with 15 px text and never shrink below that width (static/css/admin.css): their
-text stays at least 12 px on any screen, and a phone scrolls the chart inside its own box.
+Charts are drawn 600 px wide with 15 px text and scale down to their box (static/css/admin.css): a chart is never
+wider than its box nor cut off; on a phone its figures are also in the « Voir les données » table beneath it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pygal
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygal.style import Style
 
 from futurisys import formatting
@@ -59,6 +59,11 @@ _INLINE_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
 def _svg(chart) -> Markup:
     return Markup(_INLINE_SCRIPT.sub("", chart.render(is_unicode=True)))
+
+
+def titled(svg: Markup, caption: str) -> Markup:
+    """The chart named by its caption for screen readers (pygal names every untitled chart « Pygal »)."""
+    return Markup(str(svg).replace("<title>Pygal</title>", f"<title>{escape(caption)}</title>", 1))
 
 
 def _count_axis(values) -> dict:

@@ -13,10 +13,11 @@ from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
 from futurisys.admin.forms import SOURCE_LABELS, read_window
 from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
 from futurisys.extensions import db, model_store
-from futurisys.risk import risk_band
+from futurisys.risk import RiskScale, at_least_percent, scale_for
 from futurisys.schema import LEAVES, STAYS
 
-HISTOGRAM_BINS = 20
+NO_BAND = "#5f6b7a"  # bins drawn before a model (and so a threshold) is loaded
+HISTOGRAM_STEP = 5  # points of percentage per histogram bin (split at the band boundaries)
 
 
 def _day():
@@ -71,13 +72,22 @@ def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
     return [formatting.day(d) for d in days], series, rows
 
 
-def _histogram(where) -> list[int]:
-    width = 1 / HISTOGRAM_BINS
+def _edges(scale: RiskScale | None) -> list[int]:
+    """Histogram bin edges in shown percentages: every 5 points, plus the band boundaries (each bin in one band)."""
+    edges = set(range(0, 100, HISTOGRAM_STEP))
+    if scale is not None:
+        edges |= {scale.threshold, scale.high_from} - {0, 100, 101}
+    return sorted(edges) + [101]
+
+
+def _histogram(where, edges: list[int]) -> list[int]:
+    """Predictions per bin of shown percentage (the rounding every page uses: 0.1762 counts as 18 %)."""
+    shown = PRED.c.prediction_proba * 100
     bucket = sa.case(
-        *[(PRED.c.prediction_proba < (k + 1) * width, k) for k in range(HISTOGRAM_BINS - 1)], else_=HISTOGRAM_BINS - 1
+        *[(shown < at_least_percent(high), k) for k, high in enumerate(edges[1:-1])], else_=len(edges) - 2
     ).label("bucket")
     found = dict(db.session.execute(sa.select(bucket, sa.func.count()).where(*where).group_by(bucket)).all())
-    return [found.get(k, 0) for k in range(HISTOGRAM_BINS)]
+    return [found.get(k, 0) for k in range(len(edges) - 1)]
 
 
 @bp.get("/dashboard")
@@ -85,14 +95,20 @@ def dashboard():
     """Predictions per day, share of "Part", distribution of probabilities, by source and by model version."""
     window = read_window()
     where = [PRED.c.created_at >= window.since] if window.since is not None else []
-    by_source = [(SOURCE_LABELS.get(s, s), n, part, mean) for s, n, part, mean in _grouped(INPUT.c.source, where)]
+    grouped = _grouped(INPUT.c.source, where)
+    by_source = [(SOURCE_LABELS.get(s, s), n, part, mean) for s, n, part, mean in grouped]
     by_version = _grouped(PRED.c.model_version, where)
-    total, part = sum(row[1] for row in by_source), sum(row[2] for row in by_source)
+    total = sum(row[1] for row in grouped)
+    # What-ifs are hypotheses about an employee already counted: they are left out of the share of departures.
+    real = [row for row in grouped if row[0] != "whatif"]
+    evaluated, part = sum(row[1] for row in real), sum(row[2] for row in real)
     day_labels, day_series, day_rows = _per_day(where)
-    histogram = _histogram(where)
     predictor = model_store.state().predictor
     threshold = predictor.threshold if predictor is not None else None
-    bins = _bins(threshold)
+    scale = scale_for(threshold) if threshold is not None else None
+    edges = _edges(scale)
+    histogram = _histogram(where, edges)
+    bins = _bins(edges, scale)
     charts = {
         "per_day": stacked(
             day_labels,
@@ -102,7 +118,10 @@ def dashboard():
         ),
         "histogram": bars(
             [label for label, _ in bins],
-            [{"value": n, "color": BANDS[band.key]} for (_, band), n in zip(bins, histogram, strict=False)],
+            [
+                {"value": n, "color": BANDS[band.key] if band else NO_BAND}
+                for (_, band), n in zip(bins, histogram, strict=False)
+            ],
             rotate=-60,
             series="Prédictions",
             counts=True,
@@ -119,17 +138,20 @@ def dashboard():
         ),
     }
     histogram_rows = [
-        (label, formatting.number(n), band.label) for (label, band), n in zip(bins, histogram, strict=False)
+        (label, formatting.number(n), band.label if band else "—")
+        for (label, band), n in zip(bins, histogram, strict=False)
     ]
     return render_template(
         "admin/dashboard.html",
         window=window,
         total=total,
+        evaluated=evaluated,
         part=part,
         charts=charts,
         day_rows=day_rows,
         histogram=histogram_rows,
         threshold=threshold,
+        scale=scale,
         by_version=by_version,
         source_rows=_table(by_source),
         version_rows=_table(by_version),
@@ -137,15 +159,14 @@ def dashboard():
     )
 
 
-def _bins(threshold: float | None) -> list[tuple[str, object]]:
-    """Each histogram bin's French label (the threshold's bin marked ▲) and its risk band."""
+def _bins(edges: list[int], scale: RiskScale | None) -> list[tuple[str, object]]:
+    """Each histogram bin's French label (the bin starting at the alert threshold marked ▲) and its risk band."""
     out = []
-    for k in range(HISTOGRAM_BINS):
-        low, high = k / HISTOGRAM_BINS, (k + 1) / HISTOGRAM_BINS
-        label = f"{formatting.number(low * 100)}–{formatting.number(high * 100)} %"
-        if threshold is not None and low <= threshold < high:
-            label = "▲ " + label
-        out.append((label, risk_band(low)))
+    for low, high in zip(edges, edges[1:], strict=False):
+        label = f"{low}–{min(high, 100) if high == 101 else high - 1}{formatting.NBSP}%"
+        if scale is not None and low == scale.threshold:
+            label += " ▲"  # at the end: rotated labels end at their bar
+        out.append((label, scale.band_at(low) if scale is not None else None))
     return out
 
 

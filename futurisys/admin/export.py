@@ -12,7 +12,7 @@ import csv
 import io
 from datetime import datetime
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 
 from futurisys import formatting
 from futurisys.admin import bp
@@ -20,6 +20,7 @@ from futurisys.admin.forms import filter_form
 from futurisys.admin.queries import INPUT, LOCAL_TZ, PRED, export_select
 from futurisys.errors import error_response
 from futurisys.extensions import db
+from futurisys.risk import risk_band, shown_percent
 from futurisys.schema import FEATURE_NAMES
 
 COLUMNS = [
@@ -37,7 +38,10 @@ COLUMNS = [
     INPUT.c.request_id,
     INPUT.c.employee_ref,
 ]
-HEADER = [column.name for column in COLUMNS]
+# The figure and band every page shows, beside the exact probability (`prediction_proba`) and threshold.
+SHOWN = ["risque_pourcent", "niveau_de_risque"]
+HEADER = [column.name for column in COLUMNS] + SHOWN
+_PROBA, _THRESHOLD = HEADER.index("prediction_proba"), HEADER.index("threshold")
 SEPARATOR = ";"
 CHUNK_ROWS = 1000
 
@@ -57,7 +61,13 @@ def cell(value) -> str:
     return str(value)
 
 
-def csv_chunks(engine, statement):
+def shown(row, high_from: float) -> list[str]:
+    """The rounded risk and its band, as the HR pages and the history show them."""
+    probability, threshold = row[_PROBA], row[_THRESHOLD]
+    return [str(shown_percent(probability)), risk_band(probability, threshold, high_from).label]
+
+
+def csv_chunks(engine, statement, high_from: float):
     """Yield the CSV in chunks: BOM and header, then rows read through a server-side cursor."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=SEPARATOR, lineterminator="\r\n")
@@ -69,7 +79,7 @@ def csv_chunks(engine, statement):
         for rows in result.partitions():
             buffer.seek(0)
             buffer.truncate()
-            writer.writerows([cell(value) for value in row] for row in rows)
+            writer.writerows([cell(value) for value in row] + shown(row, high_from) for row in rows)
             yield buffer.getvalue()
 
 
@@ -82,7 +92,7 @@ def export_csv():
     statement = export_select(COLUMNS, form.filters(), form.sort.data)
     filename = f"futurisys-predictions-{datetime.now(LOCAL_TZ):%Y-%m-%d-%H%M}.csv"
     return Response(
-        stream_with_context(csv_chunks(db.engine, statement)),
+        stream_with_context(csv_chunks(db.engine, statement, current_app.config["RISK_HIGH_FROM"])),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )

@@ -84,8 +84,8 @@ class HistoryFilterForm(FlaskForm):
     date_from = DateField("Du", [Optional()])
     date_to = DateField("Au (inclus)", [Optional()])
     label = SelectField("Prédiction", choices=_choices((v, v) for v in LABELS), default="")
-    proba_min = _percent("Probabilité min. (%)")
-    proba_max = _percent("Probabilité max. (%)")
+    proba_min = _percent("Risque min. (%, arrondi)")
+    proba_max = _percent("Risque max. (%, arrondi)")
     source = SelectField("Origine", choices=_choices(SOURCE_LABELS.items()), default="")
     model_version = SelectField("Version du modèle", choices=_choices(()), default="")
     employee_ref = StringField(

@@ -28,7 +28,7 @@ GROUP_LABELS = {"F": "Femme", "M": "Homme", "<30": "moins de 30 ans", "30-44": "
 #: Enough rows for stable shares; the most recent ones of the window are used beyond that.
 MAX_RECENT = 50_000
 # What-if inputs are hypothetical variations of a real record: they would bias the comparison.
-DRIFT_SOURCES = ("api", "form", "batch")
+DRIFT_SOURCES = ("api", "form", "batch", "lot")
 CATEGORICAL = {f.name: f.values for f in FEATURES if f.kind in ("category", "bool") or f.choices}
 CATEGORY_LABELS = {f.name: dict(f.choices) for f in FEATURES if f.choices}
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from futurisys.extensions import db
 from futurisys.models import Input, Prediction
+from futurisys.risk import at_least_percent, below_percent
 
 #: Admins read and filter dates in French local time; the database stores UTC.
 LOCAL_TZ = ZoneInfo("Europe/Paris")
@@ -58,10 +59,11 @@ def conditions(filters: dict) -> list:
         where.append(PRED.c.created_at < end)
     if "label" in filters:
         where.append(PRED.c.prediction_label == filters["label"])
+    # The percentages compare with the figure every page shows (rounded half up): "≥ 40 %" keeps 0.3995.
     if "proba_min" in filters:
-        where.append(PRED.c.prediction_proba >= filters["proba_min"] / 100)
+        where.append(PRED.c.prediction_proba * 100 >= at_least_percent(filters["proba_min"]))
     if "proba_max" in filters:
-        where.append(PRED.c.prediction_proba <= filters["proba_max"] / 100)
+        where.append(PRED.c.prediction_proba * 100 < below_percent(filters["proba_max"]))
     if "source" in filters:
         where.append(INPUT.c.source == filters["source"])
     if "employee_ref" in filters:

@@ -15,7 +15,7 @@ from futurisys.admin.queries import history_select, label_counts
 from futurisys.explain import display_raw_value, display_value, drivers
 from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
-from futurisys.risk import risk_band
+from futurisys.risk import band_for
 from futurisys.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _detail_context(prediction_id: int) -> dict:
     return {
         "prediction": prediction,
         "record": record,
-        "band": risk_band(prediction.prediction_proba),
+        "band": band_for(prediction.prediction_proba, prediction.threshold),
         "source_label": SOURCE_LABELS.get(record.source, record.source),
         "feature_rows": [(f.label, f.name, display_value(f.name, features[f.name])) for f in FEATURES],
         "raw_rows": [(f.label, display_raw_value(f.name, raw.get(f.name))) for f in RAW_FIELDS] if raw else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, abort, render_template, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 docs_bp = Blueprint("docs", __name__)
@@ -23,3 +23,14 @@ def asset(name: str):
     if name not in ASSETS:
         abort(404)
     return send_from_directory(str(swagger_ui_path), name)
+
+
+@docs_bp.before_app_request
+def predict_in_a_browser():
+    """A browser opening /predict gets a French page saying what it is for (405); API clients, the JSON 405."""
+    # A hook, not a route: OPTIONS /predict keeps advertising POST only, as the OpenAPI document says.
+    if request.method != "GET" or request.path.rstrip("/") != "/predict":
+        return None
+    if not any(value == "text/html" for value, _ in request.accept_mimetypes):
+        return None
+    return render_template("docs/predict.html"), 405, {"Allow": "POST, OPTIONS"}

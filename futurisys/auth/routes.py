@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from futurisys.auth import bp, throttle
+from futurisys.auth.access import end_this_session, start_session
 from futurisys.auth.accounts import normalise_username
 from futurisys.auth.forms import LoginForm, LogoutForm
 from futurisys.extensions import db
@@ -79,6 +80,7 @@ def login():
     user.last_login_at = utcnow()
     db.session.commit()
     login_user(user)
+    start_session()
     response = redirect(next_url or home_for(user))
     response.set_cookie(
         throttle.DEVICE_COOKIE,
@@ -94,12 +96,25 @@ def login():
 
 @bp.post("/deconnexion")
 def logout():
-    """End the session everywhere it was copied (a POST with a CSRF token, so no link can log anyone out)."""
+    """End this session, copies of its cookie included; the account's other sessions (another device) go on.
+
+    A POST with a CSRF token, so that no link can log anyone out.
+    """
+    return _log_out(everywhere=False)
+
+
+@bp.post("/deconnexion-partout")
+def logout_everywhere():
+    """End every session of the account, on every device (as a password change does)."""
+    return _log_out(everywhere=True)
+
+
+def _log_out(everywhere: bool):
     if not LogoutForm().validate_on_submit():
         abort(400, "Jeton de sécurité manquant ou expiré.")
     if current_user.is_authenticated:
-        current_user.end_sessions()
+        current_user.end_sessions() if everywhere else end_this_session(current_user)
         db.session.commit()
     logout_user()
-    flash("Vous êtes déconnecté.", "info")
+    flash("Vous êtes déconnecté de tous vos appareils." if everywhere else "Vous êtes déconnecté.", "info")
     return redirect(url_for("auth.login"))

@@ -11,7 +11,7 @@ from futurisys.compliance.rights import flags_of
 from futurisys.explain import display_raw_value, display_value
 from futurisys.extensions import db, model_store
 from futurisys.models import utcnow
-from futurisys.risk import risk_band
+from futurisys.risk import band_for
 from futurisys.schema import FEATURE_NAMES, FEATURES, feature, raw_field
 
 METRICS = {
@@ -120,7 +120,7 @@ def build(employee_ref: str) -> dict:
                 "resultat": prediction["prediction_label"],
                 "probabilite": prediction["prediction_proba"],
                 "seuil": prediction["threshold"],
-                "niveau": risk_band(prediction["prediction_proba"]).label,
+                "niveau": band_for(prediction["prediction_proba"], prediction["threshold"]).label,
                 "version_modele": prediction["model_version"],
                 "contributions": contributions,
             }

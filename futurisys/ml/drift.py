@@ -116,6 +116,6 @@ def drift_report(
     return [
         categorical_drift(name, reference[name], recent[name], categorical[name], labels.get(name))
         if name in categorical
-        else numeric_drift(name, reference[name], recent[name])
+        else numeric_drift(name, reference[name], recent[name].dropna())  # optional values may be absent
         for name in reference.columns
     ]

@@ -8,6 +8,9 @@ import numpy as np
 
 from futurisys.schema import FEATURES
 
+#: Features a record may lack (the protected attributes): encoded as 0, the value training masks them with.
+OPTIONAL = frozenset(field.name for field in FEATURES if not field.required)
+
 
 class FeatureEncoder:
     """Fixed encoding derived from the schema: the same columns for training, one record and a batch."""
@@ -34,12 +37,12 @@ class FeatureEncoder:
         """A (1, width) float32 row for one feature record (the fast single-prediction path)."""
         row = [0.0] * self.width
         for name, position in self._steps:
-            value = record[name]
+            value = record.get(name)
             if isinstance(position, dict):
                 slot = position.get(value)
                 if slot is not None:
                     row[slot] = 1.0
-            else:
+            elif value is not None:  # an absent optional value stays 0, the value training masks it with
                 row[position] = float(value)
         return np.array([row], dtype=np.float32)
 
@@ -47,13 +50,14 @@ class FeatureEncoder:
         """A (n, width) float32 matrix, filled column by column."""
         matrix = np.zeros((len(records), self.width), dtype=np.float32)
         for name, position in self._steps:
-            values = [record[name] for record in records]
+            values = [record.get(name) for record in records]
             if isinstance(position, dict):
                 slots = np.fromiter((position.get(v, -1) for v in values), dtype=np.int64, count=len(values))
                 rows = np.nonzero(slots >= 0)[0]
                 matrix[rows, slots[rows]] = 1.0
             else:
-                matrix[:, position] = np.asarray(values, dtype=np.float32)
+                column = np.asarray(values, dtype=np.float32)  # None reads as NaN: absent, left at 0
+                matrix[:, position] = np.nan_to_num(column, nan=0.0) if name in OPTIONAL else column
         return matrix
 
     def fold(self, per_column: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ def derive_features(raw: Mapping) -> dict:
     since_promotion = raw["annees_depuis_la_derniere_promotion"]
     yearly_income = 12 * raw["revenu_mensuel"]
     gap = raw["note_evaluation_actuelle"] - raw["note_evaluation_precedente"]
-    derived = {name: raw[name] for name in SHARED_NAMES}
+    derived = {name: raw.get(name) for name in SHARED_NAMES}  # protected attributes may be absent
     derived.update(
         ecart_note_evaluation=gap,
         evolution_cat_evol="hausse" if gap > 0 else "baisse" if gap < 0 else "stable",

@@ -84,6 +84,7 @@ class Predictor:
         self._scale = np.asarray(linear["scale"], dtype=np.float64)
         self._coef = np.asarray(linear["coef"], dtype=np.float64)
         self._intercept = float(linear["intercept"])
+        self._unused = self._coef == 0
         #: features the model was trained without (protected attributes): no term, never a driver
         self.excluded: tuple[str, ...] = tuple(metadata.get("excluded_features", ()))
         centres = metadata.get("feature_centres")
@@ -130,7 +131,10 @@ class Predictor:
 
     def _linear_terms(self, matrix: np.ndarray) -> np.ndarray:
         """Per-design-column log-odds terms of the logistic regression (n, 66)."""
-        return (self.design.transform(matrix) - self._mean) / self._scale * self._coef
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) of an absent age, in a column left unused
+            terms = (self.design.transform(matrix) - self._mean) / self._scale * self._coef
+        terms[:, self._unused] = 0.0  # an excluded feature's term is 0 whatever its value, even absent
+        return terms
 
     def log_odds_many(self, matrix: np.ndarray) -> np.ndarray:
         """Blended log-odds for an encoded (n, width) matrix."""

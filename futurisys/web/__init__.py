@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from futurisys.auth.access import refuse_unless_role
-from futurisys.risk import risk_band
+from futurisys.risk import band_for
 from futurisys.web.forms import current_value, option_value, widget_for
 
 bp = Blueprint("web", __name__)
@@ -21,5 +21,5 @@ from futurisys.web import batch, history, routes  # noqa: E402,F401
 def init_app(app) -> None:
     """Register the HR pages, and the template helpers their form macros use."""
     app.register_blueprint(bp)
-    app.add_template_filter(risk_band, "risk_band")
+    app.add_template_filter(band_for, "risk_band")  # probability|risk_band(threshold)
     app.jinja_env.globals.update(field_widget=widget_for, field_value=current_value, option_value=option_value)

@@ -15,13 +15,13 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
-from futurisys import formatting, schema
+from futurisys import formatting
 from futurisys.errors import error_response
-from futurisys.explain import display_value
+from futurisys.explain import describe
 from futurisys.extensions import model_store
 from futurisys.predictions import Author, predict_and_store_many
 from futurisys.records import validate_payload
-from futurisys.risk import risk_band
+from futurisys.risk import scale_for
 from futurisys.web import bp
 from futurisys.web.csv_io import (
     ADDED_COLUMNS,
@@ -29,6 +29,7 @@ from futurisys.web.csv_io import (
     REFERENCE_COLUMN,
     CsvProblem,
     CsvTable,
+    errors_csv,
     read_table,
     reference,
     reference_error,
@@ -75,14 +76,16 @@ def validate_rows(table: CsvTable):
     return items, references, errors
 
 
-def error_lines(table: CsvTable, errors: dict, labels: dict[str, str] | None = None) -> list[dict]:
-    """The first lines in error for the page: line, reference, and (column, label, value found, messages).
+def error_lines(
+    table: CsvTable, errors: dict, labels: dict[str, str] | None = None, limit: int | None = MAX_LINES_SHOWN
+) -> list[dict]:
+    """The first lines in error (all with no `limit`): line, reference, and (column, label, value found, messages).
 
     `labels` names the columns of files other than employee files (departures); the schema names the others.
     """
     cells_of = dict(table.rows)
     lines = []
-    for line, line_errors in sorted(errors.items())[:MAX_LINES_SHOWN]:
+    for line, line_errors in sorted(errors.items())[:limit]:
         cells = cells_of[line] or []
         problems = []
         for name, messages in line_errors.items():
@@ -108,7 +111,8 @@ def main_factors(predictor, items, scores, wanted: list[int]) -> dict[int, str]:
         top = int(np.argmax(row))
         if row[top] > 0:
             name = names[top]
-            factors[index] = f"{schema.feature(name).label} : {display_value(name, record[name])}"
+            phrase = describe(name, record[name])
+            factors[index] = phrase[:1].upper() + phrase[1:]
     return factors
 
 
@@ -149,7 +153,16 @@ def batch():
         "encodage": ENCODINGS[table.encoding],
     }
     if errors:
-        return _page(form, 422, summary=summary, error_lines=error_lines(table, errors))
+        report = base64.b64encode(errors_csv(error_lines(table, errors, limit=None))).decode("ascii")
+        stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
+        return _page(
+            form,
+            422,
+            summary=summary,
+            error_lines=error_lines(table, errors),
+            errors_base64=report,
+            errors_name=f"{stem}_erreurs.csv",
+        )
     user_id = current_user.id if current_user.is_authenticated else None
     scores = predict_and_store_many(
         predictor,
@@ -159,7 +172,8 @@ def batch():
         started=started,
         authors=[Author(user_id, ref) for ref in references],
     )
-    bands = [risk_band(score.proba) for score in scores]
+    scale = scale_for(predictor.threshold)
+    bands = [scale.band(score.proba) for score in scores]
     at_risk = sorted(
         (i for i, band in enumerate(bands) if band.key in AT_RISK),
         key=lambda i: (AT_RISK.index(bands[i].key), -scores[i].proba),
@@ -167,8 +181,9 @@ def batch():
     factors = main_factors(predictor, items, scores, at_risk)
     counts = Counter(band.key for band in bands)
     summary.update(
-        part=sum(score.label == schema.CLASS_LABELS[1] for score in scores),
-        **{key: counts.get(key, 0) for key in ("faible", "modere", "eleve")},
+        {key: counts.get(key, 0) for key in ("faible", "modere", "eleve")},
+        seuil=predictor.threshold,
+        eleve_des=scale.high_from,
     )
     stem = secure_filename(PurePath(upload.filename or "").stem) or "lot"
     employees = [
@@ -182,7 +197,7 @@ def batch():
         for i in at_risk[:MAX_LINES_SHOWN]
     ]
     results = [
-        (score.label, score.proba, band.label, factors.get(i, ""))
+        (score.proba, band.label, factors.get(i, ""))
         for i, (score, band) in enumerate(zip(scores, bands, strict=False))
     ]
     del items  # scored: only the upload's own cells are written back

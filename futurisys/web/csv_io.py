@@ -11,10 +11,12 @@ from typing import BinaryIO
 
 from futurisys import formatting, schema
 from futurisys.records import is_raw_record
+from futurisys.risk import shown_percent
 
 REFERENCE_COLUMN = "reference_salarie"
 REFERENCE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-ADDED_COLUMNS = ("prediction", "probabilite_depart", "risque_depart_pourcent", "niveau_de_risque", "facteur_principal")
+# HR read one figure (the rounded percentage the pages show) and its band; never the API's « Part »/« Reste ».
+ADDED_COLUMNS = ("risque_depart_pourcent", "niveau_de_risque", "facteur_principal")
 ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252 (Excel)", "latin-1": "Latin-1"}
 # A line of the HR export is under 1,000 characters: longer lines are refused before the CSV reader sees them,
 # so that one 16 MB line cannot become millions of cells in memory.
@@ -168,7 +170,8 @@ def reference_error(value: str) -> str | None:
 def scored_csv(table: CsvTable, results) -> bytes:
     """The uploaded lines (formula cells neutralised) plus the added columns; UTF-8 with BOM for Excel.
 
-    `results` holds, per line, (label, probability, band label, main factor or "").
+    `results` holds, per line, (probability, band label, main factor or ""); the risk is written as the whole
+    percentage the pages show (a number, so that the spreadsheet sorts it).
     """
     # Written straight to UTF-8 bytes: a str of the whole file (and its copies) would cost several times its size.
     buffer = io.BytesIO()
@@ -176,16 +179,12 @@ def scored_csv(table: CsvTable, results) -> bytes:
     writer = csv.writer(out, delimiter=table.delimiter, lineterminator="\r\n")
     writer.writerow([formatting.spreadsheet_text(name) for name in table.header] + list(ADDED_COLUMNS))
     width = len(table.header)
-    french = table.delimiter == ";"  # the French spreadsheet convention: `;` separator, decimal comma
-    for (_, cells), (label, probability, band, factor) in zip(table.rows, results, strict=False):
-        decimal = f"{probability:.4f}"
+    for (_, cells), (probability, band, factor) in zip(table.rows, results, strict=False):
         writer.writerow(
             [formatting.spreadsheet_text(cell) for cell in cells]
             + [""] * (width - len(cells))
             + [
-                label,
-                decimal.replace(".", ",") if french else decimal,
-                formatting.spreadsheet_percent(probability, french),
+                str(shown_percent(probability)),
                 band,
                 formatting.spreadsheet_text(factor),
             ]
@@ -193,6 +192,24 @@ def scored_csv(table: CsvTable, results) -> bytes:
     out.flush()
     out.detach()
     return buffer.getvalue()
+
+
+def errors_csv(lines: list[dict]) -> bytes:
+    """Every error of a refused file, one per row, for a spreadsheet (UTF-8 with BOM, `;`): what the page lists."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"])
+    for entry in lines:
+        for problem in entry["problems"]:
+            writer.writerow(
+                [entry["line"]]
+                + [
+                    formatting.spreadsheet_text(text)
+                    for text in (entry["reference"], problem["column"], problem["label"], problem["value"])
+                ]
+                + [problem["message"]]
+            )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def template_csv() -> bytes:

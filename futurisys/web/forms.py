@@ -87,6 +87,9 @@ WHATIF_FIELDS = (
     "satisfaction_employee_equipe",
     "satisfaction_employee_equilibre_pro_perso",
     "revenu_mensuel",
+    "nombre_participation_pee",
+    "nb_formations_suivies",
+    "annees_depuis_la_derniere_promotion",
 )
 # Scales with this many points or fewer read best as radio buttons; longer lists as a select.
 _MAX_RADIOS = 4

@@ -6,23 +6,28 @@ import logging
 import time
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, render_template, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
+from werkzeug.datastructures import MultiDict
 
+from futurisys.auth.access import pending_form
 from futurisys.explain import display_raw_value, drivers
 from futurisys.extensions import db, model_store
-from futurisys.formatting import whole_percent
 from futurisys.ml.features import derive_features
 from futurisys.model_store import ModelUnavailable
 from futurisys.models import Input
 from futurisys.predictions import Author, predict_and_store
-from futurisys.risk import BANDS, risk_band
-from futurisys.schema import FEATURE_NAMES, LEAVES, RAW_NAMES, raw_field
+from futurisys.risk import band_for, scale_for, shown_percent
+from futurisys.schema import FEATURE_NAMES, RAW_NAMES, raw_field
 from futurisys.web import bp
 from futurisys.web.forms import EvaluationForm, WhatIfForm
 
 log = logging.getLogger(__name__)
+RESTORED = (
+    "Votre session avait pris fin avant l'envoi : vos saisies sont conservées ci-dessous. Vérifiez-les, puis "
+    "validez de nouveau."
+)
 INVALID = 422  # an invalid form is re-rendered with this status, its values kept
 UNAVAILABLE = {
     ModelUnavailable: "Le modèle est indisponible pour le moment.",
@@ -36,6 +41,10 @@ def index():
     started = time.perf_counter()
     form = EvaluationForm()
     if not form.is_submitted():
+        restored = pending_form(request.path)
+        if restored is not None:  # posted when the session had ended: shown back filled in, to check and submit
+            form = EvaluationForm(formdata=MultiDict(restored))
+            return render_template("web/form.html", form=form, notice=RESTORED)
         return render_template("web/form.html", form=form)
     if not form.validate():
         return render_template("web/form.html", form=form), INVALID
@@ -86,8 +95,18 @@ def origin_of(evaluation: Input) -> Input:
 def evaluation(public_id: str):
     """One evaluation's page: its risk, what drives it, and the what-if form (a what-if shows its origin too)."""
     shown = evaluation_or_404(public_id)
+    restored = pending_form(url_for("web.simulation", public_id=public_id))
+    if restored is not None:
+        return render_evaluation(shown, WhatIfForm(formdata=MultiDict(restored)), notice=RESTORED)
     whatif = WhatIfForm(formdata=None, data=shown.raw_record or {})
     return render_evaluation(shown, whatif)
+
+
+@bp.get("/evaluations/<public_id>/simulation")
+def simulation_page(public_id: str):
+    """A what-if's address opened again (reload, history): its evaluation's page, where the what-if form is."""
+    evaluation_or_404(public_id)
+    return redirect(url_for("web.evaluation", public_id=public_id), 303)
 
 
 @bp.post("/evaluations/<public_id>/simulation")
@@ -112,7 +131,7 @@ def simulation(public_id: str):
     return redirect(url_for("web.evaluation", public_id=stored.public_id), 303)
 
 
-def render_evaluation(shown: Input, whatif: WhatIfForm):
+def render_evaluation(shown: Input, whatif: WhatIfForm, notice: str | None = None):
     """The result page of a stored evaluation (with its origin when it is a what-if)."""
     features = {name: getattr(shown, name) for name in FEATURE_NAMES}
     origin = origin_of(shown)
@@ -120,12 +139,13 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
     if origin is not shown:
         before = {
             "proba": origin.prediction.prediction_proba,
-            "band": risk_band(origin.prediction.prediction_proba),
-            "label": origin.prediction.prediction_label,
+            "band": band_for(origin.prediction.prediction_proba, origin.prediction.threshold),
+            "position": scale_for(origin.prediction.threshold).position(origin.prediction.prediction_proba),
+            "threshold": origin.prediction.threshold,
             "public_id": origin.public_id,
             "changes": changes(origin.raw_record, shown.raw_record or {}),
-            "delta": whole_percent(shown.prediction.prediction_proba)
-            - whole_percent(origin.prediction.prediction_proba),
+            "delta": shown_percent(shown.prediction.prediction_proba)
+            - shown_percent(origin.prediction.prediction_proba),
         }
     return render_template(
         "web/result.html",
@@ -133,24 +153,24 @@ def render_evaluation(shown: Input, whatif: WhatIfForm):
         origin=origin,
         before=before,
         whatif=whatif,
-        **result_context(
-            features, shown.prediction.prediction_proba, shown.prediction.prediction_label, shown.prediction.threshold
-        ),
+        notice=notice,
+        **result_context(features, shown.prediction.prediction_proba, shown.prediction.threshold),
     )
 
 
-def result_context(features: dict, proba: float, label: str, threshold: float) -> dict:
-    """What the result page shows for one scored record: risk band, threshold, drivers."""
+def result_context(features: dict, proba: float, threshold: float) -> dict:
+    """What the result page shows for one scored record: risk band and position to the threshold, drivers."""
     found = drivers(model_store.predictor, features)  # 503 when no model is loaded
     largest = max((abs(d["contribution"]) for d in found), default=0) or 1
     for driver in found:
         driver["width"] = max(2, round(100 * abs(driver["contribution"]) / largest))
+    scale = scale_for(threshold)
     return {
         "proba": proba,
-        "above_threshold": label == LEAVES,
+        "position": scale.position(proba),
         "threshold": threshold,
-        "band": risk_band(proba),
-        "bands": BANDS,
+        "band": scale.band(proba),
+        "bands": scale.bands,
         "drivers": found,
     }
 
