@@ -58,11 +58,13 @@ class Input(db.Model):
         *_typed_columns(FEATURE_NAMES),
         # SQL NULL (not JSON null) when only the 30 features were sent.
         sa.Column("raw_record", sa.JSON(none_as_null=True), nullable=True),
-        sa.Column("source", sa.String(16), nullable=False, index=True),
+        sa.Column("source", sa.String(16), nullable=False),
         sa.Column("request_id", sa.String(64), nullable=False, index=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True),
         # A what-if points at the input it was derived from.
-        sa.Column("parent_input_id", sa.Integer, sa.ForeignKey("inputs.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "parent_input_id", sa.Integer, sa.ForeignKey("inputs.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
         # HR pages: the unguessable id in the evaluation's URL, its author and the employee's reference (no names).
         sa.Column("public_id", sa.String(32), nullable=True),
         sa.Column(
@@ -70,11 +72,20 @@ class Input(db.Model):
             sa.Integer,
             sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_inputs_user_id_users"),
             nullable=True,
-            index=True,
         ),
         sa.Column("employee_ref", sa.String(EMPLOYEE_REF_LENGTH), nullable=True, index=True),
         sa.CheckConstraint(f"source IN ({', '.join(repr(s) for s in SOURCES)})", name="ck_inputs_source"),
         sa.UniqueConstraint("public_id", name="uq_inputs_public_id"),
+        # Keyset pages and filters read these in order (futurisys/admin/queries.py, web/history.py, docs/scale.md).
+        sa.Index("ix_inputs_source_created_at", "source", "created_at"),
+        sa.Index("ix_inputs_user_id_created_at", "user_id", "created_at", "id"),
+        sa.Index(
+            "ix_inputs_evaluations_created_at",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("public_id IS NOT NULL"),
+            sqlite_where=sa.text("public_id IS NOT NULL"),
+        ),
     )
 
 
@@ -84,14 +95,24 @@ class Prediction(db.Model):
     __tablename__ = "predictions"
     id = sa.Column(sa.Integer, primary_key=True)
     input_id = sa.Column(sa.Integer, sa.ForeignKey("inputs.id", ondelete="CASCADE"), nullable=False, unique=True)
-    prediction_label = sa.Column(sa.String(8), nullable=False, index=True)
-    prediction_proba = sa.Column(sa.Float, nullable=False, index=True)
+    prediction_label = sa.Column(sa.String(8), nullable=False)
+    prediction_proba = sa.Column(sa.Float, nullable=False)
     threshold = sa.Column(sa.Float, nullable=False)
-    model_version = sa.Column(sa.String(64), nullable=False, index=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    model_version = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     latency_ms = sa.Column(sa.Float, nullable=False)
     api_key_name = sa.Column(sa.String(64), nullable=True)
     input = db.relationship(Input, backref=db.backref("prediction", uselist=False, passive_deletes=True))
+    # One index per (filter, sort) of the history, each ending in the keyset's tie-breaker `id`; no index on a
+    # column of a handful of values alone (label, version): those lead composite ones instead.
+    __table_args__ = (
+        sa.Index("ix_predictions_created_at_id", "created_at", "id"),
+        sa.Index("ix_predictions_proba_id", "prediction_proba", "id"),
+        sa.Index("ix_predictions_label_created_at", "prediction_label", "created_at", "id"),
+        sa.Index("ix_predictions_label_proba", "prediction_label", "prediction_proba", "id"),
+        sa.Index("ix_predictions_version_created_at", "model_version", "created_at", "id"),
+        sa.Index("ix_predictions_version_proba", "model_version", "prediction_proba", "id"),
+    )
 
 
 class User(UserMixin, db.Model):
@@ -154,3 +175,36 @@ class ApiKey(db.Model):
     prefix = sa.Column(sa.String(12), nullable=False)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+
+
+class DailyStat(db.Model):
+    """Predictions of one Paris day per source, label, histogram bin and model version (futurisys/stats.py)."""
+
+    __tablename__ = "prediction_daily_stats"
+    day = sa.Column(sa.Date, primary_key=True)
+    source = sa.Column(sa.String(16), primary_key=True)
+    prediction_label = sa.Column(sa.String(8), primary_key=True)
+    bin = sa.Column(sa.SmallInteger, primary_key=True, autoincrement=False)  # probability bin, 0 to 19 (5 % wide)
+    model_version = sa.Column(sa.String(64), primary_key=True)
+    n = sa.Column(sa.Integer, nullable=False)
+    proba_sum = sa.Column(sa.Float, nullable=False)
+
+
+class FeatureDailyStat(db.Model):
+    """Inputs of one Paris day per source, feature and drift bin (a category, or a reference quantile bin)."""
+
+    __tablename__ = "input_feature_daily_stats"
+    day = sa.Column(sa.Date, primary_key=True)
+    source = sa.Column(sa.String(16), primary_key=True)
+    feature = sa.Column(sa.String(64), primary_key=True)
+    bin = sa.Column(sa.String(64), primary_key=True)
+    n = sa.Column(sa.Integer, nullable=False)
+
+
+class StatsRefresh(db.Model):
+    """Up to which day the daily stats are complete, and the reference bins the feature stats were counted in."""
+
+    __tablename__ = "stats_refreshes"
+    name = sa.Column(sa.String(32), primary_key=True)
+    through = sa.Column(sa.Date, nullable=True)  # last complete Paris day
+    fingerprint = sa.Column(sa.String(64), nullable=True)

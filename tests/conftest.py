@@ -12,7 +12,17 @@ import sqlalchemy as sa
 from futurisys.extensions import db as _db
 from tests.support import PG_ADMIN_URL, PG_TEST_DB, login, make_app, make_user, migrated_app, serving, sign_in
 
-USER_TABLES = ("predictions", "inputs", "users", "login_failures", "api_keys", "idempotency_keys")
+USER_TABLES = (
+    "predictions",
+    "inputs",
+    "users",
+    "login_failures",
+    "api_keys",
+    "idempotency_keys",
+    "prediction_daily_stats",
+    "input_feature_daily_stats",
+    "stats_refreshes",
+)
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
