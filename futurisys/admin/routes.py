@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from futurisys import stats
 from futurisys.admin import bp
 from futurisys.admin.forms import SORTS, SOURCE_LABELS, DeleteForm, filter_args, filter_form
 from futurisys.admin.queries import history_page, history_totals
@@ -85,6 +86,7 @@ def delete(prediction_id: int):
     context = _detail_context(prediction_id)
     if not form.validate_on_submit():
         return render_template("admin/detail.html", form=form, **context), 422
+    stats.discount(db.session.connection(), context["record"].id)  # the counted days stay equal to the rows
     db.session.execute(sa.delete(Input).where(Input.id == context["record"].id))
     db.session.commit()
     log.info("prediction %d and its input deleted by user %d", prediction_id, current_user.id)
