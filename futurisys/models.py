@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from futurisys.extensions import db
-from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, TARGET, feature
+from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, SHARED_NAMES, TARGET, feature
 
 #: Where an input came from: the JSON API, the HR form, a what-if, the batch API, the HR CSV upload (« lot »).
 SOURCES = ("api", "form", "whatif", "batch", "lot")
@@ -30,6 +31,11 @@ def new_session_token() -> str:
 def column_type(kind: str):
     """The SQL type of a schema field kind."""
     return {"int": sa.Integer, "float": sa.Float, "bool": sa.Boolean, "category": lambda: sa.String(64)}[kind]()
+
+
+def compact_raw(raw: dict | None) -> dict | None:
+    """What `inputs.raw_record` stores of a raw HR record: only the fields the feature columns do not hold."""
+    return None if raw is None else {name: value for name, value in raw.items() if name not in SHARED_NAMES}
 
 
 def _typed_columns(names, nullable: bool = False) -> list[sa.Column]:
@@ -87,6 +93,26 @@ class Input(db.Model):
             sqlite_where=sa.text("public_id IS NOT NULL"),
         ),
     )
+    stored_raw = __table__.c.raw_record
+
+    @hybrid_property
+    def raw_record(self) -> dict | None:
+        """The raw HR record as sent: its stored fields completed by the feature columns that repeat the others.
+
+        Rows written before only the other fields were stored hold all 27: the stored values then simply win.
+        """
+        if self.stored_raw is None:
+            return None
+        return {**{name: getattr(self, name) for name in SHARED_NAMES}, **self.stored_raw}
+
+    @raw_record.inplace.setter
+    def _raw_record_setter(self, value: dict | None) -> None:
+        self.stored_raw = compact_raw(value)
+
+    @raw_record.inplace.expression
+    @classmethod
+    def _raw_record_expression(cls):
+        return cls.stored_raw
 
 
 class Prediction(db.Model):

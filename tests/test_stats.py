@@ -13,6 +13,7 @@ from futurisys.admin.dashboard import dashboard_figures
 from futurisys.admin.insights import CATEGORICAL, DRIFT_SOURCES, recent_counts, reference_frame
 from futurisys.extensions import db, model_store
 from futurisys.ml import drift
+from futurisys.ml.features import derive_features
 from futurisys.models import Input, Prediction, utcnow
 from futurisys.predictions import predict_and_store_many
 from futurisys.schema import FEATURE_NAMES
@@ -109,3 +110,20 @@ def test_stats_equal_the_raw_rows_through_refresh_purge_and_delete(spread, clien
         for since in windows:
             assert (figures(since), recent_counts(since)) == raw_figures(since)
         assert sum(n for _, n, _, _ in figures(None)["by_source"]) == 85 - result.predictions - 1
+
+
+def test_raw_records_store_only_the_fields_the_feature_columns_do_not_hold(app, db):
+    from futurisys.models import Input
+    from futurisys.schema import SHARED_NAMES
+    from tests.payloads import RAW
+    from tests.support import store
+
+    store(app, derive_features(RAW), raw=RAW)
+    stored = db.session.execute(sa.select(Input.__table__.c.raw_record)).scalar_one()
+    assert set(stored) == set(RAW) - set(SHARED_NAMES) and len(stored) == 6
+    assert db.session.scalars(sa.select(Input)).one().raw_record == RAW
+    # A row written before (all 27 fields stored) reads the same.
+    db.session.execute(sa.update(Input.__table__).values(raw_record=RAW))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(Input)).one().raw_record == RAW
