@@ -307,33 +307,45 @@ def forget_before(connection, cutoff: datetime) -> None:
     _recount_features(connection, day)
 
 
-def _recount_features(connection, day: date, where: tuple = ()) -> None:
-    """Recount one counted day's feature bins from its raw rows (matching `where`)."""
+def _recount_features(connection, day: date) -> None:
+    """Recount one counted day's feature bins from its raw rows."""
     edges = drift_edges(connection)
     through = counted_through(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
     if through is None or day > through:
         return
     connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day == day))
-    groups = raw_feature_groups(connection, [*_between(INPUT.c.created_at, connection, day, day), *where], edges)
+    groups = raw_feature_groups(connection, _between(INPUT.c.created_at, connection, day, day), edges)
     connection.execute(
         FEATURE_DAILY.insert().from_select(["day", "source", "feature", "bin", "n"], sa.union_all(*groups))
     )
 
 
 def discount(connection, input_id: int) -> None:
-    """Before deleting one input: take its prediction (and features) out of the counted days (admin delete)."""
+    """Before deleting one input: take its prediction and its features out of the counted days (admin delete).
+
+    A decrement of the few stats rows it was counted in (found with the very expressions that counted it): a cost
+    that does not grow with the day's rows or the table's.
+    """
     through = counted_through(connection)
-    row = connection.execute(sa.select(PRED.c.created_at).select_from(JOINED).where(INPUT.c.id == input_id)).first()
-    if row is None or through is None:
-        return
-    created = row.created_at if isinstance(row.created_at, datetime) else datetime.fromisoformat(row.created_at)
-    day = _calendar_day(connection, created if created.tzinfo else created.replace(tzinfo=UTC))
-    if day > through:
-        return  # not counted yet: the raw rows are read for that day
-    # Recount the whole day without this input: exact, and one day of rows at most.
-    connection.execute(DAILY.delete().where(DAILY.c.day == day))
-    groups = raw_prediction_groups(
-        connection, [*_between(PRED.c.created_at, connection, day, day), INPUT.c.id != input_id]
+    own = connection.execute(raw_prediction_groups(connection, [INPUT.c.id == input_id])).first()
+    if own is None or through is None or _as_date(own.day) > through:
+        return  # not counted (yet): pages read that day's raw rows
+    key = [DAILY.c[name] == getattr(own, name) for name in GROUPS[1:]] + [DAILY.c.day == _as_date(own.day)]
+    connection.execute(
+        DAILY.update().where(*key).values(n=DAILY.c.n - own.n, proba_sum=DAILY.c.proba_sum - own.proba_sum)
     )
-    connection.execute(DAILY.insert().from_select([*GROUPS, "n", "proba_sum"], groups))
-    _recount_features(connection, day, (INPUT.c.id != input_id,))
+    connection.execute(DAILY.delete().where(*key, DAILY.c.n <= 0))
+    edges = drift_edges(connection)
+    features_through = counted_through(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
+    if features_through is None or _as_date(own.day) > features_through:
+        return
+    for row in connection.execute(sa.union_all(*raw_feature_groups(connection, [INPUT.c.id == input_id], edges))):
+        key = [FEATURE_DAILY.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
+        key.append(FEATURE_DAILY.c.day == _as_date(row.day))
+        connection.execute(FEATURE_DAILY.update().where(*key).values(n=FEATURE_DAILY.c.n - row.n))
+        connection.execute(FEATURE_DAILY.delete().where(*key, FEATURE_DAILY.c.n <= 0))
+
+
+def _as_date(value) -> date:
+    """A day as SQLite's date() gives it (text) or PostgreSQL does (a date)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -30,7 +30,7 @@ _ORDER = {
     for sort, (columns, descending) in SORT_KEYS.items()
 }
 #: Up to this many matching rows the page counts them exactly (a bounded index read); beyond, it estimates.
-EXACT_COUNT_LIMIT = 5000
+EXACT_COUNT_LIMIT = 1000
 
 
 def as_utc(value: datetime) -> datetime:
