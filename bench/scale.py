@@ -1,12 +1,12 @@
 """Do the pages cost the same at 1M (or 10M) stored predictions as at 10,000? Times each page at each size.
 
-One PostgreSQL database of its own per run (futurisys_bench_scale_<pid>, dropped at the end, even on failure).
-Seeds a few hundred rows through the real write paths (/predict with features and with raw records, the HR form
-by two accounts: a big one and a small one), then grows the tables in SQL by copying those rows (new created_at
-over the last year, new public ids), refreshes the daily stats, and times every page through the Flask test client
-(median of --repeat, whole body read) with /health in the same run; prints each page's time, its ratio to /health
-and its ratio to the smallest size. Bounded: sizes above --max-rows are skipped, and so is the next size once a
-fill has taken more than --budget seconds in all.
+One PostgreSQL database of its own per size (futurisys_bench_scale_<pid>_<size>, all dropped at the end, even on
+failure). Each is seeded through the real write paths (/predict with features and with raw records, the HR form
+by two accounts: a big one and a small one), then grown in SQL by copying those rows (new created_at over the last
+year, new public ids), and its daily stats are counted. Every page is then timed through the Flask test client
+(whole body read; the export to its first chunk) on each size in turn, --repeat times, so the machine's load falls
+on all sizes alike; prints the medians, /health's in the same run and each size's ratio to the smallest; then the
+admin delete, /predict's p99 alone and during a purge. Bounded: sizes above --max-rows are not built.
 
     PYTHONPATH=. .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--repeat 5] [--bundle DIR]
 """
@@ -236,13 +236,64 @@ def purge_p99(app, engine, api) -> tuple[tuple[float, int], tuple[float, int], i
     return (alone, 200), (during, 200), result[0].inputs if result else 0
 
 
+def make_site(size: int, bundle: str):
+    """A migrated, seeded app on a database of its own for one size: (app, engine, database name)."""
+    from flask_migrate import upgrade
+
+    from futurisys import create_app
+    from futurisys.extensions import db
+
+    database = f"futurisys_bench_scale_{os.getpid()}_{size}"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": recreate_database(database),
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench",
+            "MODEL_DIR": bundle,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        engine = db.engine
+    assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
+    seed(app)
+    return app, engine, database
+
+
+def fill(size: int, app, engine) -> None:
+    """Grow one site to `size` predictions, count its daily stats and print what it stores."""
+    from futurisys import stats
+    from futurisys.db_timeouts import maintenance
+
+    with maintenance(3600):  # the app's client-side deadline is the request's 2 s otherwise
+        seconds = grow(engine, size)
+    started = time.perf_counter()
+    with app.app_context():
+        stats.refresh(engine, 600)
+    refresh_s = time.perf_counter() - started
+    with engine.connect() as connection:
+        disk = connection.scalar(
+            sa.text("SELECT pg_total_relation_size('inputs') + pg_total_relation_size('predictions')")
+        )
+        raw_bytes = connection.scalar(
+            sa.text("SELECT avg(pg_column_size(raw_record)) FROM inputs WHERE raw_record IS NOT NULL")
+        )
+        full_bytes = connection.scalar(sa.text("SELECT pg_column_size(CAST(:doc AS json))"), {"doc": json.dumps(RAW)})
+    print(
+        f"{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s, inputs + predictions "
+        f"{disk / 2**20:,.0f} MiB ({disk / 2**20 / size * 1e6:,.0f} MiB per 1M); raw_record "
+        f"{float(raw_bytes or 0):.0f} bytes per raw record (all 27 fields: {full_bytes}); load {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bundle", help="model bundle folder (default: train one in a temporary folder)")
     parser.add_argument("--max-rows", type=int, default=10_000_000)
-    parser.add_argument("--budget", type=float, default=300, help="seconds of filling after which no size is added")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_rows]
     work = tempfile.TemporaryDirectory(prefix="futurisys-bench-scale-")
@@ -252,85 +303,67 @@ def main() -> None:
 
         bundle = str(Path(work.name) / "model")
         train_bundle(bundle)
-    database = f"futurisys_bench_scale_{os.getpid()}"
-    url = recreate_database(database)
-    from futurisys import create_app, stats
-    from futurisys.db_timeouts import maintenance
     from futurisys.extensions import db
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-            "SECRET_KEY": "bench",
-            "MODEL_DIR": bundle,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
-    results: dict[int, dict[str, tuple[float, int]]] = {}
-    filled = 0.0
+    sites: dict[int, tuple] = {}
     try:
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            engine = db.engine
-        assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
-        seed(app)
-        api = app.test_client()
-        empty_predict = predict_ms(api, args.repeat)
-        empty_health = median_ms(api, "/health", args.repeat * 4)[0]
-        print(f"/predict on the seeded database: {empty_predict:.1f} ms, /health {empty_health:.2f} ms")
         for size in sizes:
-            if filled > args.budget:
-                print(f"skipping {size:,}: filling already took {filled:.0f} s")
-                break
-            with maintenance(3600):  # the app's client-side deadline is the request's 2 s otherwise
-                seconds = grow(engine, size)
-            filled += seconds
-            started = time.perf_counter()
-            with app.app_context():
-                stats.refresh(engine, 600)
-            refresh_s = time.perf_counter() - started
-            with engine.connect() as connection:
-                disk = connection.scalar(
-                    sa.text("SELECT pg_total_relation_size('inputs') + pg_total_relation_size('predictions')")
-                )
-                raw_bytes = connection.scalar(
-                    sa.text("SELECT avg(pg_column_size(raw_record)) FROM inputs WHERE raw_record IS NOT NULL")
-                )
-                full_bytes = connection.scalar(
-                    sa.text("SELECT pg_column_size(CAST(:doc AS json))"), {"doc": json.dumps(RAW)}
-                )
-            print(
-                f"  raw_record: {float(raw_bytes or 0):.0f} bytes stored per raw record (all 27 fields: {full_bytes})"
-            )
-            print(
-                f"\n{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s, "
-                f"inputs + predictions {disk / 2**20:,.0f} MiB ({disk / 2**20 / size * 1e6:,.0f} MiB per 1M), "
-                f"load {os.getloadavg()[0]:.2f}"
-            )
-            row = {}
-            for label, page, client in pages(app, engine):
-                row[label] = median_ms(client, page, args.repeat, first_byte=page.endswith(".csv"))
-            row["/predict"] = (predict_ms(api, args.repeat), 200)
+            sites[size] = make_site(size, bundle)
+        api = {size: app.test_client() for size, (app, _, _) in sites.items()}
+        first = sizes[0]
+        print(
+            f"/predict on a seeded database: {predict_ms(api[first], args.repeat):.1f} ms, "
+            f"/health {median_ms(api[first], '/health', args.repeat * 4)[0]:.2f} ms"
+        )
+        for size, (app, engine, _) in sites.items():
+            fill(size, app, engine)
+        # Each page is timed on every size in turn, repeat after repeat: a change of the machine's load (shared
+        # with other work) falls on all sizes alike instead of on whichever size ran at that moment.
+        plans = {size: pages(app, engine) for size, (app, engine, _) in sites.items()}
+        results: dict[int, dict[str, tuple[float, int]]] = {size: {} for size in sizes}
+        for k, (label, page, _) in enumerate(plans[first]):
+            times: dict[int, list[float]] = {size: [] for size in sizes}
+            for _ in range(args.repeat):
+                for size in sizes:
+                    ms, status = median_ms(plans[size][k][2], plans[size][k][1], 1, first_byte=page.endswith(".csv"))
+                    times[size].append(ms)
+                    results[size][label] = (0.0, status)
+            for size in sizes:
+                results[size][label] = (statistics.median(times[size]), results[size][label][1])
+        for size in sizes:
+            results[size]["/predict"] = (predict_ms(api[size], args.repeat), 200)
+        for size, (app, engine, _) in sites.items():
+            row = results[size]
             row["admin delete of one prediction"] = delete_ms(app, engine)
-            row["/predict p99 alone"], row["/predict p99 during a purge"], purged = purge_p99(app, engine, api)
-            print(f"  (the purge deleted {purged:,} inputs, the oldest 1.5 %, in batches)")
-            results[size] = row
-            health = row["/health"][0]
-            base = results[sizes[0]]
-            print(f"  {'page':<46} {'ms':>8} {'÷ /health':>10} {'÷ ' + format(sizes[0], ','):>10}  status")
-            for label, (ms, status) in row.items():
-                ratio = ms / base[label][0] if base[label][0] else float("nan")
-                print(f"  {label:<46} {ms:8.1f} {ms / health:10.0f} {ratio:10.2f}  {status}")
+            row["/predict p99 alone"], row["/predict p99 during a purge"], purged = purge_p99(app, engine, api[size])
+            print(f"{size:,}: the purge deleted {purged:,} inputs (the oldest 1.5 %) in batches")
+        header = "".join(f"{format(size, ','):>12}" for size in sizes)
+        ratios = "".join(f"{'÷ ' + format(first, ','):>12}" for size in sizes[1:])
+        print(f"\n{'page (median ms; ratio to /health in brackets)':<50}{header}{ratios}")
+        for label in results[first]:
+            cells = ""
+            for size in sizes:
+                ms, status = results[size][label]
+                mark = "" if status in (200, 302) else f" [{status}]"
+                cells += f"{ms:8.1f}{mark}".rjust(12)
+            cells += "".join(
+                f"{results[size][label][0] / results[first][label][0]:12.2f}" if results[first][label][0] else "nan"
+                for size in sizes[1:]
+            )
+            print(f"{label:<50}{cells}")
+        health = [results[size]["/health"][0] for size in sizes]
+        predict = [results[size]["/predict"][0] for size in sizes]
+        print(
+            "/predict ÷ /health (time ratio): "
+            + ", ".join(f"{p / h:.1f}" for p, h in zip(predict, health, strict=True))
+        )
         print(f"\nload average at the end: {os.getloadavg()}")
     finally:
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
-        recreate_database(database, drop_only=True)
+        for app, _engine, database in sites.values():
+            with app.app_context():
+                for engine in db.engines.values():
+                    engine.dispose()
+            recreate_database(database, drop_only=True)
         work.cleanup()
 
 
