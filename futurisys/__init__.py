@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
         elif db.engine.dialect.driver == "psycopg2":
             for engine in db.engines.values():
                 db_timeouts.install(engine)
+            db_timeouts.scope_by_blueprint(app)
 
     from futurisys import admin, api, auth, cli, compliance, errors, metrics, outcomes, security, web
 

@@ -80,6 +80,8 @@ class Config:
     DB_STATEMENT_TIMEOUT = _seconds("DB_STATEMENT_TIMEOUT", 2)
     DB_POOL_TIMEOUT = _seconds("DB_POOL_TIMEOUT", 1)
     READY_DB_TIMEOUT = _seconds("READY_DB_TIMEOUT", 1)
+    # Per statement of the maintenance commands (purge, daily stats): batches, not the request's few seconds.
+    MAINTENANCE_STATEMENT_TIMEOUT = _seconds("MAINTENANCE_STATEMENT_TIMEOUT", 300)
     MODEL_DIR = os.environ.get("MODEL_DIR")  # None means: <instance>/model
     MODEL_REPO = os.environ.get("MODEL_REPO")
     MODEL_REVISION = os.environ.get("MODEL_REVISION", "main")

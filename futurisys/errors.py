@@ -97,6 +97,10 @@ def error_response(status: int, message: str, errors: dict | None = None, **extr
                 body["detail"] = detail_list(errors)
         body.update(extra)
         return jsonify(body), status
+    if status >= 500 and "_login_user" not in g:
+        # A server error page draws the menu as for a visitor rather than read the account: the database may be
+        # what failed, and the page must answer without waiting on it.
+        g._login_user = login_manager.anonymous_user()
     return render_template("errors/error.html", status=status, message=message, errors=errors), status
 
 
@@ -131,9 +135,6 @@ def _database_error(exc: SQLAlchemyError):
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
     if unavailable:
-        if "_login_user" not in g:
-            # The account could not be read either: the page is drawn as for a visitor, not by asking again.
-            g._login_user = login_manager.anonymous_user()
         return error_response(503, "Base de données indisponible, réessayez plus tard.")
     log.exception("database error on %s %s", request.method, request.path)
     return error_response(500, "Erreur interne.")

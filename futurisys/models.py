@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from futurisys.extensions import db
-from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, TARGET, feature
+from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, SHARED_NAMES, TARGET, feature
 
 #: Where an input came from: the JSON API, the HR form, a what-if, the batch API, the HR CSV upload (« lot »).
 SOURCES = ("api", "form", "whatif", "batch", "lot")
@@ -30,6 +31,11 @@ def new_session_token() -> str:
 def column_type(kind: str):
     """The SQL type of a schema field kind."""
     return {"int": sa.Integer, "float": sa.Float, "bool": sa.Boolean, "category": lambda: sa.String(64)}[kind]()
+
+
+def compact_raw(raw: dict | None) -> dict | None:
+    """What `inputs.raw_record` stores of a raw HR record: only the fields the feature columns do not hold."""
+    return None if raw is None else {name: value for name, value in raw.items() if name not in SHARED_NAMES}
 
 
 def _typed_columns(names, nullable: bool = False) -> list[sa.Column]:
@@ -60,11 +66,13 @@ class Input(db.Model):
         *_typed_columns((name for name in FEATURE_NAMES if not feature(name).required), nullable=True),
         # SQL NULL (not JSON null) when only the 30 features were sent.
         sa.Column("raw_record", sa.JSON(none_as_null=True), nullable=True),
-        sa.Column("source", sa.String(16), nullable=False, index=True),
+        sa.Column("source", sa.String(16), nullable=False),
         sa.Column("request_id", sa.String(64), nullable=False, index=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True),
         # A what-if points at the input it was derived from.
-        sa.Column("parent_input_id", sa.Integer, sa.ForeignKey("inputs.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "parent_input_id", sa.Integer, sa.ForeignKey("inputs.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
         # HR pages: the unguessable id in the evaluation's URL, its author and the employee's reference (no names).
         sa.Column("public_id", sa.String(32), nullable=True),
         sa.Column(
@@ -72,12 +80,41 @@ class Input(db.Model):
             sa.Integer,
             sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_inputs_user_id_users"),
             nullable=True,
-            index=True,
         ),
         sa.Column("employee_ref", sa.String(EMPLOYEE_REF_LENGTH), nullable=True, index=True),
         sa.CheckConstraint(f"source IN ({', '.join(repr(s) for s in SOURCES)})", name="ck_inputs_source"),
         sa.UniqueConstraint("public_id", name="uq_inputs_public_id"),
+        # Keyset pages and filters read these in order (futurisys/admin/queries.py, web/history.py, docs/scale.md).
+        sa.Index("ix_inputs_source_created_at", "source", "created_at"),
+        sa.Index("ix_inputs_user_id_created_at", "user_id", "created_at", "id"),
+        sa.Index(
+            "ix_inputs_evaluations_created_at",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("public_id IS NOT NULL"),
+            sqlite_where=sa.text("public_id IS NOT NULL"),
+        ),
     )
+    stored_raw = __table__.c.raw_record
+
+    @hybrid_property
+    def raw_record(self) -> dict | None:
+        """The raw HR record as sent: its stored fields completed by the feature columns that repeat the others.
+
+        Rows written before only the other fields were stored hold all 27: the stored values then simply win.
+        """
+        if self.stored_raw is None:
+            return None
+        return {**{name: getattr(self, name) for name in SHARED_NAMES}, **self.stored_raw}
+
+    @raw_record.inplace.setter
+    def _raw_record_setter(self, value: dict | None) -> None:
+        self.stored_raw = compact_raw(value)
+
+    @raw_record.inplace.expression
+    @classmethod
+    def _raw_record_expression(cls):
+        return cls.stored_raw
 
 
 class Prediction(db.Model):
@@ -86,14 +123,24 @@ class Prediction(db.Model):
     __tablename__ = "predictions"
     id = sa.Column(sa.Integer, primary_key=True)
     input_id = sa.Column(sa.Integer, sa.ForeignKey("inputs.id", ondelete="CASCADE"), nullable=False, unique=True)
-    prediction_label = sa.Column(sa.String(8), nullable=False, index=True)
-    prediction_proba = sa.Column(sa.Float, nullable=False, index=True)
+    prediction_label = sa.Column(sa.String(8), nullable=False)
+    prediction_proba = sa.Column(sa.Float, nullable=False)
     threshold = sa.Column(sa.Float, nullable=False)
-    model_version = sa.Column(sa.String(64), nullable=False, index=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    model_version = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     latency_ms = sa.Column(sa.Float, nullable=False)
     api_key_name = sa.Column(sa.String(64), nullable=True)
     input = db.relationship(Input, backref=db.backref("prediction", uselist=False, passive_deletes=True))
+    # One index per (filter, sort) of the history, each ending in the keyset's tie-breaker `id`; no index on a
+    # column of a handful of values alone (label, version): those lead composite ones instead.
+    __table_args__ = (
+        sa.Index("ix_predictions_created_at_id", "created_at", "id"),
+        sa.Index("ix_predictions_proba_id", "prediction_proba", "id"),
+        sa.Index("ix_predictions_label_created_at", "prediction_label", "created_at", "id"),
+        sa.Index("ix_predictions_label_proba", "prediction_label", "prediction_proba", "id"),
+        sa.Index("ix_predictions_version_created_at", "model_version", "created_at", "id"),
+        sa.Index("ix_predictions_version_proba", "model_version", "prediction_proba", "id"),
+    )
 
 
 class User(UserMixin, db.Model):
@@ -167,3 +214,36 @@ class ApiKey(db.Model):
     prefix = sa.Column(sa.String(12), nullable=False)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     revoked_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+
+
+class DailyStat(db.Model):
+    """Predictions of one Paris day per source, label, histogram bin and model version (futurisys/stats.py)."""
+
+    __tablename__ = "prediction_daily_stats"
+    day = sa.Column(sa.Date, primary_key=True)
+    source = sa.Column(sa.String(16), primary_key=True)
+    prediction_label = sa.Column(sa.String(8), primary_key=True)
+    bin = sa.Column(sa.SmallInteger, primary_key=True, autoincrement=False)  # probability bin, 0 to 19 (5 % wide)
+    model_version = sa.Column(sa.String(64), primary_key=True)
+    n = sa.Column(sa.Integer, nullable=False)
+    proba_sum = sa.Column(sa.Float, nullable=False)
+
+
+class FeatureDailyStat(db.Model):
+    """Inputs of one Paris day per source, feature and drift bin (a category, or a reference quantile bin)."""
+
+    __tablename__ = "input_feature_daily_stats"
+    day = sa.Column(sa.Date, primary_key=True)
+    source = sa.Column(sa.String(16), primary_key=True)
+    feature = sa.Column(sa.String(64), primary_key=True)
+    bin = sa.Column(sa.String(64), primary_key=True)
+    n = sa.Column(sa.Integer, nullable=False)
+
+
+class StatsRefresh(db.Model):
+    """Up to which day the daily stats are complete, and the reference bins the feature stats were counted in."""
+
+    __tablename__ = "stats_refreshes"
+    name = sa.Column(sa.String(32), primary_key=True)
+    through = sa.Column(sa.Date, nullable=True)  # last complete Paris day
+    fingerprint = sa.Column(sa.String(64), nullable=True)

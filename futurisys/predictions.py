@@ -16,7 +16,7 @@ from futurisys.config import SCORING_BIND
 from futurisys.extensions import db
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Predictor, Score
-from futurisys.models import Input, Prediction, utcnow
+from futurisys.models import Input, Prediction, compact_raw, utcnow
 from futurisys.pg_copy import copy_rows
 from futurisys.sqlite_writes import write_turn
 
@@ -91,7 +91,7 @@ def _rows(
     """The `inputs` and `predictions` rows of one scored record."""
     input_row = {
         **features,
-        "raw_record": raw,
+        "raw_record": compact_raw(raw),  # the 21 fields the feature columns repeat are not stored twice
         "source": request.source,
         "request_id": request.request_id,
         "created_at": request.created_at,

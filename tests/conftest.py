@@ -36,6 +36,9 @@ USER_TABLES = (
     "access_journal",
     "compliance_settings",
     "employee_flags",
+    "prediction_daily_stats",
+    "input_feature_daily_stats",
+    "stats_refreshes",
 )
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg2.extensions
 import pytest
 import requests
 
@@ -79,10 +80,27 @@ def _predict(base: str) -> tuple[int, float]:
 
 def test_timeouts_reach_the_driver():
     args = postgres_connect_args(connect_timeout=2, statement_timeout=2)
-    assert args == {"connect_timeout": 2, "options": "-c statement_timeout=2000"}
+    assert args == {"connect_timeout": 2, "options": "-c jit=off -c statement_timeout=2000"}
     assert _limits("host=x connect_timeout=2 options='-c statement_timeout=2000'") == (2.0, 2.25)
     assert _limits("host=x") == (None, None)  # no setting, no deadline (tools that connect on their own)
-    assert postgres_connect_args(0, 0) == {}
+    assert postgres_connect_args(0, 0) == {"options": "-c jit=off"}
+
+
+def test_breakers_are_per_scope_and_maintenance_has_its_own_limit():
+    dsn = "host=x options='-c statement_timeout=2000'"
+    try:
+        db_timeouts.set_scope("admin")
+        db_timeouts._breaker(dsn).tripped()  # a slow admin page timed out…
+        assert not db_timeouts._breaker(dsn).admit()
+        db_timeouts.set_scope("api")
+        assert db_timeouts._breaker(dsn).admit()  # …and /predict still waits on the database
+        connection = type("Connection", (), {"dsn": dsn, "status": psycopg2.extensions.STATUS_READY})()
+        with db_timeouts.maintenance(300):
+            assert db_timeouts._seconds_for(connection) == 300.25 and db_timeouts._breaker(dsn).admit()
+        assert db_timeouts._seconds_for(connection) == 2.25 and db_timeouts._local.scope == "api"
+    finally:
+        db_timeouts.set_scope(None)
+        close_breakers()
 
 
 def test_frozen_database_answers_503_fast_and_recovers(served, hr_session, frozen):

@@ -84,7 +84,7 @@ def test_my_evaluations_lists_filters_and_pages(app, hr_client, db):
     # Dates are Paris days: an evaluation moved to last week drops out of "from today".
     with app.app_context():
         first = db.session.scalar(sa.select(Input).where(Input.employee_ref == "MAT-1"))
-        first.prediction.created_at = utcnow() - timedelta(days=8)
+        first.created_at = first.prediction.created_at = utcnow() - timedelta(days=8)
         db.session.commit()
     today = utcnow().date().isoformat()
     recent = hr_client.get("/evaluations", query_string={"date_from": today}).get_data(as_text=True)
@@ -106,11 +106,16 @@ def test_bad_filters_are_a_form_error_not_a_crash(hr_client, args):
     assert response.status_code == 422 and "Certains filtres sont invalides" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("page", ["999999999999999999999", "-3", "abc", "0", "2"])
-def test_any_page_number_answers(hr_client, page):
+@pytest.mark.parametrize(
+    "key", ["999999999999999999999", "-3", "abc", "0_x", "2026-01-01T00:00:00_99999999999999999999"]
+)
+def test_any_page_key_answers(hr_client, key):
     evaluate(hr_client)
-    response = hr_client.get("/evaluations", query_string={"page": page})
-    assert response.status_code == 200
+    for name in ("apres", "avant", "page"):
+        response = hr_client.get("/evaluations", query_string={name: key})
+        assert (
+            response.status_code == 200 and response.get_data(as_text=True).count('data-testid="evaluation-row"') == 1
+        )
 
 
 def test_fifty_per_page(app, hr_client, db):
@@ -127,9 +132,11 @@ def test_fifty_per_page(app, hr_client, db):
                 author=Author(user_id, f"M{n}"),
             )
     first = hr_client.get("/evaluations").get_data(as_text=True)
-    assert first.count('data-testid="evaluation-row"') == 50 and "page 1 sur 2" in first
-    second = hr_client.get("/evaluations", query_string={"page": 2}).get_data(as_text=True)
+    assert first.count('data-testid="evaluation-row"') == 50 and "51 évaluations" in first
+    link = re.search(r'href="([^"]*)" rel="next"', first)[1].replace("&amp;", "&")
+    second = hr_client.get(link).get_data(as_text=True)
     assert second.count('data-testid="evaluation-row"') == 1 and ">M0<" in second  # the oldest comes last
+    assert 'rel="next"' not in second and "Plus récentes" in second
 
 
 def test_no_aria_attribute_renders_as_none(hr_client):

@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 
 import click
-import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 
+from futurisys import retention, stats
 from futurisys.extensions import db
-from futurisys.models import Input, Prediction, utcnow
+from futurisys.models import utcnow
 
 predictions_cli = AppGroup("predictions", help="Stored inputs and predictions.")
 _AGE = re.compile(r"^\s*(\d+)\s*([dh])\s*$", re.IGNORECASE)
@@ -42,25 +43,32 @@ class AgeParam(click.ParamType):
 @predictions_cli.command("purge")
 @click.option("--older-than", "age", type=AgeParam(), required=True, help="Age such as 90d (days) or 12h (hours).")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
-def purge_command(age: timedelta, dry_run: bool) -> None:
-    """Delete the inputs older than AGE together with their predictions, in one transaction (legal holds kept)."""
-    from futurisys.compliance.rights import unless_held
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=retention.BATCH_SIZE, show_default=True)
+def purge_command(age: timedelta, dry_run: bool, batch_size: int) -> None:
+    """Delete the inputs older than AGE together with their predictions, a batch per transaction (legal holds kept)."""
+    from futurisys.compliance.rights import held_among
 
-    inputs, predictions = Input.__table__, Prediction.__table__
     cutoff = utcnow() - age
-    expired = unless_held(inputs.c.employee_ref, inputs.c.created_at < cutoff)
-    old_inputs = sa.select(inputs.c.id).where(expired)
-    with db.engine.begin() as connection:
-        if dry_run:
-            n_inputs = connection.scalar(sa.select(sa.func.count()).select_from(old_inputs.subquery()))
-            n_predictions = connection.scalar(
-                sa.select(sa.func.count()).select_from(predictions).where(predictions.c.input_id.in_(old_inputs))
-            )
-        else:
-            # Predictions first, explicitly: the result does not depend on the foreign-key cascade being on.
-            n_predictions = connection.execute(
-                predictions.delete().where(predictions.c.input_id.in_(old_inputs))
-            ).rowcount
-            n_inputs = connection.execute(inputs.delete().where(expired)).rowcount
+    seconds = current_app.config["MAINTENANCE_STATEMENT_TIMEOUT"]
+    if dry_run:
+        result = retention.count_older_than(db.engine, cutoff, seconds, held_among=held_among)
+    else:
+        result = retention.purge_older_than(
+            db.engine,
+            cutoff,
+            seconds,
+            batch_size=batch_size,
+            progress=lambda done: click.echo(f"  {done.inputs} inputs deleted so far", err=True),
+            held_among=held_among,
+        )
     verb = "would be deleted" if dry_run else "deleted"
-    click.echo(f"{n_inputs} inputs and {n_predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb}")
+    click.echo(
+        f"{result.inputs} inputs and {result.predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb}"
+    )
+
+
+@predictions_cli.command("stats")
+def stats_command() -> None:
+    """Count the days not counted yet into the daily stats the dashboard and the drift page read (run it daily)."""
+    last = stats.refresh(db.engine, current_app.config["MAINTENANCE_STATEMENT_TIMEOUT"])
+    click.echo(f"daily stats complete through {last:%Y-%m-%d}")

@@ -7,53 +7,40 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import render_template
 
-from futurisys import formatting
+from futurisys import formatting, stats
 from futurisys.admin import bp
 from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
 from futurisys.admin.forms import SOURCE_LABELS, read_window
-from futurisys.admin.queries import INPUT, JOINED, LOCAL_TZ, PRED
 from futurisys.extensions import db, model_store
-from futurisys.risk import RiskScale, at_least_percent, scale_for
+from futurisys.risk import RiskScale, scale_for
 from futurisys.schema import LEAVES, STAYS
 
 NO_BAND = "#5f6b7a"  # bins drawn before a model (and so a threshold) is loaded
 HISTOGRAM_STEP = 5  # points of percentage per histogram bin (split at the band boundaries)
 
 
-def _day():
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.func.timezone(LOCAL_TZ.key, PRED.c.created_at), sa.Date)
-    return sa.func.date(PRED.c.created_at)  # SQLite has no time zones: days in UTC there
-
-
-def _is_part():
-    return sa.case((PRED.c.prediction_label == LEAVES, 1), else_=0)
-
-
-def _grouped(key, where):
-    """Count, number of "Part" and mean probability per value of `key`."""
+def _grouped(groups, key: str):
+    """Count, number of "Part" and mean probability per value of the column `key` of the day groups."""
+    column, n = groups.c[key], groups.c.n
     query = (
-        sa.select(key, sa.func.count(), sa.func.sum(_is_part()), sa.func.avg(PRED.c.prediction_proba))
-        .select_from(JOINED)
-        .where(*where)
-        .group_by(key)
-        .order_by(key)
+        sa.select(column, sa.func.sum(n), sa.func.sum(stats.is_part(groups.c.prediction_label) * n))
+        .add_columns(sa.func.sum(groups.c.proba_sum))
+        .group_by(column)
+        .order_by(column)
     )
-    return [(k, n, int(part or 0), float(mean or 0)) for k, n, part, mean in db.session.execute(query)]
+    return [(k, int(n), int(part or 0), float(total or 0) / int(n)) for k, n, part, total in db.session.execute(query)]
 
 
-def _per_day(where) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
-    day = _day().label("day")
+def _per_day(groups) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
     query = (
-        sa.select(day, PRED.c.prediction_label, sa.func.count())
-        .where(*where)
-        .group_by(day, PRED.c.prediction_label)
-        .order_by(day)
+        sa.select(groups.c.day, groups.c.prediction_label, sa.func.sum(groups.c.n))
+        .group_by(groups.c.day, groups.c.prediction_label)
+        .order_by(groups.c.day)
     )
     counts: dict[date, dict[str, int]] = {}
     for value, label, n in db.session.execute(query):
         value = value if isinstance(value, date) else date.fromisoformat(value)
-        counts.setdefault(value, {})[label] = n
+        counts.setdefault(value, {})[label] = int(n)
     if not counts:
         return [], {}, []
     days, current = [], min(counts)
@@ -80,34 +67,45 @@ def _edges(scale: RiskScale | None) -> list[int]:
     return sorted(edges) + [101]
 
 
-def _histogram(where, edges: list[int]) -> list[int]:
-    """Predictions per bin of shown percentage (the rounding every page uses: 0.1762 counts as 18 %)."""
-    shown = PRED.c.prediction_proba * 100
-    bucket = sa.case(
-        *[(shown < at_least_percent(high), k) for k, high in enumerate(edges[1:-1])], else_=len(edges) - 2
-    ).label("bucket")
-    found = dict(db.session.execute(sa.select(bucket, sa.func.count()).where(*where).group_by(bucket)).all())
-    return [found.get(k, 0) for k in range(len(edges) - 1)]
+def _per_percent(groups) -> list[int]:
+    """Predictions per shown whole percentage, 0 to 100 (the rounding every page uses: 0.1762 counts as 18 %)."""
+    found = dict(db.session.execute(sa.select(groups.c.bin, sa.func.sum(groups.c.n)).group_by(groups.c.bin)).all())
+    return [int(found.get(k, 0)) for k in range(stats.HISTOGRAM_BINS)]
+
+
+def _histogram(per_percent: list[int], edges: list[int]) -> list[int]:
+    """The per-percentage counts summed into the bins between `edges`."""
+    return [sum(per_percent[low:high]) for low, high in zip(edges, edges[1:], strict=False)]
+
+
+def dashboard_figures(since) -> dict:
+    """The dashboard's figures since `since` (all when None), from the daily stats and today's raw rows."""
+    groups = stats.prediction_groups(db.session.connection(), since)
+    by_source = [(SOURCE_LABELS.get(s, s), n, part, mean) for s, n, part, mean in _grouped(groups, "source")]
+    return {
+        "by_source": by_source,
+        "by_version": _grouped(groups, "model_version"),
+        "per_day": _per_day(groups),
+        "per_percent": _per_percent(groups),
+    }
 
 
 @bp.get("/dashboard")
 def dashboard():
     """Predictions per day, share of "Part", distribution of probabilities, by source and by model version."""
     window = read_window()
-    where = [PRED.c.created_at >= window.since] if window.since is not None else []
-    grouped = _grouped(INPUT.c.source, where)
-    by_source = [(SOURCE_LABELS.get(s, s), n, part, mean) for s, n, part, mean in grouped]
-    by_version = _grouped(PRED.c.model_version, where)
-    total = sum(row[1] for row in grouped)
+    figures = dashboard_figures(window.since)
+    by_source, by_version = figures["by_source"], figures["by_version"]
+    total = sum(row[1] for row in by_source)
     # What-ifs are hypotheses about an employee already counted: they are left out of the share of departures.
-    real = [row for row in grouped if row[0] != "whatif"]
+    real = [row for row in by_source if row[0] != SOURCE_LABELS.get("whatif", "whatif")]
     evaluated, part = sum(row[1] for row in real), sum(row[2] for row in real)
-    day_labels, day_series, day_rows = _per_day(where)
+    day_labels, day_series, day_rows = figures["per_day"]
     predictor = model_store.state().predictor
     threshold = predictor.threshold if predictor is not None else None
     scale = scale_for(threshold) if threshold is not None else None
     edges = _edges(scale)
-    histogram = _histogram(where, edges)
+    histogram = _histogram(figures["per_percent"], edges)
     bins = _bins(edges, scale)
     charts = {
         "per_day": stacked(

@@ -112,19 +112,6 @@ class HistoryFilterForm(FlaskForm):
         return {name: f.data for name, f in self._fields.items() if name != "sort" and f.data not in (None, "")}
 
 
-#: Far beyond any real history, and small enough that its SQL OFFSET fits a 64-bit integer on every database.
-MAX_PAGE = 10**9
-
-
-def page_number(value: str | None) -> int:
-    """The `page` query parameter as a page from 1 to MAX_PAGE (clamped; not a number reads as 1)."""
-    try:
-        number = int(value or 1)
-    except ValueError:  # not a number, or too many digits for int()
-        return 1
-    return min(max(number, 1), MAX_PAGE)
-
-
 class DeleteForm(FlaskForm):
     """Deleting a prediction and its input needs a ticked confirmation (works without JavaScript)."""
 

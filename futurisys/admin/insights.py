@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from markupsafe import Markup
 
+from futurisys import stats
 from futurisys.admin import bp, model_charts
 from futurisys.admin.charts import bars
 from futurisys.admin.forms import read_window
-from futurisys.admin.queries import INPUT
 from futurisys.extensions import db, model_store
 from futurisys.formatting import number, percent
 from futurisys.ml import drift, shape
@@ -25,8 +25,6 @@ IMPORTANCE_KEY = "futurisys.admin.importance"
 CURVES_KEY = "futurisys.admin.curves"
 ATTRIBUTE_LABELS = {"genre": "Genre", "statut_marital": "Statut marital", "tranche_age": "Tranche d'âge"}
 GROUP_LABELS = {"F": "Femme", "M": "Homme", "<30": "moins de 30 ans", "30-44": "30 à 44 ans", "45+": "45 ans et plus"}
-#: Enough rows for stable shares; the most recent ones of the window are used beyond that.
-MAX_RECENT = 50_000
 # What-if inputs are hypothetical variations of a real record: they would bias the comparison.
 DRIFT_SOURCES = ("api", "form", "batch", "lot")
 CATEGORICAL = {f.name: f.values for f in FEATURES if f.kind in ("category", "bool") or f.choices}
@@ -40,32 +38,42 @@ def reference_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(FEATURE_NAMES))
 
 
-def recent_frame(since) -> pd.DataFrame:
-    """The 30 features of the recent inputs (newest first, at most MAX_RECENT)."""
-    query = sa.select(*(INPUT.c[name] for name in FEATURE_NAMES)).where(INPUT.c.source.in_(DRIFT_SOURCES))
-    if since is not None:
-        query = query.where(INPUT.c.created_at >= since)
-    rows = db.session.execute(query.order_by(INPUT.c.created_at.desc()).limit(MAX_RECENT)).all()
-    return pd.DataFrame(rows, columns=list(FEATURE_NAMES))
+def recent_counts(since) -> tuple[dict[str, dict], int]:
+    """The window's inputs counted per feature and drift bin (daily stats plus today's raw rows), and their number."""
+    connection = db.session.connection()
+    edges = stats.drift_edges(connection)
+    if edges is None:
+        return {}, 0
+    groups = stats.feature_groups(connection, since, DRIFT_SOURCES, edges)
+    query = sa.select(groups.c.feature, groups.c.bin, sa.func.sum(groups.c.n)).group_by(groups.c.feature, groups.c.bin)
+    counts: dict[str, dict] = {}
+    for name, text, n in db.session.execute(query):
+        counts.setdefault(name, {})[stats.bin_value(name, text)] = int(n)
+    total = sum(next(iter(counts.values()), {}).values())
+    return counts, total
 
 
 @bp.get("/drift", endpoint="drift")
 def drift_page():
-    """PSI per feature of the window's inputs against the reference data, with category shares side by side."""
+    """PSI per feature of the window's inputs against the reference data, with category shares side by side.
+
+    Every input of the window counts (the daily stats hold them counted per bin): none is left out for cost.
+    """
     window = read_window()
-    reference, recent = reference_frame(), recent_frame(window.since)
+    reference, (counts, n_recent) = reference_frame(), recent_counts(window.since)
     report = []
-    if len(reference) and len(recent):
-        report = sorted(drift.drift_report(reference, recent, CATEGORICAL, CATEGORY_LABELS), key=lambda item: -item.psi)
+    if len(reference) and n_recent:
+        report = sorted(
+            drift.drift_report_from_counts(reference, counts, CATEGORICAL, CATEGORY_LABELS), key=lambda item: -item.psi
+        )
     return render_template(
         "admin/drift.html",
         window=window,
         report=report,
         n_reference=len(reference),
-        n_recent=len(recent),
-        reliable=len(recent) >= drift.MIN_RECENT,
+        n_recent=n_recent,
+        reliable=n_recent >= drift.MIN_RECENT,
         min_recent=drift.MIN_RECENT,
-        max_recent=MAX_RECENT,
         feature=feature,
         thresholds=(drift.MODERATE, drift.SIGNIFICANT),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,19 +10,28 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from futurisys.extensions import db
+from futurisys.keyset import estimate_rows, keyset_page
 from futurisys.models import Input, Prediction
 from futurisys.risk import at_least_percent, below_percent
+from futurisys.schema import LEAVES, STAYS
 
 #: Admins read and filter dates in French local time; the database stores UTC.
 LOCAL_TZ = ZoneInfo("Europe/Paris")
 PRED, INPUT = Prediction.__table__, Input.__table__
 JOINED = PRED.join(INPUT, INPUT.c.id == PRED.c.input_id)
-_ORDER = {
-    "date_desc": (PRED.c.created_at.desc(), PRED.c.id.desc()),
-    "date_asc": (PRED.c.created_at.asc(), PRED.c.id.asc()),
-    "proba_desc": (PRED.c.prediction_proba.desc(), PRED.c.id.desc()),
-    "proba_asc": (PRED.c.prediction_proba.asc(), PRED.c.id.asc()),
+#: Each sort: its key columns (the keyset's, ending in the unique id) and whether it runs downwards.
+SORT_KEYS = {
+    "date_desc": ((PRED.c.created_at, PRED.c.id), True),
+    "date_asc": ((PRED.c.created_at, PRED.c.id), False),
+    "proba_desc": ((PRED.c.prediction_proba, PRED.c.id), True),
+    "proba_asc": ((PRED.c.prediction_proba, PRED.c.id), False),
 }
+_ORDER = {
+    sort: tuple(c.desc() if descending else c.asc() for c in columns)
+    for sort, (columns, descending) in SORT_KEYS.items()
+}
+#: Up to this many matching rows the page counts them exactly (a bounded index read); beyond, it estimates.
+EXACT_COUNT_LIMIT = 1000
 
 
 def as_utc(value: datetime) -> datetime:
@@ -74,18 +84,49 @@ def conditions(filters: dict) -> list:
 
 
 def history_select(filters: dict, sort: str):
-    """Predictions with their input, filtered and sorted (ORM entities, for the paginated page)."""
+    """Predictions with their input, filtered and sorted (ORM entities)."""
+    return _history_base(filters).order_by(*_ORDER[sort])
+
+
+def _history_base(filters: dict):
     return (
         sa.select(Prediction)
         .join(Prediction.input)
         .options(contains_eager(Prediction.input))
         .where(*conditions(filters))
-        .order_by(*_ORDER[sort])
     )
 
 
+def history_page(filters: dict, sort: str, per_page: int, after: str | None = None, before: str | None = None):
+    """One keyset page of the history: the rows after the `after` key (or before `before`) in `sort` order."""
+    columns, descending = SORT_KEYS[sort]
+    names = [column.name for column in columns]
+    return keyset_page(
+        db.session,
+        _history_base(filters),
+        columns,
+        descending=descending,
+        key_of=lambda prediction: tuple(getattr(prediction, name) for name in names),
+        per_page=per_page,
+        after=after,
+        before=before,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How many predictions match, per label; `exact` False when they are the planner's estimates."""
+
+    per_label: dict[str, int]
+    exact: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_label.values())
+
+
 def label_counts(filters: dict) -> dict[str, int]:
-    """How many matching predictions per label (their sum is the total)."""
+    """How many matching predictions per label, counted over every matching row (exports, tests, small tables)."""
     query = (
         sa.select(PRED.c.prediction_label, sa.func.count())
         .select_from(JOINED)
@@ -95,9 +136,47 @@ def label_counts(filters: dict) -> dict[str, int]:
     return dict(db.session.execute(query).all())
 
 
+def history_totals(filters: dict) -> Totals:
+    """Per-label counts that never scan the table: exact up to EXACT_COUNT_LIMIT matching rows, estimated beyond.
+
+    The bounded count reads at most EXACT_COUNT_LIMIT + 1 rows of an index; past it, PostgreSQL's planner estimates
+    each label's rows from its statistics (no row read). SQLite, the small embedded default, counts exactly.
+    """
+    where = conditions(filters)
+    if db.engine.dialect.name != "postgresql":
+        return Totals(label_counts(filters), True)
+    capped = (
+        sa.select(PRED.c.prediction_label).select_from(JOINED).where(*where).limit(EXACT_COUNT_LIMIT + 1).subquery()
+    )
+    found = dict(
+        db.session.execute(
+            sa.select(capped.c.prediction_label, sa.func.count()).group_by(capped.c.prediction_label)
+        ).all()
+    )
+    if sum(found.values()) <= EXACT_COUNT_LIMIT:
+        return Totals(found, True)
+    labels = [filters["label"]] if "label" in filters else [LEAVES, STAYS]
+    estimates = {
+        label: estimate_rows(
+            db.session, sa.select(PRED.c.id).select_from(JOINED).where(*where, PRED.c.prediction_label == label)
+        )
+        for label in labels
+    }
+    return Totals(estimates, False)
+
+
 def model_versions() -> list[str]:
-    """The model versions that made at least one stored prediction, newest name last."""
-    return sorted(db.session.scalars(sa.select(PRED.c.model_version).distinct()))
+    """The model versions that made at least one stored prediction, newest name last.
+
+    A loose index scan (one index probe per version, by recursive CTE): `SELECT DISTINCT` would read every row.
+    """
+    version = PRED.c.model_version
+    seed = sa.select(sa.func.min(version).label("v")).cte("versions", recursive=True)
+    following = sa.select(sa.select(sa.func.min(version)).where(version > seed.c.v).scalar_subquery()).where(
+        seed.c.v.is_not(None)
+    )
+    versions = seed.union_all(following)
+    return sorted(v for v in db.session.scalars(sa.select(versions.c.v)) if v is not None)
 
 
 def export_select(columns: list, filters: dict, sort: str):

@@ -9,9 +9,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from futurisys import stats
 from futurisys.admin import bp
-from futurisys.admin.forms import SORTS, SOURCE_LABELS, DeleteForm, filter_args, filter_form, page_number
-from futurisys.admin.queries import history_select, label_counts
+from futurisys.admin.forms import SORTS, SOURCE_LABELS, DeleteForm, filter_args, filter_form
+from futurisys.admin.queries import history_page, history_totals
 from futurisys.explain import display_raw_value, display_value, drivers
 from futurisys.extensions import db, model_store
 from futurisys.models import Input, Prediction
@@ -26,27 +27,21 @@ MAX_ID = 2**63 - 1
 @bp.get("/", endpoint="history")
 @bp.get("/predictions", endpoint="history")
 def history():
-    """The predictions, newest first by default, filtered, sorted and paginated in SQL."""
+    """The predictions, newest first by default, filtered, sorted and paginated by key (same cost on any page)."""
     form = filter_form()
     if not form.validate():
         return render_template(
             "admin/history.html", form=form, pagination=None, counts={}, args={}, sources=SOURCE_LABELS
         ), 422
     filters, sort = form.filters(), form.sort.data
-    counts = label_counts(filters)
-    page = db.paginate(
-        history_select(filters, sort),
-        page=page_number(request.args.get("page")),
-        per_page=PER_PAGE,
-        error_out=False,
-        count=False,
-    )
-    page.total = sum(counts.values())  # the per-label counts already give the total: no second COUNT(*)
+    totals = history_totals(filters)
+    page = history_page(filters, sort, PER_PAGE, after=request.args.get("apres"), before=request.args.get("avant"))
     return render_template(
         "admin/history.html",
         form=form,
         pagination=page,
-        counts=counts,
+        totals=totals,
+        counts=totals.per_label,
         args=filter_args(form),
         sort_label=SORTS[sort],
         sources=SOURCE_LABELS,
@@ -91,6 +86,7 @@ def delete(prediction_id: int):
     context = _detail_context(prediction_id)
     if not form.validate_on_submit():
         return render_template("admin/detail.html", form=form, **context), 422
+    stats.discount(db.session.connection(), context["record"].id)  # the counted days stay equal to the rows
     db.session.execute(sa.delete(Input).where(Input.id == context["record"].id))
     db.session.commit()
     log.info("prediction %d and its input deleted by user %d", prediction_id, current_user.id)

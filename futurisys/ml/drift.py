@@ -7,7 +7,7 @@ reference for numeric features, the categories themselves for categorical ones. 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +83,18 @@ def _bin_labels(edges: np.ndarray) -> list[str]:
 def numeric_drift(name: str, reference: pd.Series, recent: pd.Series, bins: int = 10) -> FeatureDrift:
     """PSI of a numeric feature over quantile bins of the reference."""
     edges = quantile_edges(reference.to_numpy(dtype=float), bins)
-    ref, now = bin_shares(reference, edges), bin_shares(recent, edges)
+    counts = np.bincount(np.searchsorted(edges, recent.to_numpy(dtype=float), side="right"), minlength=len(edges) + 1)
+    return numeric_drift_from_counts(name, reference, dict(enumerate(counts.tolist())), bins)
+
+
+def numeric_drift_from_counts(
+    name: str, reference: pd.Series, counts: Mapping[int, int], bins: int = 10
+) -> FeatureDrift:
+    """PSI of a numeric feature from the recent rows counted per reference quantile bin (bin index → count)."""
+    edges = quantile_edges(reference.to_numpy(dtype=float), bins)
+    ref = bin_shares(reference, edges)
+    total = sum(counts.values())
+    now = np.array([counts.get(k, 0) for k in range(len(edges) + 1)], dtype=float) / max(total, 1)
     labels = _bin_labels(edges)
     cells = tuple(
         Bin(i, label, float(r), float(c)) for i, (label, r, c) in enumerate(zip(labels, ref, now, strict=True))
@@ -95,11 +106,19 @@ def categorical_drift(
     name: str, reference: pd.Series, recent: pd.Series, categories: Sequence = (), labels: dict | None = None
 ) -> FeatureDrift:
     """PSI of a categorical feature over its categories (known ones first, then any others seen)."""
+    return categorical_drift_from_counts(name, reference, recent.value_counts().to_dict(), categories, labels)
+
+
+def categorical_drift_from_counts(
+    name: str, reference: pd.Series, counts: Mapping, categories: Sequence = (), labels: dict | None = None
+) -> FeatureDrift:
+    """PSI of a categorical feature from the recent rows counted per category (category → count)."""
     ref_shares = reference.value_counts(normalize=True)
-    now_shares = recent.value_counts(normalize=True)
-    keys = list(dict.fromkeys([*categories, *ref_shares.index, *now_shares.index]))
+    total = sum(counts.values())
+    seen = sorted(counts, key=lambda key: -counts[key])
+    keys = list(dict.fromkeys([*categories, *ref_shares.index, *seen]))
     ref = np.array([ref_shares.get(k, 0.0) for k in keys])
-    now = np.array([now_shares.get(k, 0.0) for k in keys]) if len(recent) else np.zeros(len(keys))
+    now = np.array([counts.get(k, 0) / total for k in keys]) if total else np.zeros(len(keys))
     labels = labels or {}
     cells = tuple(Bin(k, labels.get(k, str(k)), float(r), float(c)) for k, r, c in zip(keys, ref, now, strict=True))
     return FeatureDrift(name, True, psi(ref, now), cells)
@@ -117,5 +136,21 @@ def drift_report(
         categorical_drift(name, reference[name], recent[name], categorical[name], labels.get(name))
         if name in categorical
         else numeric_drift(name, reference[name], recent[name].dropna())  # optional values may be absent
+        for name in reference.columns
+    ]
+
+
+def drift_report_from_counts(
+    reference: pd.DataFrame,
+    counts: Mapping[str, Mapping],
+    categorical: dict[str, Sequence],
+    labels: dict[str, dict] | None = None,
+) -> list[FeatureDrift]:
+    """`drift_report` from recent rows already counted per feature and bin (categories, or quantile bin indexes)."""
+    labels = labels or {}
+    return [
+        categorical_drift_from_counts(name, reference[name], counts.get(name, {}), categorical[name], labels.get(name))
+        if name in categorical
+        else numeric_drift_from_counts(name, reference[name], counts.get(name, {}))
         for name in reference.columns
     ]

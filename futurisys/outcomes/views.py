@@ -9,9 +9,9 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_login import current_user
 
 from futurisys import formatting
-from futurisys.admin.forms import page_number
 from futurisys.auth.access import refuse_unless_role
 from futurisys.extensions import db
+from futurisys.keyset import bounded_count, keyset_page
 from futurisys.outcomes import csv_import
 from futurisys.outcomes.forms import CorrectionForm, DepartureForm, ImportForm, RemovalForm
 from futurisys.outcomes.kinds import KINDS, label, voluntary_kinds
@@ -93,15 +93,27 @@ def declare(public_id: str):
 
 def _list_page(form: ImportForm, status: int = 200, **context):
     reference = (request.args.get("reference") or "").strip()[:32]
-    query = sa.select(Departure).order_by(Departure.departure_date.desc(), Departure.id.desc())
+    query = sa.select(Departure)
     if reference:
         query = query.where(Departure.employee_ref == reference)
-    pagination = db.paginate(query, page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False)
+    pagination = keyset_page(
+        db.session,
+        query,
+        (Departure.departure_date, Departure.id),
+        descending=True,
+        key_of=lambda d: (d.departure_date, d.id),
+        per_page=PER_PAGE,
+        after=request.args.get("apres"),
+        before=request.args.get("avant"),
+    )
+    total, exact = bounded_count(db.session, query.with_only_columns(Departure.id), 1000)
     voluntary = voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
     return render_template(
         "outcomes/departures.html",
         form=form,
         pagination=pagination,
+        total=total,
+        total_exact=exact,
         reference=reference,
         kinds=KINDS,
         voluntary=voluntary,

@@ -12,10 +12,11 @@ from sqlalchemy.orm import contains_eager
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from futurisys.admin.forms import SOURCE_LABELS, FrenchMeta, page_number
-from futurisys.admin.queries import local_midnight
+from futurisys.admin.forms import SOURCE_LABELS, FrenchMeta
+from futurisys.admin.queries import EXACT_COUNT_LIMIT, local_midnight
 from futurisys.extensions import db
-from futurisys.models import EMPLOYEE_REF_LENGTH, Input, Prediction, User
+from futurisys.keyset import bounded_count, keyset_page
+from futurisys.models import EMPLOYEE_REF_LENGTH, Input, User
 from futurisys.web import bp
 
 PER_PAGE = 50
@@ -51,22 +52,22 @@ def _plausible(day: date | None) -> None:
         raise ValidationError(f"Choisissez une date entre {EARLIEST.year} et {LATEST.year}.")
 
 
-def evaluations_select(form: EvaluationFilterForm):
-    """The visible evaluations (own, or every HR evaluation for admins) matching the filters, newest first."""
-    query = (
-        sa.select(Input)
-        .join(Input.prediction)
-        .options(contains_eager(Input.prediction))
-        .where(Input.public_id.is_not(None))
-    )
-    query = query.where(Input.user_id == current_user.id) if current_user.role != "admin" else query
+def _conditions(form: EvaluationFilterForm) -> list:
+    """The visible evaluations (own, or every HR evaluation for admins) matching the filters.
+
+    Dates are the input's (written with its prediction, at the same instant): the author's index
+    (user_id, created_at, id) and, for admins, the partial index of HR evaluations then give each page in order.
+    """
+    where = [Input.public_id.is_not(None)]
+    if current_user.role != "admin":
+        where.append(Input.user_id == current_user.id)
     if form.reference.data:
-        query = query.where(Input.employee_ref == form.reference.data)
+        where.append(Input.employee_ref == form.reference.data)
     if form.date_from.data:
-        query = query.where(Prediction.created_at >= local_midnight(form.date_from.data))
+        where.append(Input.created_at >= local_midnight(form.date_from.data))
     if form.date_to.data:
-        query = query.where(Prediction.created_at < local_midnight(form.date_to.data + ONE_DAY))
-    return query.order_by(Prediction.created_at.desc(), Input.id.desc())
+        where.append(Input.created_at < local_midnight(form.date_to.data + ONE_DAY))
+    return where
 
 
 @bp.get("/evaluations")
@@ -76,13 +77,29 @@ def evaluations():
     if not form.validate():
         return render_template("web/evaluations.html", form=form, pagination=None, args={}), 422
     args = {name: request.args[name] for name in form._fields if request.args.get(name)}
-    pagination = db.paginate(
-        evaluations_select(form), page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False
+    where = _conditions(form)
+    pagination = keyset_page(
+        db.session,
+        sa.select(Input).join(Input.prediction).options(contains_eager(Input.prediction)).where(*where),
+        (Input.__table__.c.created_at, Input.__table__.c.id),
+        descending=True,
+        key_of=lambda item: (item.created_at, item.id),
+        per_page=PER_PAGE,
+        after=request.args.get("apres"),
+        before=request.args.get("avant"),
     )
+    total, exact = bounded_count(db.session, sa.select(Input.id).where(*where), EXACT_COUNT_LIMIT)
     authors = {}
     if current_user.role == "admin":
         ids = {item.user_id for item in pagination.items}
         authors = dict(db.session.execute(sa.select(User.id, User.username).where(User.id.in_(ids))).all())
     return render_template(
-        "web/evaluations.html", form=form, pagination=pagination, args=args, authors=authors, sources=SOURCE_LABELS
+        "web/evaluations.html",
+        form=form,
+        pagination=pagination,
+        total=total,
+        exact=exact,
+        args=args,
+        authors=authors,
+        sources=SOURCE_LABELS,
     )

@@ -1,0 +1,371 @@
+"""Do the pages cost the same at 1M (or 10M) stored predictions as at 10,000? Times each page at each size.
+
+One PostgreSQL database of its own per size (futurisys_bench_scale_<pid>_<size>, all dropped at the end, even on
+failure). Each is seeded through the real write paths (/predict with features and with raw records, the HR form
+by two accounts: a big one and a small one), then grown in SQL by copying those rows (new created_at over the last
+year, new public ids), and its daily stats are counted. Every page is then timed through the Flask test client
+(whole body read; the export to its first chunk) on each size in turn, --repeat times, so the machine's load falls
+on all sizes alike; prints the medians, /health's in the same run and each size's ratio to the smallest; then the
+admin delete, /predict's p99 alone and during a purge. Bounded: sizes above --max-rows are not built.
+
+    PYTHONPATH=. .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--repeat 5] [--bundle DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import recreate_database  # noqa: E402
+from tests.payloads import RAW  # noqa: E402
+
+PASSWORD = "bench-password-123"
+SEED_API, SEED_RAW, SEED_FORM, SEED_SMALL = 300, 100, 60, 6
+
+
+def seed(app) -> None:
+    """Rows written by the app itself: /predict (features, raw) and the HR form (two accounts)."""
+    from futurisys.auth.accounts import create_user
+    from futurisys.ml.data import raw_records
+    from futurisys.ml.features import derive_features
+    from futurisys.schema import RAW_NAMES
+
+    with app.app_context():
+        create_user("admin", PASSWORD, "admin")
+        create_user("rh", PASSWORD, "hr")
+        create_user("petit", PASSWORD, "hr")
+    records = [{name: r[name] for name in RAW_NAMES} for r in raw_records()]
+    api = app.test_client()
+    for k in range(SEED_API):
+        assert api.post("/predict", json=derive_features(records[k])).status_code == 200
+    for k in range(SEED_RAW):
+        assert api.post("/predict", json=records[SEED_API + k]).status_code == 200
+    for user, count in (("rh", SEED_FORM), ("petit", SEED_SMALL)):
+        client = login(app, user)
+        for k in range(count):
+            data = {n: ("true" if v else "false") if isinstance(v, bool) else str(v) for n, v in records[k].items()}
+            assert client.post("/", data={**data, "reference_salarie": f"M{k}"}).status_code == 303
+
+
+def login(app, username: str):
+    client = app.test_client()
+    response = client.post("/connexion", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def grow(engine, target: int) -> float:
+    """Copy the seed rows until `target` predictions are stored, spread over the last 365 days; seconds taken."""
+    from futurisys.models import Input, Prediction
+
+    started = time.perf_counter()
+    inputs, predictions = Input.__table__, Prediction.__table__
+    copied = [c.name for c in inputs.columns if c.name not in ("id", "created_at", "public_id", "request_id")]
+    copied_p = [c.name for c in predictions.columns if c.name not in ("id", "input_id", "created_at")]
+    with engine.begin() as connection:
+        seeds = connection.scalar(sa.text("SELECT count(*) FROM inputs WHERE request_id NOT LIKE 'copy-%'"))
+        have = connection.scalar(sa.text("SELECT count(*) FROM predictions"))
+        missing = target - have
+        if missing <= 0:
+            return 0.0
+        connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
+        connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
+        # Copy k takes seed row (k mod seeds); its date is spread over a year, newest copies first.
+        cols = ", ".join(copied)
+        connection.execute(
+            sa.text(
+                f"""
+                WITH s AS (SELECT row_number() OVER (ORDER BY id) - 1 AS k, * FROM inputs
+                           WHERE request_id NOT LIKE 'copy-%')
+                INSERT INTO inputs ({cols}, created_at, public_id, request_id)
+                SELECT {", ".join("s." + c for c in copied)},
+                       now() - (g.n * (365 * 86400.0 / :target)) * interval '1 second',
+                       CASE WHEN s.public_id IS NULL THEN NULL ELSE substr(md5(g.n::text || random()::text), 1, 22) END,
+                       'copy-' || s.id
+                FROM generate_series(:have, :target - 1) AS g(n) JOIN s ON s.k = g.n % :seeds
+                """
+            ),
+            {"have": have, "target": target, "seeds": seeds},
+        )
+        connection.execute(
+            sa.text(
+                f"""
+                INSERT INTO predictions (input_id, {", ".join(copied_p)}, created_at)
+                SELECT i.id, {", ".join("p." + c for c in copied_p)}, i.created_at
+                FROM inputs i JOIN predictions p ON p.input_id = substr(i.request_id, 6)::int
+                WHERE i.request_id LIKE 'copy-%' AND NOT EXISTS (SELECT 1 FROM predictions q WHERE q.input_id = i.id)
+                """
+            )
+        )
+        # The copies land in days already counted (the app itself only ever writes today): count them all again.
+        connection.execute(sa.text("DELETE FROM stats_refreshes"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("SET statement_timeout = 0"))
+        connection.execute(sa.text("VACUUM ANALYZE inputs"))
+        connection.execute(sa.text("VACUUM ANALYZE predictions"))
+    return time.perf_counter() - started
+
+
+def median_ms(client, url: str, repeat: int, first_byte: bool = False) -> tuple[float, int]:
+    """Median milliseconds of GET `url` (whole body, or the first chunk) and its status."""
+    times, status = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url, buffered=not first_byte)
+        if first_byte:
+            next(response.response)
+            response.close()
+        else:
+            response.get_data()
+        times.append((time.perf_counter() - started) * 1000)
+        status = response.status_code
+    return statistics.median(times), status
+
+
+def pages(app, engine) -> list[tuple[str, str, object]]:
+    """(label, url, client) of every page timed; deep pages start after a key taken in the middle of the table."""
+    from futurisys.keyset import encode
+
+    admin, rh, small = login(app, "admin"), login(app, "rh"), login(app, "petit")
+    with engine.connect() as connection:
+        n = connection.scalar(sa.text("SELECT count(*) FROM predictions"))
+        middle = connection.execute(
+            sa.text("SELECT created_at, id FROM predictions ORDER BY created_at DESC, id DESC OFFSET :k LIMIT 1"),
+            {"k": n * 9 // 10},
+        ).one()
+        mine = connection.execute(
+            sa.text(
+                "SELECT i.created_at, i.id FROM inputs i JOIN users u ON u.id = i.user_id WHERE u.username = 'rh' "
+                "ORDER BY i.created_at DESC, i.id DESC OFFSET (SELECT count(*) * 9 / 10 FROM inputs i2 "
+                "JOIN users u2 ON u2.id = i2.user_id WHERE u2.username = 'rh') LIMIT 1"
+            )
+        ).one()
+        detail = connection.scalar(
+            sa.text("SELECT id FROM predictions ORDER BY id DESC OFFSET :k LIMIT 1"), {"k": n // 2}
+        )
+    month = (app_now() - timedelta(days=30)).date().isoformat()
+    return [
+        ("/health", "/health", admin),
+        ("admin history, first page", "/admin/", admin),
+        ("admin history, 90 % deep", f"/admin/?apres={encode(middle)}", admin),
+        ("admin history, sort proba desc", "/admin/?sort=proba_desc", admin),
+        ("admin history, form + Part", "/admin/?source=form&label=Part", admin),
+        ("admin history, 30 days + proba 40-80 %", f"/admin/?date_from={month}&proba_min=40&proba_max=80", admin),
+        ("Mes évaluations (big account), first", "/evaluations", rh),
+        ("Mes évaluations (big account), 90 % deep", f"/evaluations?apres={encode(mine)}", rh),
+        ("Mes évaluations (small account)", "/evaluations", small),
+        ("Toutes les évaluations (admin)", "/evaluations", admin),
+        ("dashboard, all", "/admin/dashboard?window=all", admin),
+        ("dashboard, 30 days", "/admin/dashboard?window=30d", admin),
+        ("drift, 30 days", "/admin/drift?window=30d", admin),
+        ("drift, all", "/admin/drift?window=all", admin),
+        ("admin detail", f"/admin/predictions/{detail}", admin),
+        ("export, first chunk", "/admin/export.csv", admin),
+    ]
+
+
+def app_now():
+    from futurisys.models import utcnow
+
+    return utcnow()
+
+
+def predict_ms(client, repeat: int) -> float:
+    from tests.payloads import FEATURES
+
+    times = []
+    for _ in range(repeat * 4):
+        started = time.perf_counter()
+        assert client.post("/predict", json=FEATURES).status_code == 200
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def delete_ms(app, engine) -> tuple[float, int]:
+    """One admin delete (confirmation posted) of a prediction in the middle of the table."""
+    admin = login(app, "admin")
+    with engine.connect() as connection:
+        n = connection.scalar(sa.text("SELECT count(*) FROM predictions"))
+        doomed = connection.scalar(sa.text("SELECT id FROM predictions ORDER BY id OFFSET :k LIMIT 1"), {"k": n // 3})
+    started = time.perf_counter()
+    status = admin.post(f"/admin/predictions/{doomed}/suppression", data={"confirm": "y"}).status_code
+    return (time.perf_counter() - started) * 1000, status
+
+
+def purge_p99(app, engine, api) -> tuple[tuple[float, int], tuple[float, int], int]:
+    """/predict's p99 alone, then while a purge of the oldest 1.5 % runs in another thread (same process)."""
+    import threading
+
+    from futurisys import retention
+    from futurisys.models import utcnow
+    from tests.payloads import FEATURES
+
+    def p99(count: int, until=None) -> float:
+        times = []
+        for _ in range(count):
+            if until is not None and until():
+                break
+            started = time.perf_counter()
+            assert api.post("/predict", json=FEATURES).status_code == 200
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")
+
+    alone = p99(200)
+    done, result = threading.Event(), []
+
+    def purge():
+        with app.app_context():
+            result.append(retention.purge_older_than(engine, utcnow() - timedelta(days=359.5), 600))
+        done.set()
+
+    thread = threading.Thread(target=purge)
+    thread.start()
+    during = p99(2000, done.is_set)
+    thread.join()
+    return (alone, 200), (during, 200), result[0].inputs if result else 0
+
+
+def make_site(size: int, bundle: str):
+    """A migrated, seeded app on a database of its own for one size: (app, engine, database name)."""
+    from flask_migrate import upgrade
+
+    from futurisys import create_app
+    from futurisys.extensions import db
+
+    database = f"futurisys_bench_scale_{os.getpid()}_{size}"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": recreate_database(database),
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench",
+            "MODEL_DIR": bundle,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        engine = db.engine
+    assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
+    seed(app)
+    return app, engine, database
+
+
+def fill(size: int, app, engine) -> None:
+    """Grow one site to `size` predictions, count its daily stats and print what it stores."""
+    from futurisys import stats
+    from futurisys.db_timeouts import maintenance
+
+    with maintenance(3600):  # the app's client-side deadline is the request's 2 s otherwise
+        seconds = grow(engine, size)
+    started = time.perf_counter()
+    with app.app_context():
+        stats.refresh(engine, 600)
+    refresh_s = time.perf_counter() - started
+    with engine.connect() as connection:
+        disk = connection.scalar(
+            sa.text("SELECT pg_total_relation_size('inputs') + pg_total_relation_size('predictions')")
+        )
+        raw_bytes = connection.scalar(
+            sa.text("SELECT avg(pg_column_size(raw_record)) FROM inputs WHERE raw_record IS NOT NULL")
+        )
+        full_bytes = connection.scalar(sa.text("SELECT pg_column_size(CAST(:doc AS json))"), {"doc": json.dumps(RAW)})
+    print(
+        f"{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s, inputs + predictions "
+        f"{disk / 2**20:,.0f} MiB ({disk / 2**20 / size * 1e6:,.0f} MiB per 1M); raw_record "
+        f"{float(raw_bytes or 0):.0f} bytes per raw record (all 27 fields: {full_bytes}); load {os.getloadavg()[0]:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--bundle", help="model bundle folder (default: train one in a temporary folder)")
+    parser.add_argument("--max-rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_rows]
+    work = tempfile.TemporaryDirectory(prefix="futurisys-bench-scale-")
+    bundle = args.bundle
+    if not bundle:
+        from futurisys.ml.train import train_bundle
+
+        bundle = str(Path(work.name) / "model")
+        train_bundle(bundle)
+    from futurisys.extensions import db
+
+    sites: dict[int, tuple] = {}
+    try:
+        for size in sizes:
+            sites[size] = make_site(size, bundle)
+        api = {size: app.test_client() for size, (app, _, _) in sites.items()}
+        first = sizes[0]
+        print(
+            f"/predict on a seeded database: {predict_ms(api[first], args.repeat):.1f} ms, "
+            f"/health {median_ms(api[first], '/health', args.repeat * 4)[0]:.2f} ms"
+        )
+        for size, (app, engine, _) in sites.items():
+            fill(size, app, engine)
+        # Each page is timed on every size in turn, repeat after repeat: a change of the machine's load (shared
+        # with other work) falls on all sizes alike instead of on whichever size ran at that moment.
+        plans = {size: pages(app, engine) for size, (app, engine, _) in sites.items()}
+        results: dict[int, dict[str, tuple[float, int]]] = {size: {} for size in sizes}
+        for k, (label, page, _) in enumerate(plans[first]):
+            times: dict[int, list[float]] = {size: [] for size in sizes}
+            for _ in range(args.repeat):
+                for size in sizes:
+                    ms, status = median_ms(plans[size][k][2], plans[size][k][1], 1, first_byte=page.endswith(".csv"))
+                    times[size].append(ms)
+                    results[size][label] = (0.0, status)
+            for size in sizes:
+                results[size][label] = (statistics.median(times[size]), results[size][label][1])
+        for size in sizes:
+            results[size]["/predict"] = (predict_ms(api[size], args.repeat), 200)
+        for size, (app, engine, _) in sites.items():
+            row = results[size]
+            row["admin delete of one prediction"] = delete_ms(app, engine)
+            row["/predict p99 alone"], row["/predict p99 during a purge"], purged = purge_p99(app, engine, api[size])
+            print(f"{size:,}: the purge deleted {purged:,} inputs (the oldest 1.5 %) in batches")
+        header = "".join(f"{format(size, ','):>12}" for size in sizes)
+        ratios = "".join(f"{'÷ ' + format(first, ','):>12}" for size in sizes[1:])
+        print(f"\n{'page (median ms; ratio to /health in brackets)':<50}{header}{ratios}")
+        for label in results[first]:
+            cells = ""
+            for size in sizes:
+                ms, status = results[size][label]
+                mark = "" if status in (200, 302) else f" [{status}]"
+                cells += f"{ms:8.1f}{mark}".rjust(12)
+            cells += "".join(
+                f"{results[size][label][0] / results[first][label][0]:12.2f}" if results[first][label][0] else "nan"
+                for size in sizes[1:]
+            )
+            print(f"{label:<50}{cells}")
+        health = [results[size]["/health"][0] for size in sizes]
+        predict = [results[size]["/predict"][0] for size in sizes]
+        print(
+            "/predict ÷ /health (time ratio): "
+            + ", ".join(f"{p / h:.1f}" for p, h in zip(predict, health, strict=True))
+        )
+        print(f"\nload average at the end: {os.getloadavg()}")
+    finally:
+        for app, _engine, database in sites.values():
+            with app.app_context():
+                for engine in db.engines.values():
+                    engine.dispose()
+            recreate_database(database, drop_only=True)
+        work.cleanup()
+
+
+if __name__ == "__main__":
+    main()

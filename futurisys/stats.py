@@ -1,0 +1,355 @@
+"""Daily stats of the stored predictions and inputs, so the dashboard and the drift page read a few hundred rows.
+
+`refresh()` counts each complete day once (Paris days; UTC days on SQLite, which has no time zones) into
+`prediction_daily_stats` (per source, label, shown whole percentage and model version: count and sum of probabilities)
+and `input_feature_daily_stats` (per source, feature and drift bin). Pages then add those days to the raw rows of
+what is not counted yet (today, the partial first day of a window): a bounded read whatever the history's length.
+`refresh()` is a plain function, run by `flask --app futurisys predictions stats` or a periodic job; the purge and
+the admin delete keep the counted days equal to the raw rows (`forget_before`, `discount`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from futurisys.db_timeouts import limit_statements, maintenance
+from futurisys.ml.drift import quantile_edges
+from futurisys.models import DailyStat, EmployeeDataset, FeatureDailyStat, Input, Prediction, StatsRefresh, utcnow
+from futurisys.risk import at_least_percent
+from futurisys.schema import FEATURE_NAMES, FEATURES, LEAVES, feature
+
+LOCAL_TZ_NAME = "Europe/Paris"
+HISTOGRAM_BINS = 101  # one per shown whole percentage, 0 to 100
+PREDICTIONS_MARK, FEATURES_MARK = "predictions", "features"
+#: Days counted per transaction of a refresh (a statement reads this many days of rows at most).
+DAYS_PER_STEP = 7
+PRED, INPUT = Prediction.__table__, Input.__table__
+JOINED = PRED.join(INPUT, INPUT.c.id == PRED.c.input_id)
+DAILY, FEATURE_DAILY, MARKS = DailyStat.__table__, FeatureDailyStat.__table__, StatsRefresh.__table__
+GROUPS = ("day", "source", "prediction_label", "bin", "model_version")
+#: Features compared category by category on the drift page; the others over quantile bins of the reference.
+CATEGORICAL = frozenset(f.name for f in FEATURES if f.kind in ("category", "bool") or f.choices)
+
+
+def _postgres(connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def day_of(connection, column):
+    """The SQL day of a timestamp column: its Paris date on PostgreSQL, its UTC date on SQLite."""
+    if _postgres(connection):
+        return sa.cast(sa.func.timezone(LOCAL_TZ_NAME, column), sa.Date)
+    return sa.func.date(column)
+
+
+def day_start(connection, day: date) -> datetime:
+    """The UTC instant `day` starts at, in the same calendar as `day_of`."""
+    if _postgres(connection):
+        from zoneinfo import ZoneInfo
+
+        return datetime.combine(day, time(), ZoneInfo(LOCAL_TZ_NAME)).astimezone(UTC)
+    return datetime.combine(day, time(), UTC)
+
+
+def today(connection) -> date:
+    """The current day in the calendar of `day_of`."""
+    now = utcnow()
+    if _postgres(connection):
+        from zoneinfo import ZoneInfo
+
+        return now.astimezone(ZoneInfo(LOCAL_TZ_NAME)).date()
+    return now.date()
+
+
+def probability_bin(proba=PRED.c.prediction_proba):
+    """A probability's shown whole percentage (0 to 100, rounded as every page rounds it: risk.shown_percent).
+
+    The dashboard groups these into its bins, split at the band boundaries of the loaded model's threshold.
+    """
+    shown = proba * 100
+    return sa.case(*[(shown < at_least_percent(k + 1), k) for k in range(HISTOGRAM_BINS - 1)], else_=HISTOGRAM_BINS - 1)
+
+
+def is_part(label):
+    """1 for a "Part" label, else 0 (to sum)."""
+    return sa.case((label == LEAVES, 1), else_=0)
+
+
+def _mark(connection, name: str):
+    return connection.execute(sa.select(MARKS.c.through, MARKS.c.fingerprint).where(MARKS.c.name == name)).first()
+
+
+def _set_mark(connection, name: str, through: date | None, fingerprint: str | None = None) -> None:
+    connection.execute(MARKS.delete().where(MARKS.c.name == name))
+    connection.execute(MARKS.insert().values(name=name, through=through, fingerprint=fingerprint))
+
+
+def counted_through(connection, name: str = PREDICTIONS_MARK, fingerprint: str | None = None) -> date | None:
+    """The last day the stats hold (None: none, or counted in other bins than `fingerprint`)."""
+    mark = _mark(connection, name)
+    if mark is None or (fingerprint is not None and mark.fingerprint != fingerprint):
+        return None
+    return mark.through
+
+
+def raw_prediction_groups(connection, where: list):
+    """Raw rows matching `where`, grouped as the daily stats are (same columns, for a UNION ALL with them)."""
+    return (
+        sa.select(
+            day_of(connection, PRED.c.created_at).label("day"),
+            INPUT.c.source,
+            PRED.c.prediction_label,
+            probability_bin().label("bin"),
+            PRED.c.model_version,
+            sa.func.count().label("n"),
+            sa.func.sum(PRED.c.prediction_proba).label("proba_sum"),
+        )
+        .select_from(JOINED)
+        .where(*where)
+        .group_by(*(sa.literal_column(name) for name in GROUPS))
+    )
+
+
+def _between(column, connection, first: date, last: date) -> list:
+    return [column >= day_start(connection, first), column < day_start(connection, last + timedelta(days=1))]
+
+
+def prediction_groups(connection, since: datetime | None):
+    """Predictions made since `since` (all when None) as (day, source, label, bin, version, n, proba_sum) groups.
+
+    Counted days come from the daily stats; the partial first day and the days not counted yet from the raw rows.
+    """
+    through = counted_through(connection)
+    parts, raw_from = [], since
+    if through is not None:
+        first = date.min if since is None else _day_after_instant(connection, since)
+        if first <= through:
+            counted = sa.select(*(DAILY.c[name] for name in (*GROUPS, "n", "proba_sum"))).where(
+                DAILY.c.day >= first, DAILY.c.day <= through
+            )
+            parts.append(counted)
+            if since is not None and since < day_start(connection, first):
+                parts.append(
+                    raw_prediction_groups(
+                        connection, [PRED.c.created_at >= since, PRED.c.created_at < day_start(connection, first)]
+                    )
+                )
+            raw_from = day_start(connection, through + timedelta(days=1))
+    parts.append(raw_prediction_groups(connection, [PRED.c.created_at >= raw_from] if raw_from is not None else []))
+    return sa.union_all(*parts).subquery("groups") if len(parts) > 1 else parts[0].subquery("groups")
+
+
+def _day_after_instant(connection, instant: datetime) -> date:
+    """The first whole day starting at or after `instant`."""
+    day = _calendar_day(connection, instant)
+    return day if day_start(connection, day) >= instant else day + timedelta(days=1)
+
+
+def _calendar_day(connection, instant: datetime) -> date:
+    if _postgres(connection):
+        from zoneinfo import ZoneInfo
+
+        return instant.astimezone(ZoneInfo(LOCAL_TZ_NAME)).date()
+    return instant.astimezone(UTC).date()
+
+
+def _first_stored_day(connection) -> date | None:
+    first = connection.scalar(sa.select(sa.func.min(PRED.c.created_at)))
+    if first is None:
+        return None
+    if isinstance(first, str):
+        first = datetime.fromisoformat(first)
+    return _calendar_day(connection, first if first.tzinfo else first.replace(tzinfo=UTC))
+
+
+def _count_predictions(connection, first: date, last: date) -> None:
+    connection.execute(DAILY.delete().where(DAILY.c.day >= first, DAILY.c.day <= last))
+    groups = raw_prediction_groups(connection, _between(PRED.c.created_at, connection, first, last))
+    connection.execute(DAILY.insert().from_select([*GROUPS, "n", "proba_sum"], groups))
+
+
+# --- drift bins of the inputs' features ---------------------------------------------------------------------------
+
+
+def drift_edges(connection) -> dict[str, list[float] | None] | None:
+    """Each feature's drift bins: None for a categorical one, its reference quantile edges otherwise (None: no data)."""
+    table = EmployeeDataset.__table__
+    numeric = [name for name in FEATURE_NAMES if name not in CATEGORICAL]
+    rows = connection.execute(sa.select(*(table.c[name] for name in numeric))).all()
+    if not rows:
+        return None
+    columns = dict(zip(numeric, zip(*rows, strict=True), strict=True))
+    return {
+        name: None if name in CATEGORICAL else [float(e) for e in quantile_edges(columns[name])]
+        for name in FEATURE_NAMES
+    }
+
+
+def bin_value(name: str, text: str):
+    """A feature's drift bin read back: the category's value, or the quantile bin's index."""
+    if name not in CATEGORICAL:
+        return int(text)
+    kind = feature(name).kind
+    return text == "1" if kind == "bool" else int(text) if kind == "int" else text
+
+
+def fingerprint(edges: dict[str, list[float]]) -> str:
+    """A short digest of the reference bins: feature stats counted in other bins are not reused."""
+    return hashlib.sha256(json.dumps(edges, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def feature_bin(column, edges: list[float] | None):
+    """The drift bin of a feature as text: the category itself, or the index of its reference quantile bin."""
+    if edges is None:
+        if isinstance(column.type, sa.Boolean):
+            return sa.case((column, "1"), else_="0")
+        return sa.cast(column, sa.String)
+    # Bin k holds edges[k-1] <= x < edges[k], as numpy's searchsorted(side="right") in futurisys/ml/drift.py.
+    return sa.cast(sa.case(*[(column < edge, k) for k, edge in enumerate(edges)], else_=len(edges)), sa.String)
+
+
+def raw_feature_groups(connection, where: list, edges: dict[str, list[float] | None]):
+    """Raw inputs matching `where` grouped per (day, source, feature, bin): one select per feature, to UNION ALL
+    (flat: SQLite refuses a parenthesised UNION inside another)."""
+    day = day_of(connection, INPUT.c.created_at).label("day")
+    return [
+        sa.select(
+            day,
+            INPUT.c.source,
+            sa.literal(name, sa.String).label("feature"),
+            feature_bin(INPUT.c[name], bins).label("bin"),
+            sa.func.count().label("n"),
+        )
+        .where(*where)
+        .group_by(sa.literal_column("day"), INPUT.c.source, sa.literal_column("bin"))
+        for name, bins in edges.items()
+    ]
+
+
+def feature_groups(connection, since: datetime | None, sources, edges: dict[str, list[float] | None]):
+    """Inputs from `sources` since `since` as (day, source, feature, bin, n) groups, counted days from the stats."""
+    through = counted_through(connection, FEATURES_MARK, fingerprint(edges))
+    chosen = INPUT.c.source.in_(sources)
+    parts, raw_from = [], since
+    if through is not None:
+        first = date.min if since is None else _day_after_instant(connection, since)
+        if first <= through:
+            parts.append(
+                sa.select(FEATURE_DAILY).where(
+                    FEATURE_DAILY.c.day >= first, FEATURE_DAILY.c.day <= through, FEATURE_DAILY.c.source.in_(sources)
+                )
+            )
+            if since is not None and since < day_start(connection, first):
+                window = [INPUT.c.created_at >= since, INPUT.c.created_at < day_start(connection, first)]
+                parts += raw_feature_groups(connection, [chosen, *window], edges)
+            raw_from = day_start(connection, through + timedelta(days=1))
+    where = [chosen] + ([INPUT.c.created_at >= raw_from] if raw_from is not None else [])
+    parts += raw_feature_groups(connection, where, edges)
+    return sa.union_all(*parts).subquery("feature_groups")
+
+
+def _count_features(connection, first: date, last: date, edges: dict[str, list[float] | None]) -> None:
+    connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day >= first, FEATURE_DAILY.c.day <= last))
+    groups = raw_feature_groups(connection, _between(INPUT.c.created_at, connection, first, last), edges)
+    connection.execute(
+        FEATURE_DAILY.insert().from_select(["day", "source", "feature", "bin", "n"], sa.union_all(*groups))
+    )
+
+
+# --- keeping the stats up to date -----------------------------------------------------------------------------------
+
+
+def refresh(engine, statement_seconds: float, through: date | None = None) -> date:
+    """Count every complete day not counted yet (up to yesterday, or `through`), a few days per transaction.
+
+    Feature bins are counted only once the reference data is loaded (they are its quantile bins). Each statement runs
+    under the maintenance limit `statement_seconds`. Returns the last day counted.
+    """
+    with maintenance(statement_seconds):
+        return _refresh(engine, statement_seconds, through)
+
+
+def _refresh(engine, statement_seconds: float, through: date | None) -> date:
+    with engine.connect() as connection:
+        last = through or today(connection) - timedelta(days=1)
+        first_stored = _first_stored_day(connection)
+        edges = drift_edges(connection)
+    marks = [(PREDICTIONS_MARK, None)] + ([(FEATURES_MARK, fingerprint(edges))] if edges is not None else [])
+    for name, digest in marks:
+        with engine.connect() as connection:
+            done = counted_through(connection, name, digest)
+        start = done + timedelta(days=1) if done is not None else first_stored
+        if start is None:  # nothing stored yet: nothing before `last` will ever need counting
+            with engine.begin() as connection:
+                _set_mark(connection, name, last, digest)
+            continue
+        while start <= last:
+            end = min(start + timedelta(days=DAYS_PER_STEP - 1), last)
+            with engine.begin() as connection:
+                limit_statements(connection, statement_seconds)
+                if name == PREDICTIONS_MARK:
+                    _count_predictions(connection, start, end)
+                else:
+                    _count_features(connection, start, end, edges)
+                _set_mark(connection, name, end, digest)
+            start = end + timedelta(days=1)
+    return last
+
+
+def forget_before(connection, cutoff: datetime) -> None:
+    """After a purge of the rows older than `cutoff`: drop the stats of the days before it, recount its day."""
+    day = _calendar_day(connection, cutoff)
+    connection.execute(DAILY.delete().where(DAILY.c.day < day))
+    connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day < day))
+    through = counted_through(connection)
+    if through is not None and day <= through:
+        _count_predictions(connection, day, day)
+    _recount_features(connection, day)
+
+
+def _recount_features(connection, day: date) -> None:
+    """Recount one counted day's feature bins from its raw rows."""
+    edges = drift_edges(connection)
+    through = counted_through(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
+    if through is None or day > through:
+        return
+    connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day == day))
+    groups = raw_feature_groups(connection, _between(INPUT.c.created_at, connection, day, day), edges)
+    connection.execute(
+        FEATURE_DAILY.insert().from_select(["day", "source", "feature", "bin", "n"], sa.union_all(*groups))
+    )
+
+
+def discount(connection, input_id: int) -> None:
+    """Before deleting one input: take its prediction and its features out of the counted days (admin delete).
+
+    A decrement of the few stats rows it was counted in (found with the very expressions that counted it): a cost
+    that does not grow with the day's rows or the table's.
+    """
+    through = counted_through(connection)
+    own = connection.execute(raw_prediction_groups(connection, [INPUT.c.id == input_id])).first()
+    if own is None or through is None or _as_date(own.day) > through:
+        return  # not counted (yet): pages read that day's raw rows
+    key = [DAILY.c[name] == getattr(own, name) for name in GROUPS[1:]] + [DAILY.c.day == _as_date(own.day)]
+    connection.execute(
+        DAILY.update().where(*key).values(n=DAILY.c.n - own.n, proba_sum=DAILY.c.proba_sum - own.proba_sum)
+    )
+    connection.execute(DAILY.delete().where(*key, DAILY.c.n <= 0))
+    edges = drift_edges(connection)
+    features_through = counted_through(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
+    if features_through is None or _as_date(own.day) > features_through:
+        return
+    for row in connection.execute(sa.union_all(*raw_feature_groups(connection, [INPUT.c.id == input_id], edges))):
+        key = [FEATURE_DAILY.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
+        key.append(FEATURE_DAILY.c.day == _as_date(row.day))
+        connection.execute(FEATURE_DAILY.update().where(*key).values(n=FEATURE_DAILY.c.n - row.n))
+        connection.execute(FEATURE_DAILY.delete().where(*key, FEATURE_DAILY.c.n <= 0))
+
+
+def _as_date(value) -> date:
+    """A day as SQLite's date() gives it (text) or PostgreSQL does (a date)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
