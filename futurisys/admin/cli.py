@@ -59,5 +59,10 @@ def purge_command(age: timedelta, dry_run: bool) -> None:
                 predictions.delete().where(predictions.c.input_id.in_(old_inputs))
             ).rowcount
             n_inputs = connection.execute(inputs.delete().where(inputs.c.created_at < cutoff)).rowcount
+    from futurisys.db_check import shown
+
     verb = "would be deleted" if dry_run else "deleted"
-    click.echo(f"{n_inputs} inputs and {n_predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb}")
+    click.echo(
+        f"{n_inputs} inputs and {n_predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb} "
+        f"in {shown(db.engine.url)}"
+    )
