@@ -59,8 +59,9 @@ def prepare_database(report: Callable[[str], None] = click.echo) -> None:
     lines = bootstrap_admin(generate=os.environ.get("FIRST_ADMIN") == "generate")
     if len(lines) == 1:
         report(lines[0])  # a remark, no password
-    for line in lines if len(lines) > 1 else ():
-        click.echo(line)
+    else:
+        for line in lines:
+            click.echo(line)
 
 
 def load_reference_rows() -> str:

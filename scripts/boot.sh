@@ -19,7 +19,7 @@ if (exec 3<>"/dev/tcp/$probe/$PORT") 2>/dev/null; then
 fi
 
 if [ -z "${MODEL_REPO:-}" ] && [ ! -f "${MODEL_DIR:-instance/model}/metadata.json" ]; then
-  echo "No model bundle in ${MODEL_DIR:-instance/model}: training one (20 s on a quiet 2-core machine, 40 s or more on a busy one)."
+  echo "No model bundle in ${MODEL_DIR:-instance/model}: training one (about 20 s on a quiet 2-core machine, twice that on a busy one)."
   "$FLASK" --app futurisys model train
 fi
 # Migrations, reference data and the first admin account (on a database with none: from ADMIN_USERNAME and

@@ -93,3 +93,15 @@ def test_a_missing_database_is_said_in_one_line_without_a_traceback(bundle_dir, 
     assert result.returncode == 1 and "Traceback" not in output, output
     assert f"Futurisys ne peut pas démarrer. La base {missing} n'existe pas sur 127.0.0.1:5432" in output
     assert f"createdb -h 127.0.0.1 -U postgres {missing}" in output
+
+
+def test_a_broken_model_bundle_is_said_in_one_line(tmp_path):
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "metadata.json").write_text("{not json")
+    result = subprocess.run(
+        ["bash", str(BOOT)], env=boot_env(broken, tmp_path, free_port()), capture_output=True, text=True, timeout=120
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and "Traceback" not in output, output
+    assert f"Futurisys ne peut pas démarrer. Le modèle ne se charge pas depuis {broken}" in output
