@@ -1,4 +1,4 @@
-"""gunicorn settings, from the environment (see README, "Configuration")."""
+"""gunicorn settings, from the environment (see docs/configuration.md)."""
 
 import os
 import shutil
