@@ -48,7 +48,8 @@ def test_boot_logs_in_json_with_the_request_id_and_cleans_up(bundle_dir, tmp_pat
         try:
             wait_until_ready(f"http://127.0.0.1:{port}/ready", server)
             request = urllib.request.Request(f"http://127.0.0.1:{port}/health", headers={"X-Request-ID": "boot-test-1"})
-            assert urllib.request.urlopen(request, timeout=5).status == 200
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                assert answer.status == 200
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
