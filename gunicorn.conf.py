@@ -1,8 +1,11 @@
-"""gunicorn settings, from the environment (see README, "Configuration")."""
+"""gunicorn settings, from the environment (see docs/configuration.md)."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+from gunicorn.glogging import Logger
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # gthread, plus fair accepting across workers and request heads read without tying a thread (gunicorn_worker.py).
@@ -20,13 +23,27 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 # Paths and statuses only: request bodies (personal HR data) are never logged.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
+
+class OneFormatLogger(Logger):
+    """gunicorn's error and access logs in the app's format (futurisys/logs.py: text, or JSON with LOG_FORMAT=json)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from futurisys import logs
+
+        logs.restyle(self.error_log)
+        logs.restyle(self.access_log)
+
+
+logger_class = OneFormatLogger
+
 # Several workers share one set of Prometheus metrics through files (see futurisys/metrics.py); a folder of its own
-# per port unless PROMETHEUS_MULTIPROC_DIR says otherwise. Set here, before the workers import prometheus_client.
-if workers > 1:
-    os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR",
-        os.path.join(tempfile.gettempdir(), f"futurisys-prometheus-{os.environ.get('PORT', '8000')}"),
-    )
+# per port unless PROMETHEUS_MULTIPROC_DIR says otherwise, removed when gunicorn stops. Set here, before the workers
+# import prometheus_client.
+_OWN_METRICS_DIR = None
+if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _OWN_METRICS_DIR = os.path.join(tempfile.gettempdir(), f"futurisys-prometheus-{os.environ.get('PORT', '8000')}")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # Start from an empty folder (values of a previous run are stale), before the preloaded app writes any.
     _metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
@@ -44,3 +61,9 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics folder this configuration made (a folder given in PROMETHEUS_MULTIPROC_DIR stays)."""
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)

@@ -1,7 +1,9 @@
 """Time the admin history, export, dashboard and drift on 100,000 predictions in PostgreSQL.
 
-Creates the database futurisys_bench_admin (dropped at the end), fills it with SQLAlchemy Core executemany,
-then prints EXPLAIN ANALYZE figures for the history queries and wall times through the Flask test client.
+About 60 s for 100,000 rows (filling them takes most of it). Creates a PostgreSQL database of its own on
+BENCH_PG_ADMIN_URL's server (dropped at the end, even when interrupted, unless --keep), fills it with SQLAlchemy
+Core executemany, then prints EXPLAIN ANALYZE figures for the history queries and wall times through the Flask
+test client.
 
     .venv/bin/python bench/admin_history.py [--rows 100000] [--keep]
 """
@@ -19,14 +21,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import recreate_database  # noqa: E402
+from bench.common import announce, throwaway_database  # noqa: E402
 from futurisys import create_app  # noqa: E402
 from futurisys.admin.export import COLUMNS  # noqa: E402
 from futurisys.admin.queries import export_select, history_select, label_counts  # noqa: E402
 from futurisys.extensions import db  # noqa: E402
 from futurisys.models import Input, Prediction, utcnow  # noqa: E402
 
-DATABASE = "futurisys_bench_admin"
 SOURCES = ("api", "form", "batch", "whatif")
 VERSIONS = ("fx-aaaaaaaaaaaa", "fx-bbbbbbbbbbbb", "fx-cccccccccccc")
 PASSWORD = "bench-password-123"
@@ -108,7 +109,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
     rows = min(args.rows, 1_000_000)
-    url = recreate_database(DATABASE)
+    announce(f"admin history on {rows:,} rows", 10 + rows / 2_000)
+    with throwaway_database("admin", keep=args.keep) as url:
+        run(url, rows)
+
+
+def run(url: str, rows: int) -> None:
+    """Fill the database at `url` and time the admin pages on it."""
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
@@ -169,8 +176,6 @@ def main() -> None:
     finally:
         with app.app_context():
             db.engine.dispose()
-        if not args.keep:
-            recreate_database(DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

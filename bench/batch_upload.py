@@ -4,7 +4,9 @@ One gunicorn worker on a throw-away PostgreSQL database; an HR account signed in
 MAX_CONTENT_LENGTH (16 MiB). Before each upload the worker's peak RSS is reset (/proc/PID/clear_refs, "5");
 after it, the peak (VmHWM) minus the RSS before is the growth the upload caused. Prints, per file, the status,
 seconds (min–max over the runs) and peak growth in MB (max over the runs), and /health's time in the same run.
-Bounded: each request times out after 60 s; all traffic to 127.0.0.1.
+About 15 s per run (3 runs by default), plus 20 s to train a bundle when none is given or found. Bounded: each
+request times out after 60 s; all traffic to 127.0.0.1. Its PostgreSQL database (on BENCH_PG_ADMIN_URL's server)
+and its gunicorn end with it, even when interrupted.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/batch_upload.py [--runs 3] [--bundle DIR]
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import ROOT, gunicorn, recreate_database
+from bench.common import ROOT, announce, gunicorn, model_bundle, throwaway_database
 
 LIMIT = 16 * 2**20 - 4096  # room for the multipart envelope
 PASSWORD = "bench-mot-de-passe"
@@ -115,78 +117,74 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bundle")
     args = parser.parse_args()
-    bundle = args.bundle
-    if not bundle:
-        from futurisys.ml.train import train_bundle
+    announce("worst uploads to /lot", 10 + 15 * args.runs)
+    with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work, throwaway_database("upload") as url:
+        run(url, model_bundle(args.bundle, Path(work)), args.runs)
 
-        bundle = tempfile.mkdtemp(prefix="bench-bundle-")
-        train_bundle(Path(bundle))
+
+def run(url: str, bundle: str, runs: int) -> None:
+    """Serve `url` with gunicorn and time the uploads."""
     uploads = files()
-    database = f"futurisys_bench_upload_{os.getpid()}"
-    url = recreate_database(database)
     os.environ["SESSION_COOKIE_SECURE"] = "0"  # plain http on 127.0.0.1
-    try:
-        env = {**os.environ, "DATABASE_URL": url, "MODEL_DIR": bundle, "PYTHONPATH": str(ROOT)}
-        with gunicorn(url, bundle, workers=1, threads=3) as (base, _):
-            subprocess.run(
-                [
-                    str(Path(sys.executable).parent / "flask"),
-                    "--app",
-                    "futurisys",
-                    "users",
-                    "create",
-                    "rh",
-                    "--role",
-                    "hr",
-                    "--password",
-                    PASSWORD,
-                ],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-            pid = worker_pid(url)
-            session = signed_in(base)
-            health = []
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                session.get(f"{base}/health", timeout=10)
-                health.append(time.perf_counter() - started)
-            print(
-                f"load average {os.getloadavg()[0]:.2f}; worker RSS {memory(pid, 'VmRSS'):.0f} MB; "
-                f"/health {min(health) * 1000:.1f}–{max(health) * 1000:.1f} ms"
-            )
-            from bench.bench_batch import records
+    env = {**os.environ, "DATABASE_URL": url, "MODEL_DIR": bundle, "PYTHONPATH": str(ROOT)}
+    with gunicorn(url, bundle, workers=1, threads=3) as (base, _):
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "flask"),
+                "--app",
+                "futurisys",
+                "users",
+                "create",
+                "rh",
+                "--role",
+                "hr",
+                "--password",
+                PASSWORD,
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        pid = worker_pid(url)
+        session = signed_in(base)
+        health = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            session.get(f"{base}/health", timeout=10)
+            health.append(time.perf_counter() - started)
+        print(
+            f"load average {os.getloadavg()[0]:.2f}; worker RSS {memory(pid, 'VmRSS'):.0f} MB; "
+            f"/health {min(health) * 1000:.1f}–{max(health) * 1000:.1f} ms"
+        )
+        from bench.bench_batch import records
 
-            comparison = "for comparison: POST /predict/batch, 10,000 JSON records"
-            uploads[comparison] = json.dumps(records(10_000)[0]).encode()
-            for name, content in uploads.items():
-                times, growth, statuses = [], [], set()
-                for _ in range(args.runs):
-                    before = memory(pid, "VmRSS")
-                    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
-                    if name == comparison:
-                        started = time.perf_counter()
-                        status = session.post(
-                            f"{base}/predict/batch",
-                            data=content,
-                            timeout=60,
-                            headers={"Content-Type": "application/json"},
-                        ).status_code
-                        seconds = time.perf_counter() - started
-                    else:
-                        status, seconds = upload(session, base, content)
-                    growth.append(memory(pid, "VmHWM") - before)
-                    times.append(seconds)
-                    statuses.add(status)
-                print(
-                    f"{name:<40} {len(content) / 2**20:5.1f} MiB  status {sorted(statuses)}  "
-                    f"{min(times):6.2f}–{max(times):.2f} s  peak growth ≤ {max(growth):5.1f} MB  "
-                    f"(RSS after {memory(pid, 'VmRSS'):.0f} MB)"
-                )
-    finally:
-        recreate_database(database, drop_only=True)
+        comparison = "for comparison: POST /predict/batch, 10,000 JSON records"
+        uploads[comparison] = json.dumps(records(10_000)[0]).encode()
+        for name, content in uploads.items():
+            times, growth, statuses = [], [], set()
+            for _ in range(runs):
+                before = memory(pid, "VmRSS")
+                Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
+                if name == comparison:
+                    started = time.perf_counter()
+                    status = session.post(
+                        f"{base}/predict/batch",
+                        data=content,
+                        timeout=60,
+                        headers={"Content-Type": "application/json"},
+                    ).status_code
+                    seconds = time.perf_counter() - started
+                else:
+                    status, seconds = upload(session, base, content)
+                growth.append(memory(pid, "VmHWM") - before)
+                times.append(seconds)
+                statuses.add(status)
+            print(
+                f"{name:<40} {len(content) / 2**20:5.1f} MiB  status {sorted(statuses)}  "
+                f"{min(times):6.2f}–{max(times):.2f} s  peak growth ≤ {max(growth):5.1f} MB  "
+                f"(RSS after {memory(pid, 'VmRSS'):.0f} MB)"
+            )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import tempfile
@@ -25,10 +24,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import gunicorn, recreate_database
+from bench.common import announce, gunicorn, model_bundle, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "futurisys_bench_batch"
 
 
 def records(count: int) -> tuple[list[dict], list[dict]]:
@@ -152,14 +150,11 @@ def main() -> None:
         return
 
     from futurisys.ml.predictor import Predictor
-    from futurisys.ml.train import train_bundle
     from futurisys.records import validate_many, validate_payload
 
+    announce(f"batch scoring of {args.records:,} records", 5 + 4 * args.runs * args.records / 10_000)
     with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work:
-        bundle = args.bundle or os.environ.get("MODEL_DIR")
-        if not bundle:
-            bundle = str(Path(work) / "model")
-            train_bundle(bundle)
+        bundle = model_bundle(args.bundle, Path(work))
         predictor = Predictor.load(bundle)
         print(
             f"{'model part (predict_many)':<34}: "
@@ -170,13 +165,10 @@ def main() -> None:
             f"{best_rate(lambda: validate_many(payloads), args.records, args.runs):,.0f} records/s"
         )
         assert validate_payload(payloads[0])[2] == {}
-        url = recreate_database(DATABASE)
-        try:
+        with throwaway_database("batch") as url:
             in_process(url, bundle, body, args.records, args.runs)
             if not args.no_gunicorn:
                 with_gunicorn(url, bundle, body, args.records, args.runs)
-        finally:
-            recreate_database(DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

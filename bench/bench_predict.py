@@ -19,9 +19,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import gunicorn, recreate_database
+from bench.common import announce, gunicorn, model_bundle, throwaway_database
 
-DATABASE = "futurisys_bench_predict"
 WRK_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -65,17 +64,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=3)
-    parser.add_argument("--bundle", help="model bundle folder (default: train one)")
+    parser.add_argument("--bundle", help="model bundle folder (default: MODEL_DIR, instance/model, else train one)")
     args = parser.parse_args()
+    announce("POST /predict against /health under gunicorn", 12 + 2 * args.seconds)
+    with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work, throwaway_database("predict") as url:
+        run(args, Path(work), model_bundle(args.bundle, Path(work)), url)
 
-    from futurisys.ml.train import train_bundle
+
+def run(args, work: Path, bundle: str, database_url: str) -> None:
+    """Serve `database_url` with gunicorn, load it with wrk and print the figures."""
     from tests.payloads import FEATURES
 
-    work = Path(tempfile.mkdtemp(prefix="futurisys-bench-"))
-    bundle = args.bundle or str(work / "model")
-    if not args.bundle:
-        train_bundle(bundle)
-    database_url = recreate_database(DATABASE)
     with gunicorn(database_url, bundle, args.workers, args.threads) as (base, ready_s):
         script = work / "predict.lua"
         script.write_text(WRK_LUA % json.dumps(FEATURES, ensure_ascii=False))
@@ -85,7 +84,6 @@ def main() -> None:
         rows_before = row_counts(database_url)
         predict = wrk(f"{base}/predict", args.seconds, args.connections, str(script))
     inputs, predictions = (after - before for after, before in zip(row_counts(database_url), rows_before, strict=False))
-    recreate_database(DATABASE, drop_only=True)
     print(
         f"gunicorn gthread, {args.workers} workers x {args.threads} threads, {args.connections} connections, "
         f"{args.seconds} s per endpoint, PostgreSQL"

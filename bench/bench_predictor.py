@@ -1,6 +1,7 @@
 """Single-record and batch scoring speed of the predictor, against XGBoost's own inplace_predict.
 
-Usage: .venv/bin/python bench/bench_predictor.py [BUNDLE_DIR]   (default: trains a bundle in a temp folder)
+Usage: PYTHONPATH=. .venv/bin/python bench/bench_predictor.py [BUNDLE_DIR]
+(default: MODEL_DIR, instance/model, else a bundle trained in a temporary folder). About 15 s; no database.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+from bench.common import announce, model_bundle
 from futurisys.ml.data import training_matrix
 from futurisys.ml.predictor import Predictor
-from futurisys.ml.train import train_bundle
 
 
 def per_call_us(function, argument_list, repeats: int = 5) -> float:
@@ -27,11 +29,9 @@ def per_call_us(function, argument_list, repeats: int = 5) -> float:
 
 
 def main() -> None:
-    bundle = sys.argv[1] if len(sys.argv) > 1 else None
-    if bundle is None:
-        bundle = tempfile.mkdtemp(prefix="futurisys-bench-")
-        train_bundle(bundle)
-    predictor = Predictor.load(bundle)
+    announce("predictor scoring speed", 15)
+    with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work:
+        predictor = Predictor.load(model_bundle(sys.argv[1] if len(sys.argv) > 1 else None, Path(work)))
     features, _ = training_matrix()
     records = features.to_dict("records")
     rows = [predictor.encoder.encode_one(r) for r in records]

@@ -12,6 +12,11 @@ wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with
   unanswered requests, against /predict's p99 with no slow client (same server);
 - boot: scripts/boot.sh (bundle present, database up to date) to /ready.
 
+How long: about 5 minutes with the defaults (balance 2 x 10 runs x 2 x 4 s, ratio 40 s, slow 30 s, sqlite 25 s,
+boot 15 s); it prints its own estimate for the parts and options given. `--only ratio --seconds 3` takes about
+40 s. Its PostgreSQL database (on BENCH_PG_ADMIN_URL's server), SQLite file and servers end with it, even when
+interrupted.
+
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_serving.py [--bundle DIR] [--only balance,ratio,sqlite,slow,boot]
        [--runs 10] [--seconds 4] [--worker-class gthread]   (stock gthread, to compare)
 """
@@ -34,9 +39,8 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import ROOT, free_port, gunicorn, recreate_database
+from bench.common import ROOT, announce, free_port, gunicorn, model_bundle, throwaway_database
 
-DATABASE = "futurisys_bench_serving"
 WRK_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -262,7 +266,7 @@ def bench_boot(bundle: str, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", help="model bundle folder (default: train one)")
+    parser.add_argument("--bundle", help="model bundle folder (default: MODEL_DIR, instance/model, else train one)")
     parser.add_argument("--only", default="balance,ratio,sqlite,slow,boot")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=4)
@@ -272,20 +276,26 @@ def main() -> None:
 
     from tests.payloads import FEATURES
 
-    work = Path(tempfile.mkdtemp(prefix="futurisys-bench-"))
-    bundle = args.bundle
-    if not bundle:
-        from futurisys.ml.train import train_bundle
+    seconds = {
+        "balance": 2 * args.runs * 2 * args.seconds,
+        "ratio": 10 * args.seconds,
+        "slow": 3 * args.seconds + 23,
+        "sqlite": 3 * max(3, args.runs // 3) * args.seconds + 5,
+        "boot": 15,
+    }
+    announce(f"serving benchmarks {', '.join(sorted(parts))}", 10 + sum(seconds.get(part, 0) for part in parts))
+    with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work:
+        run(args, parts, Path(work), model_bundle(args.bundle, Path(work)), FEATURES)
 
-        bundle = str(work / "model")
-        train_bundle(bundle)
+
+def run(args, parts: set[str], work: Path, bundle: str, features: dict) -> None:
+    """The parts asked for, on servers of their own."""
     script = work / "predict.lua"
-    script.write_text(WRK_LUA % json.dumps(FEATURES, ensure_ascii=False))
+    script.write_text(WRK_LUA % json.dumps(features, ensure_ascii=False))
     print(f"worker class {args.worker_class}, 3 workers x 3 threads, load {load()} on {os.cpu_count()} CPUs")
     env = {"GUNICORN_WORKER_CLASS": args.worker_class}
     if parts & {"balance", "ratio", "sqlite", "slow"}:
-        database_url = recreate_database(DATABASE)
-        with gunicorn(database_url, bundle, 3, 3, **env) as (base, _ready):
+        with throwaway_database("serving") as database_url, gunicorn(database_url, bundle, 3, 3, **env) as (base, _):
             wrk(f"{base}/health", 2, 8)  # warm-up
             wrk(f"{base}/predict", 2, 8, script)
             if "balance" in parts:
@@ -298,7 +308,6 @@ def main() -> None:
                 with gunicorn(f"sqlite:///{work / 'bench.db'}", bundle, 3, 3, **env) as (base_sqlite, _ready):
                     wrk(f"{base_sqlite}/predict", 2, 8, script)  # warm-up
                     bench_sqlite(base, base_sqlite, script, max(3, args.runs // 3), args.seconds)
-        recreate_database(DATABASE, drop_only=True)
     if "boot" in parts:
         bench_boot(bundle, 3)
 

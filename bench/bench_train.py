@@ -1,7 +1,8 @@
 """Wall time of `flask --app futurisys model train`, on its own and beside two CPU-bound processes.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_train.py [RUNS]   (default 2 runs of each; min–max reported)
-The two hogs are `python -c 'while True: pass'` under `timeout 120`, started and ended by this script.
+The two hogs are `python -c 'while True: pass'` under `timeout 120`, started and ended by this script (even when
+interrupted). About 90 s with 2 runs (4 trainings of 16–28 s); no database.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def measure(runs: int, hogs: int) -> tuple[list[float], list[float], list[str]]:
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    from bench.common import announce  # after the imports above: SIGTERM then ends the hogs too
+
+    announce(f"model train, {runs} runs alone and {runs} beside two CPU hogs", runs * 45)
     for hogs in (0, 2):
         walls, cpus, loads = measure(runs, hogs)
         print(

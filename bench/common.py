@@ -1,13 +1,23 @@
-"""What the benchmarks share: throw-away PostgreSQL databases and a gunicorn started on 127.0.0.1."""
+"""What the benchmarks share: throw-away PostgreSQL databases, a model bundle, a gunicorn started on 127.0.0.1.
+
+Variables: BENCH_PG_ADMIN_URL, the PostgreSQL server and a role that may create databases (default
+postgresql+psycopg2://postgres@127.0.0.1:5432/postgres); MODEL_DIR, a bundle to reuse when --bundle is not given.
+Every database a benchmark creates has a name of its run's own and is dropped when it ends, interrupted (Ctrl+C,
+SIGTERM, SIGHUP) or not; every server it starts is stopped.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +25,51 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def _stop(signum, _frame):
+    # SIGTERM and SIGHUP end the script like Ctrl+C does: through the `finally` blocks that drop and stop things.
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _stop)
+signal.signal(signal.SIGHUP, _stop)
+
+
+def announce(what: str, expected_s: float) -> None:
+    """Say what runs and about how long it takes before starting; the time it took at the end."""
+    started = time.perf_counter()
+    print(f"{what}: about {expected_s:.0f} s on a quiet 2-core machine (load now {os.getloadavg()[0]:.1f})", flush=True)
+    atexit.register(lambda: print(f"done in {time.perf_counter() - started:.0f} s", flush=True))
+
+
+@contextmanager
+def throwaway_database(label: str, keep: bool = False) -> Iterator[str]:
+    """A database of this run's own (`bench_<label>_<pid>_<random>`); yields its URL; dropped unless `keep`."""
+    name = f"bench_{label}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = recreate_database(name)
+    try:
+        yield url
+    finally:
+        if keep:
+            print(f"database {name} kept")
+        else:
+            recreate_database(name, drop_only=True)
+
+
+def model_bundle(given: str | None, work: Path) -> str:
+    """The bundle to serve: --bundle, else MODEL_DIR, else instance/model when present, else one trained in `work`."""
+    for candidate in (given, os.environ.get("MODEL_DIR"), str(ROOT / "instance" / "model")):
+        if candidate and (Path(candidate) / "metadata.json").is_file():
+            return candidate
+    if given:
+        raise SystemExit(f"--bundle {given}: no metadata.json there")
+    from futurisys.ml.train import train_bundle
+
+    print("no bundle given (--bundle DIR) nor found: training one (about 20 s)", flush=True)
+    folder = work / "model"
+    train_bundle(folder)
+    return str(folder)
 
 
 def recreate_database(name: str, drop_only: bool = False) -> str:

@@ -2,7 +2,8 @@
 
 A private PostgreSQL (initdb into a temporary folder, its own port) is frozen or stopped; 16 clients keep posting
 to /predict while /health, a static file, /ready, the HR form and /predict are timed one at a time. All traffic
-goes to 127.0.0.1 and each phase is bounded (--seconds).
+goes to 127.0.0.1 and each phase is bounded (--seconds). About 60 s with the defaults (it prints its estimate);
+the private server and gunicorn are removed at the end, even when interrupted.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/db_freeze.py [--runs 3] [--seconds 6] [--bundle DIR]
 """
@@ -22,7 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import gunicorn  # noqa: E402
+from bench.common import announce, gunicorn, model_bundle  # noqa: E402
 from tests.payloads import FEATURES, RAW  # noqa: E402
 from tests.private_postgres import PrivatePostgres  # noqa: E402
 
@@ -101,15 +102,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6)
-    parser.add_argument("--bundle", help="model bundle folder (default: MODEL_DIR, else one trained here)")
+    parser.add_argument("--bundle", help="model bundle folder (default: MODEL_DIR, instance/model, else train one)")
     args = parser.parse_args()
+    announce("a frozen, then a stopped database under load", 15 + args.runs * (2 + 2 * (args.seconds + 2)))
     with tempfile.TemporaryDirectory() as work:
-        bundle = args.bundle or os.environ.get("MODEL_DIR")
-        if not bundle:
-            from futurisys.ml.train import train_bundle
-
-            bundle = str(Path(work) / "model")
-            train_bundle(Path(bundle))
+        bundle = model_bundle(args.bundle, Path(work))
         os.environ["SESSION_COOKIE_SECURE"] = "0"  # the form's session cookie over plain http on 127.0.0.1
         server = PrivatePostgres.create()
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from pathlib import Path
@@ -11,7 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from futurisys import db_timeouts, formatting, sqlite_writes
+from futurisys import db_timeouts, formatting, logs, sqlite_writes
 from futurisys.auth.accounts import strong_hash_method
 from futurisys.config import DEV_SECRET_KEY, Config, engine_options, scoring_binds
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
@@ -46,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
         raise RuntimeError("PASSWORD_HASH_METHOD is cheaper than werkzeug's default: refused in production")
     app.json.sort_keys = False  # keep "Prediction" before "Probabilite_depart", as the original API did
     app.json.ensure_ascii = False
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from futurisys.db_check import explain, shown
 from futurisys.extensions import db
 from futurisys.schema import REFERENCE_ROWS
 
@@ -31,7 +35,7 @@ def export_command(path: str) -> None:
 @data_cli.command("load")
 def load_command() -> None:
     """Fill `employees_dataset` from the reference data (idempotent: only missing rows are inserted)."""
-    load_reference_rows()
+    click.echo(load_reference_rows())
 
 
 @data_cli.command("prepare")
@@ -40,23 +44,28 @@ def prepare_command() -> None:
     prepare_database()
 
 
-def prepare_database() -> None:
+def prepare_database(report: Callable[[str], None] = click.echo) -> None:
     """Bring the schema to the latest revision, fill the reference data and create the first admin account.
 
-    Idempotent, in the current app. The first account is generated (and printed once) when FIRST_ADMIN=generate.
+    Idempotent, in the current app. The first account is generated (and printed once) when FIRST_ADMIN=generate;
+    its lines are always printed on the terminal, never given to `report` (a logger, at boot): they hold a password.
     """
     from flask_migrate import upgrade
 
     from futurisys.auth.accounts import bootstrap_admin
 
     upgrade()
-    load_reference_rows()
-    for line in bootstrap_admin(generate=os.environ.get("FIRST_ADMIN") == "generate"):
-        click.echo(line)
+    report(load_reference_rows())
+    lines = bootstrap_admin(generate=os.environ.get("FIRST_ADMIN") == "generate")
+    if len(lines) == 1:
+        report(lines[0])  # a remark, no password
+    else:
+        for line in lines:
+            click.echo(line)
 
 
-def load_reference_rows() -> None:
-    """Insert the reference rows `employees_dataset` lacks; the dataset is only read when some are missing."""
+def load_reference_rows() -> str:
+    """Insert the reference rows `employees_dataset` lacks (the dataset is only read when some are missing); say so."""
     from futurisys.models import EmployeeDataset
 
     table = EmployeeDataset.__table__
@@ -68,9 +77,13 @@ def load_reference_rows() -> None:
         with db.engine.begin() as connection:
             if rows:
                 connection.execute(table.insert(), [{k: python_value(v) for k, v in row.items()} for row in rows])
-        click.echo(f"employees_dataset: {len(rows)} rows inserted, {len(present)} already present")
-    else:
-        click.echo(f"employees_dataset: {len(present)} rows already present, nothing to do")
+        return f"employees_dataset in {database_shown()}: {len(rows)} rows inserted, {len(present)} already present"
+    return f"employees_dataset in {database_shown()}: {len(present)} rows already present, nothing to do"
+
+
+def database_shown() -> str:
+    """The current app's database, password hidden: every command that writes names the database it wrote to."""
+    return shown(db.engine.url)
 
 
 @model_cli.command("train")
@@ -174,7 +187,47 @@ def push_command(repo: str, bundle_dir: str | None, private: bool) -> None:
     click.echo(f"bundle {version} pushed to {repo} (commit {commit})")
 
 
+class DatabaseProblem(click.ClickException):
+    """A command met a database error: shown as the one French line of `db_check.explain`, no traceback."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
+def _guarded(callback: Callable) -> Callable:
+    """`callback` with database errors turned into a DatabaseProblem naming the database."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except sa.exc.DBAPIError as exc:
+            # The command's app context is still pushed (Flask's with_appcontext keeps it until the command ends).
+            url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+            raise DatabaseProblem(explain(exc, url, current_app.instance_path)) from None
+
+    run.guards_database_errors = True
+    return run
+
+
+def guard(command: click.Command) -> click.Command:
+    """Make `command` (and, for a group, each command it holds) end on one line when the database fails."""
+    if isinstance(command, click.Group):
+        if not getattr(command, "guards_database_errors", False):
+            resolve = command.get_command
+            command.get_command = lambda ctx, name: _guard_found(resolve(ctx, name))
+            command.guards_database_errors = True
+    elif command.callback is not None and not getattr(command.callback, "guards_database_errors", False):
+        command.callback = _guarded(command.callback)
+    return command
+
+
+def _guard_found(command: click.Command | None) -> click.Command | None:
+    return guard(command) if command is not None else None
+
+
 def init_app(app) -> None:
-    """Register the command groups on `app`."""
+    """Register the command groups on `app`; every command of the app, whoever registers it, is guarded."""
     app.cli.add_command(data_cli)
     app.cli.add_command(model_cli)
+    guard(app.cli)

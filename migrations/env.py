@@ -8,9 +8,12 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+if logging.getLogger().handlers:
+    # The app has set up logging (futurisys/logs.py, or pytest's capture): keep it and every logger it has.
+    logging.getLogger("alembic").setLevel(logging.INFO)
+else:
+    # Never silence the loggers that exist already (gunicorn's, the app's): fileConfig disables them by default.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
@@ -86,6 +89,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    logger.info("Migrations of %s", connectable.url.render_as_string(hide_password=True))
 
     with connectable.connect() as connection:
         # Batch mode lets later revisions alter tables on SQLite too.

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# One command to run the whole test suite: venv, dev dependencies, PostgreSQL and Chromium, then pytest.
+# One command to run the whole test suite: venv, dev dependencies, PostgreSQL, Chromium and nginx, then pytest.
+# What it changes outside .venv (apt packages, starting PostgreSQL, pg_hba.conf) is said before it is done
+# (scripts/ensure-services.sh). Its PostgreSQL database has a name of the run's own and is dropped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh requirements-dev.txt

@@ -102,6 +102,7 @@ def serving(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
+        server.server_close()
 
 
 def make_user(app, username: str = "admin", role: str = "admin", password: str = PASSWORD) -> None:

@@ -35,8 +35,9 @@ def wait_until_ready(url: str, process: subprocess.Popen, seconds: float = 120) 
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                return
+            with urllib.request.urlopen(url, timeout=2) as answer:  # closed: no socket left to the collector
+                if answer.status == 200:
+                    return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"{url} never answered 200 (exit code {process.poll()})") from None
@@ -180,7 +181,8 @@ def test_connections_are_spread_over_the_workers(gunicorn_url):
 def test_gunicorn_migrated_the_database_before_forking_and_serves_predictions(gunicorn_url):
     answer = post_predict(gunicorn_url)
     assert answer["Prediction"] in ("Reste", "Part") and 0 <= answer["Probabilite_depart"] <= 1
-    assert json.loads(urllib.request.urlopen(f"{gunicorn_url}/ready", timeout=5).read())["status"] == "ready"
+    with urllib.request.urlopen(f"{gunicorn_url}/ready", timeout=5) as answer:
+        assert json.loads(answer.read())["status"] == "ready"
 
 
 def test_slow_clients_do_not_hold_gunicorns_threads(gunicorn_url):
@@ -190,7 +192,8 @@ def test_slow_clients_do_not_hold_gunicorns_threads(gunicorn_url):
     try:
         assert post_predict(gunicorn_url)["Prediction"] in ("Reste", "Part")
         for _ in range(8):
-            assert urllib.request.urlopen(f"{gunicorn_url}/health", timeout=5).status == 200
+            with urllib.request.urlopen(f"{gunicorn_url}/health", timeout=5) as answer:
+                assert answer.status == 200
     finally:
         for client in clients:
             client.close()
@@ -209,6 +212,7 @@ def test_nginx_answers_413_itself_for_bodies_over_16_mib(proxy_url):
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
+    refused.value.close()
     assert refused.value.code == 413
 
 

@@ -82,6 +82,7 @@ def hub(monkeypatch, tmp_path):
     yield stand_in
     server.shutdown()
     thread.join()
+    server.server_close()  # the listening socket, else a ResourceWarning when it is collected
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def test_start_script_execs_gunicorn_which_migrates_before_forking():
     boot = (ROOT / "scripts" / "boot.sh").read_text()
     assert boot.index("model train") < boot.index("PREPARE_DATABASE=") < boot.index('exec "$GUNICORN"')
     wsgi = (ROOT / "wsgi.py").read_text()
-    assert wsgi.index("prepare_database()") < wsgi.index("db.engine.dispose()") < wsgi.index("model_store.state(app)")
+    assert wsgi.index("prepare_database(") < wsgi.index("db.engine.dispose()") < wsgi.index("model_store.state(app)")
 
 
 def _pyproject():

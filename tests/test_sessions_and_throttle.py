@@ -85,6 +85,8 @@ def test_users_commands_say_which_database_they_wrote_to(app, runner, db):
     assert created.exit_code == 0 and where in created.output
     listed = runner.invoke(args=["users", "list"])
     assert where in listed.output and "alice" in listed.output and "hr" in listed.output and "never" in listed.output
+    login(app.test_client(), "alice")
+    assert "UTC" in runner.invoke(args=["users", "list"]).output
     missing = runner.invoke(args=["users", "set-password", "bob", "--password", PASSWORD])
     assert missing.exit_code == 1 and "no user 'bob'" in missing.output and where in missing.output
 
@@ -95,8 +97,11 @@ def test_bootstrap_generates_a_first_admin_once(runner, db):
     password = first.output.split("password: ")[1].split()[0]
     user = db.session.scalar(sa.select(User))
     assert user.role == "admin" and user.check_password(password) and len(password) >= 20
+    # The printed command acts on this database, not on the one a new shell would use (.env or the SQLite file).
+    where = db.engine.url.render_as_string(hide_password=True)
+    assert f"DATABASE_URL='{where}' .venv/bin/flask --app futurisys users set-password admin" in first.output
     again = runner.invoke(args=["users", "bootstrap", "--generate"])
-    assert again.exit_code == 0 and again.output == ""
+    assert again.exit_code == 0 and "already has accounts: no first admin created" in again.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
 
 

@@ -61,9 +61,12 @@ def purge_command(age: timedelta, dry_run: bool, batch_size: int) -> None:
             progress=lambda done: click.echo(f"  {done.inputs} inputs deleted so far", err=True),
             held_among=held_among,
         )
+    from futurisys.db_check import shown
+
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(
-        f"{result.inputs} inputs and {result.predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb}"
+        f"{result.inputs} inputs and {result.predictions} predictions older than {cutoff:%Y-%m-%d %H:%M} UTC {verb} "
+        f"in {shown(db.engine.url)}"
     )
 
 

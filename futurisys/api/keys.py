@@ -101,7 +101,7 @@ def create_command(name: str) -> None:
         # Even once revoked: predictions keep the key's name, so a name must never point at two keys.
         raise click.ClickException(f"a key named {name!r} already exists (names are never reused: choose another)")
     key = create(name)
-    click.echo(f"API key {name!r} created. Copy it now, it will not be shown again:")
+    click.echo(f"API key {name!r} created in {_database()}. Copy it now, it will not be shown again:")
     click.echo(key)
 
 
@@ -110,8 +110,9 @@ def list_command() -> None:
     """List the keys: name, prefix, creation and revocation dates (never the keys)."""
     keys = db.session.execute(sa.select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)).scalars().all()
     if not keys:
-        click.echo("no API keys")
+        click.echo(f"no API keys in {_database()}")
         return
+    click.echo(f"API keys in {_database()}:")
     width = max(len("NAME"), *(len(k.name) for k in keys))
     click.echo(f"{'NAME':<{width}}  {'PREFIX':<{SHOWN_PREFIX_LENGTH + 1}}  {'CREATED (UTC)':<16}  REVOKED (UTC)")
     for k in keys:
@@ -128,7 +129,13 @@ def revoke_command(name: str) -> None:
     api_key = revoke(name)
     if api_key is None:
         raise click.ClickException(f"no API key named {name!r}")
-    click.echo(f"API key {name!r} is revoked (since {_utc_minute(api_key.revoked_at)} UTC)")
+    click.echo(f"API key {name!r} is revoked in {_database()} (since {_utc_minute(api_key.revoked_at)} UTC)")
+
+
+def _database() -> str:
+    from futurisys.db_check import shown
+
+    return shown(db.engine.url)
 
 
 def _utc_minute(moment) -> str:

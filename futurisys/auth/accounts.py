@@ -106,13 +106,14 @@ def bootstrap_admin(generate: bool) -> list[str]:
     `admin` account with a random password (run.sh); otherwise nothing but a hint.
     """
     if has_accounts():
-        return []
+        listing = _command("users list")
+        return [f"{database_name()} already has accounts: no first admin created; list them with {listing}"]
     username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
     if username and password:
         user = create_user(username, password, "admin")
         return [f"First admin account {user.username!r} created in {database_name()}."]
     if not generate:
-        return ["No account yet: create one with `flask --app futurisys users create NAME --role admin`."]
+        return [f"No account yet in {database_name()}: create one with {_command('users create NAME --role admin')}"]
     password = generated_password()
     user = create_user(username or "admin", password, "admin")
     return [
@@ -122,9 +123,16 @@ def bootstrap_admin(generate: bool) -> list[str]:
         f"    password: {password}",
         "",
         "This password is shown only once. Change it now with:",
-        f"    .venv/bin/flask --app futurisys users set-password {user.username}",
+        f"    {_command('users set-password ' + user.username)}",
         "",
     ]
+
+
+def _command(arguments: str) -> str:
+    # The command to type, on this very database (it names DATABASE_URL when a new shell would use another one).
+    from futurisys.db_check import command
+
+    return command(arguments, db.engine.url, current_app.instance_path)
 
 
 def database_name() -> str:

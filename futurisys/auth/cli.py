@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 from flask.cli import AppGroup
 
@@ -50,16 +52,22 @@ def create_command(username: str, role: str, password: str) -> None:
 
 @users_cli.command("list")
 def list_command() -> None:
-    """List the accounts: name, role, state, last login."""
+    """List the accounts: name, role, state, last login (UTC)."""
     import sqlalchemy as sa
 
     from futurisys.extensions import db
 
-    click.echo(f"accounts in {_database()}:")
-    for user in db.session.scalars(sa.select(User).order_by(User.username)):
+    users = db.session.scalars(sa.select(User).order_by(User.username)).all()
+    click.echo(f"accounts in {_database()}:" if users else f"no accounts in {_database()}")
+    for user in users:
         state = "disabled" if user.disabled_at else "active"
-        last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
+        last = f"{_utc(user.last_login_at):%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never"
         click.echo(f"  {user.username:<24} {user.role:<6} {state:<9} last login: {last}")
+
+
+def _utc(moment):
+    # SQLite gives naive datetimes back (already UTC); PostgreSQL gives aware ones, in the session's time zone.
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
 
 
 @users_cli.command("set-password")
