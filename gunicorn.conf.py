@@ -5,7 +5,9 @@ import tempfile
 from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-# gthread, plus fair accepting across workers and request heads read without tying a thread (gunicorn_worker.py).
+# gthread, plus fair accepting across workers and request heads and bodies read without tying a thread
+# (gunicorn_worker.py; a body gets GUNICORN_BODY_TIMEOUT seconds, then must keep arriving at GUNICORN_BODY_MIN_RATE
+# bytes/s, or the connection is closed with a 408).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn_worker.BalancedWorker")  # "gthread" to compare
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
