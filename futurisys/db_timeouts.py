@@ -23,6 +23,7 @@ from functools import lru_cache
 import psycopg2
 import psycopg2.extensions
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 
 #: The server cancels a slow query by itself; the client gives up only when the server says nothing at all.
 CLIENT_MARGIN = 0.25
@@ -117,6 +118,19 @@ def _breaker(dsn: str) -> _Breaker:
     if breaker is None:
         breaker = _breakers.setdefault(dsn, _Breaker())
     return breaker
+
+
+def refuse_while_cooling_down(connection) -> None:
+    """Raise (an OperationalError, nothing sent) if `connection`'s database timed out a moment ago.
+
+    The breaker otherwise refuses in the wait callback, after psycopg2 has sent the statement: for a write, the
+    client could then not know whether it landed.
+    """
+    dsn = getattr(connection.connection.dbapi_connection, "dsn", None)
+    if dsn is not None and not _breaker(dsn).admit():
+        raise sa_exc.OperationalError(
+            "(refused before sending)", None, DatabaseTimeout("the database timed out a moment ago: not sent")
+        )
 
 
 def wait_with_deadline(connection) -> None:

@@ -6,13 +6,18 @@ import logging
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from futurisys.extensions import db, login_manager
 from futurisys.metrics import count_db_error
 from futurisys.model_store import ModelUnavailable
+from futurisys.predictions import OutcomeUnknown, database_unavailable
+
+try:  # gunicorn's body reader raises these inside the app (a bad chunked body): a client error
+    from gunicorn.http.errors import NoMoreData, ParseException
+except ImportError:  # served by another server
+    NoMoreData = ParseException = None
 
 log = logging.getLogger(__name__)
 JSON_BLUEPRINTS = {"api"}
@@ -124,13 +129,39 @@ def _model_unavailable(exc: ModelUnavailable):
     return error_response(503, "Modèle indisponible, réessayez plus tard.")
 
 
+def _outcome_unknown(exc: OutcomeUnknown):
+    """503: the write was sent but not confirmed; a retry with the request's idempotency key is safe."""
+    db.session.rollback()
+    count_db_error(exc.__cause__)
+    request_key = g.get("request_key")
+    if request_key is None:  # the HR form: the evaluation is found in the list if it was stored
+        response = make_response(
+            error_response(
+                503,
+                "Base de données indisponible : l'évaluation a peut-être été enregistrée. Vérifiez la liste de vos "
+                "évaluations avant de recommencer.",
+            )
+        )
+    else:
+        response = make_response(
+            error_response(
+                503,
+                "Issue inconnue : la base de données n'a pas confirmé l'enregistrement. Renvoyez la même requête "
+                f"avec l'en-tête Idempotency-Key: {request_key.key} : vous recevrez la prédiction enregistrée s'il "
+                "y en a une, sinon elle sera enregistrée une seule fois.",
+                idempotency_key=request_key.key,
+                outcome="unknown",
+            )
+        )
+        response.headers["Idempotency-Key"] = request_key.key
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def _database_error(exc: SQLAlchemyError):
     db.session.rollback()
     count_db_error(exc)
-    unavailable = isinstance(exc, (OperationalError, PoolTimeout)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-    if unavailable:
+    if database_unavailable(exc):
         if "_login_user" not in g:
             # The account could not be read either: the page is drawn as for a visitor, not by asking again.
             g._login_user = login_manager.anonymous_user()
@@ -148,6 +179,11 @@ def _unreadable_input(exc: Exception):
     )
 
 
+def _bad_framing(exc: Exception):
+    log.warning("unreadable body on %s %s: %s", request.method, request.path, type(exc).__name__)
+    return error_response(400, "Corps de la requête mal formé (découpage chunked invalide ou incomplet).")
+
+
 def _unexpected(exc: Exception):
     db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
@@ -160,6 +196,10 @@ def init_app(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ModelUnavailable, _model_unavailable)
     app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(OutcomeUnknown, _outcome_unknown)
+    if ParseException is not None:
+        app.register_error_handler(ParseException, _bad_framing)
+        app.register_error_handler(NoMoreData, _bad_framing)
     for unreadable in (RecursionError, OverflowError, UnicodeError):
         app.register_error_handler(unreadable, _unreadable_input)
     app.register_error_handler(Exception, _unexpected)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from futurisys import db_timeouts
 from futurisys.auth.accounts import create_user
@@ -121,6 +122,71 @@ def test_frozen_database_during_a_request_already_connected(served, frozen):
     frozen.thaw()
     close_breakers()
     assert _predict(served)[0] == 200
+
+
+def _other_backends_busy(private_pg) -> bool:
+    """Whether a backend other than this query's is still running a statement (the thawed server catching up)."""
+    engine = sa.create_engine(private_pg.url)
+    try:
+        with engine.connect() as connection:
+            return bool(
+                connection.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend' AND state = 'active'"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _stored_predictions(private_pg) -> int:
+    """Rows in `predictions` once the thawed server has run what it had received (bounded wait on that state)."""
+    deadline = time.monotonic() + 10
+    while _other_backends_busy(private_pg) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the server's state, as wait_until_ready polls a URL
+    engine = sa.create_engine(private_pg.url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(sa.text("SELECT count(*) FROM predictions"))
+    finally:
+        engine.dispose()
+
+
+def test_a_503_after_the_write_was_sent_names_a_key_and_its_retry_stores_nothing_new(private_pg, served, frozen):
+    frozen.thaw()
+    assert _predict(served)[0] == 200  # the pools hold live connections: the next INSERT reaches the server
+    before = _stored_predictions(private_pg)
+    frozen.freeze()
+    unknown = requests.post(f"{served}/predict", json=FEATURES, timeout=20)
+    assert unknown.status_code == 503 and unknown.headers["Retry-After"]
+    key = unknown.headers["Idempotency-Key"]  # generated: no key was sent
+    assert unknown.json()["idempotency_key"] == key and unknown.json()["error"].startswith("Issue inconnue")
+    # The breaker is open now: the next write is refused before anything is sent, an ordinary 503.
+    refused = requests.post(f"{served}/predict", json=FEATURES, timeout=20)
+    assert refused.status_code == 503 and "idempotency_key" not in refused.json()
+    frozen.thaw()
+    close_breakers()
+    landed = _stored_predictions(private_pg) - before  # 1 when the thawed server ran the INSERT it had received
+    retry = requests.post(f"{served}/predict", json=FEATURES, headers={"Idempotency-Key": key}, timeout=20)
+    assert retry.status_code == 200
+    assert retry.headers.get("Idempotent-Replayed") == ("true" if landed else None)
+    assert _stored_predictions(private_pg) == before + 1  # exactly once, whichever of the two stored it
+
+
+def test_a_client_key_is_looked_up_first_so_a_frozen_database_gets_nothing_sent(private_pg, served, frozen):
+    headers = {"Idempotency-Key": f"essai-{time.monotonic_ns()}"}
+    frozen.thaw()
+    before = _stored_predictions(private_pg)
+    frozen.freeze()
+    failed = requests.post(f"{served}/predict", json=FEATURES, headers=headers, timeout=20)
+    assert failed.status_code == 503 and "idempotency_key" not in failed.json()  # the look-up failed: not sent
+    frozen.thaw()
+    close_breakers()
+    retry = requests.post(f"{served}/predict", json=FEATURES, headers=headers, timeout=20)
+    assert retry.status_code == 200 and "Idempotent-Replayed" not in retry.headers
+    assert _stored_predictions(private_pg) == before + 1
 
 
 def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, served):

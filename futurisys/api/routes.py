@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from functools import partial
 
 from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
@@ -15,8 +17,10 @@ from futurisys.errors import error_response
 from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.metrics import public_source
-from futurisys.predictions import predict_and_store
+from futurisys.ml.predictor import Score
+from futurisys.predictions import StoredPrediction, predict_and_store
 from futurisys.records import validate_payload
+from futurisys.schema import FEATURE_NAMES
 
 DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})
 
@@ -71,18 +75,32 @@ def predict():
     features, raw, errors = validate_payload(payload)
     if errors:
         return error_response(422, "Données invalides.", errors)
-    replay = idempotency.claim()
+    rebuild = partial(_stored_answer, predictor, with_details)
+    replay = idempotency.prepare(rebuild)
     if replay is not None:
         return replay
-    stored = predict_and_store(
-        predictor,
-        features,
-        raw,
-        source="api",
-        request_id=g.request_id,
-        started=started,
-        api_key_name=g.get("api_key_name"),
-    )
+    try:
+        stored = predict_and_store(
+            predictor,
+            features,
+            raw,
+            source="api",
+            request_id=g.request_id,
+            started=started,
+            api_key_name=g.get("api_key_name"),
+            key_row=(idempotency.IdempotencyKey.__table__, g.request_key.row()),
+        )
+    except IntegrityError:
+        # Another request with this key stored its prediction first: its answer is this one's.
+        replay = idempotency.stored_answer(g.request_key, rebuild)
+        if replay is None:
+            raise
+        return replay
+    return jsonify(_answer(predictor, stored, features, raw, with_details))
+
+
+def _answer(predictor, stored: StoredPrediction, features: dict, raw: dict | None, with_details: bool) -> dict:
+    """The body of /predict's 200 (with the ids, version, threshold and drivers when details are asked)."""
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
     if with_details:
         body.update(
@@ -93,7 +111,16 @@ def predict():
             shape="raw" if raw is not None else "features",
             drivers=drivers(predictor, features),
         )
-    return jsonify(body)
+    return body
+
+
+def _stored_answer(predictor, with_details: bool, row) -> dict:
+    """/predict's 200 again, from the rows a first request with the same key stored."""
+    stored = StoredPrediction(
+        Score(row.prediction_proba, row.prediction_label), row.id, row.input_id, row.model_version, row.threshold
+    )
+    features = {name: row._mapping[name] for name in FEATURE_NAMES}
+    return _answer(predictor, stored, features, row.raw_record, with_details)
 
 
 @bp.get("/health")
