@@ -19,8 +19,8 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # thread (no OpenMP pool to inherit).
 preload_app = True
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
-# Paths and statuses only: request bodies (personal HR data) are never logged.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# Method, path and status only: neither bodies nor query strings (employee references in filters, next=…) are logged.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 # Several workers share one set of Prometheus metrics through files (see futurisys/metrics.py); a folder of its own
 # per port unless PROMETHEUS_MULTIPROC_DIR says otherwise. Set here, before the workers import prometheus_client.

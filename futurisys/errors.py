@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -166,7 +167,7 @@ def _database_error(exc: SQLAlchemyError):
             # The account could not be read either: the page is drawn as for a visitor, not by asking again.
             g._login_user = login_manager.anonymous_user()
         return error_response(503, "Base de données indisponible, réessayez plus tard.")
-    log.exception("database error on %s %s", request.method, request.path)
+    _log_without_values("database error", exc)
     return error_response(500, "Erreur interne.")
 
 
@@ -184,9 +185,26 @@ def _bad_framing(exc: Exception):
     return error_response(400, "Corps de la requête mal formé (découpage chunked invalide ou incomplet).")
 
 
+def _log_without_values(what: str, exc: Exception) -> None:
+    """Log an error's type, SQLSTATE and stack, never its message: messages quote values (PostgreSQL's DETAIL
+    lines, a KeyError's key, a ValueError's input), and those may be personal data."""
+    original = getattr(exc, "orig", None)
+    code = getattr(original, "pgcode", None)
+    log.error(
+        "%s on %s %s: %s%s%s\n%s",
+        what,
+        request.method,
+        request.path,
+        type(exc).__name__,
+        f" ({type(original).__name__})" if original is not None else "",
+        f" SQLSTATE {code}" if code else "",
+        "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+    )
+
+
 def _unexpected(exc: Exception):
     db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    _log_without_values("unhandled error", exc)
     return error_response(500, "Erreur interne.")
 
 
