@@ -18,6 +18,11 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # memory. Safe here: no database connection is opened before the fork and the predictor runs XGBoost with one
 # thread (no OpenMP pool to inherit).
 preload_app = True
+# gunicorn's control socket (gunicornc) defaults to one path per user, shared by every instance on the host: a second
+# instance takes it over and stopping either removes it. None unless GUNICORN_CONTROL_SOCKET names one of its own.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 # Method, path and status only: neither bodies nor query strings (employee references in filters, next=…) are logged.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

@@ -159,9 +159,22 @@ def _outcome_unknown(exc: OutcomeUnknown):
     return response
 
 
+#: SQLSTATE of a write refused by a read-only database (a standby, or a primary during a failover).
+READ_ONLY_SQLSTATE = "25006"
+
+
 def _database_error(exc: SQLAlchemyError):
     db.session.rollback()
     count_db_error(exc)
+    if getattr(getattr(exc, "orig", None), "pgcode", None) == READ_ONLY_SQLSTATE:
+        response = make_response(
+            error_response(
+                503,
+                "Base de données en lecture seule (bascule en cours) : rien n'a été enregistré, réessayez plus tard.",
+            )
+        )
+        response.headers["Retry-After"] = "5"
+        return response
     if database_unavailable(exc):
         if "_login_user" not in g:
             # The account could not be read either: the page is drawn as for a visitor, not by asking again.

@@ -135,7 +135,12 @@ def ready():
     reasons = []
     try:
         with deadline(current_app.config["READY_DB_TIMEOUT"]):  # a probe must answer before its caller gives up
-            db.session.execute(text("SELECT 1"))
+            if db.engine.dialect.name == "postgresql":
+                # A standby (or a primary demoted during a failover) answers, but refuses every write.
+                if db.session.execute(text("SELECT current_setting('transaction_read_only')")).scalar() == "on":
+                    reasons.append("database read-only")
+            else:
+                db.session.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means not ready
         db.session.rollback()
         reasons.append(f"database unreachable: {type(exc).__name__}")
