@@ -8,13 +8,16 @@ treated as a lost one: SQLAlchemy discards it and the pool, and the next request
 restart). After a timeout, a circuit breaker per database fails further waits at once for COOLDOWN seconds, then
 lets one request at a time probe the server: threads are not all held by a dead database, so /health and static
 files keep being answered. `deadline()` tightens the wait for one block (the readiness probe). psycopg2 refuses
-COPY while a wait callback is set, so `unbounded()` lifts it around a COPY (which then waits as long as it takes).
+COPY while a wait callback is set, so `unbounded()` lifts it around a COPY and `cut_after()` bounds the COPY instead:
+past the same deadline, a timer shuts the connection's socket down and the driver fails as on a lost connection.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import select
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -194,6 +197,38 @@ def unbounded():
             _unbounded_users -= 1
             if _unbounded_users == 0 and _installed:
                 psycopg2.extensions.set_wait_callback(wait_with_deadline)
+
+
+def statement_seconds(connection) -> float | None:
+    """How long a statement on this psycopg2 connection may wait (None: unbounded), as the wait callback counts."""
+    return _seconds_for(connection)
+
+
+@contextmanager
+def cut_after(connection, seconds: float | None):
+    """Shut `connection`'s socket down if the block lasts more than `seconds`; yields a dict, {"cut": True} then.
+
+    For COPY, which psycopg2 runs blocking, without the wait callback: a frozen server would hold it forever.
+    """
+    state = {"cut": False}
+    if seconds is None:
+        yield state
+        return
+    descriptor = connection.fileno()
+
+    def cut() -> None:
+        state["cut"] = True
+        _breaker(connection.dsn).tripped()
+        with socket.socket(fileno=os.dup(descriptor)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once: the driver sees a lost connection
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield state
+    finally:
+        timer.cancel()
 
 
 def _timeout_is_a_disconnect(context) -> None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from futurisys import db_timeouts
 from futurisys.auth.accounts import create_user
 from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
+from futurisys.pg_copy import copy_rows
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
 from tests.support import PASSWORD, form_data, migrated_app, serving
@@ -206,6 +207,29 @@ def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, s
     close_breakers()
     assert timed("GET", f"{served}/ready")[0] == 200
     assert _predict(served)[0] == 200
+
+
+def test_a_copy_to_a_frozen_database_fails_within_the_statement_deadline(private_pg, frozen):
+    engine = sa.create_engine(private_pg.url, connect_args=postgres_connect_args(1, 1))
+    db_timeouts.install(engine)
+    table = sa.Table("copy_probe", sa.MetaData(), sa.Column("x", sa.Integer))
+    frozen.thaw()
+    try:
+        with engine.begin() as connection:
+            table.create(connection, checkfirst=True)
+        with engine.connect() as connection:
+            connection.begin()
+            connection.execute(sa.text("SELECT 1"))  # connected, inside the transaction, before the freeze
+            frozen.freeze()
+            started = time.monotonic()
+            with pytest.raises(sa.exc.DBAPIError) as failed:
+                copy_rows(connection, table, [{"x": 1}])
+        assert time.monotonic() - started < 3  # 1 s of statement_timeout and the client's margin, not forever
+        assert failed.value.connection_invalidated and "COPY did not finish" in str(failed.value)
+    finally:
+        frozen.thaw()
+        close_breakers()
+        engine.dispose()
 
 
 def test_the_breaker_lets_one_prober_through_after_the_cool_down(monkeypatch):
