@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from tests.payloads import FEATURES
 
@@ -263,6 +265,25 @@ def test_the_server_layer_refuses_in_french_and_briefly(gunicorn_url, request_by
     assert head.startswith(b"HTTP/1.1 %d " % status), head
     assert b"application/json" in head and set(json.loads(body)) == {"error"}
     assert b"<html" not in body and b"Invalid" not in body  # no English parser message
+
+
+VALID_SIZE = re.compile(rb"^\s*([0-9A-Fa-f]+)\s*(;.*)?$")
+size_lines = st.one_of(
+    st.binary(max_size=12),
+    st.text(alphabet='0123456789abcdefABCDEFxX;=-+ \t"\x00é', max_size=12).map(lambda text: text.encode()),
+).filter(lambda line: b"\r" not in line and b"\n" not in line)
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size_line=size_lines)
+def test_no_chunk_size_line_gets_a_5xx(gunicorn_url, size_line):
+    valid = VALID_SIZE.match(size_line)
+    assume(not valid or int(valid[1], 16) == 2)  # a larger valid size waits for its bytes, then gets the 408 above
+    head = POST_HEAD + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    request = head + size_line + b"\r\n{}\r\n0\r\n\r\n"
+    answer = raw_answer(gunicorn_url, request)
+    assert answer.startswith(b"HTTP/1.1 "), answer[:100]
+    assert int(answer[9:12]) < 500, answer[:300]
 
 
 def test_nginx_forwards_to_gunicorn_with_the_client_address_and_scheme(proxy_url):
