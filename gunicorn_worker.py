@@ -34,6 +34,7 @@ import time
 from functools import partial
 
 from gunicorn import util
+from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 MAX_WORKERS = 32
@@ -109,6 +110,34 @@ def body_end(data: bytes | bytearray, start: int, scan: int = 0) -> tuple[int | 
         if data[chunk_end : chunk_end + 2] != b"\r\n":
             return None, position, False
         position = chunk_end + 2
+
+
+class BufferedUnreader(SocketUnreader):
+    """gunicorn's socket reader, serving first the body bytes the event loop already received.
+
+    The body is not pushed back into the parser's BytesIO (gunicorn copies that whole buffer on every read: a
+    16 MB body read 64 KiB at a time would be copied hundreds of times); it is handed out a piece at a time.
+    """
+
+    def __init__(self, sock, received: bytearray, start: int):
+        super().__init__(sock)
+        self.received, self.offset = received, start
+
+    def chunk(self, size_hint=None):
+        if self.received is None:
+            return super().chunk(size_hint)
+        size = max(self.mxchunk, min(size_hint or 0, self.max_body_chunk))
+        piece = bytes(self.received[self.offset : self.offset + size])
+        self.offset += len(piece)
+        if self.offset >= len(self.received):
+            self.received = None  # all served: read the socket again
+        return piece
+
+    def take_received(self) -> bytes:
+        """What is left of the received bytes (the start of a pipelined request), no longer served from here."""
+        rest = b"" if self.received is None else bytes(self.received[self.offset :])
+        self.received = None
+        return rest
 
 
 def release_slot(pid: int) -> None:
@@ -278,7 +307,13 @@ class BalancedWorker(ThreadWorker):
         if registered:
             self.poller.unregister(conn.sock)
         conn.init()  # plain HTTP/1: only builds the parser, no I/O
-        conn.parser.unreader.unread(conn.head)
+        head_end = conn.head.find(_HEAD_END) + 4 if conn.body_start is None else conn.body_start
+        if head_end < 4 or head_end >= len(conn.head):
+            conn.parser.unreader.unread(conn.head)  # a head alone (or one too large): small
+        else:
+            leftover = conn.parser.unreader.take_buffered()  # none, in practice: the parser has not read yet
+            conn.parser.unreader = BufferedUnreader(conn.sock, conn.head, head_end)
+            conn.parser.unreader.unread(bytes(conn.head[:head_end]) + leftover)
         conn.head = None
         conn.data_ready = True
         super().enqueue_req(conn)
@@ -298,6 +333,14 @@ class BalancedWorker(ThreadWorker):
         self.nr_conns -= 1
         conn.close()
         return _CLOSED
+
+    def finish_request(self, conn, fs):
+        """As gthread does; bytes received past the request (pipelined) are moved where gthread looks for them."""
+        unreader = getattr(conn.parser, "unreader", None)
+        if isinstance(unreader, BufferedUnreader) and unreader.received is not None:
+            unreader.buf.seek(0, io.SEEK_END)
+            unreader.buf.write(unreader.take_received())
+        super().finish_request(conn, fs)
 
     def init_signals(self):
         """gthread's signals; also the French error answers of the parser's refusals (this process only)."""
