@@ -12,10 +12,12 @@ wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with
   unanswered requests, against /predict's p99 with no slow client (same server);
 - slowbody: 50 connections sending a complete head and then no body, and 50 sending their body a byte a second
   (each reconnecting when closed with its 408), then /predict at 8 connections and /health: p99 of each;
+- busy: /predict at 16 connections for 20 s beside 8 CPU-burning processes (load ≥ 10 on 2 cores): non-2xx
+  answers (a healthy database under CPU load must never trip the deadlines: no 503);
 - boot: scripts/boot.sh (bundle present, database up to date) to /ready.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_serving.py [--bundle DIR]
-       [--only balance,ratio,sqlite,slow,slowbody,boot]
+       [--only balance,ratio,sqlite,slow,slowbody,busy,boot]
        [--runs 10] [--seconds 4] [--worker-class gthread]   (stock gthread, to compare)
 """
 
@@ -294,6 +296,23 @@ def bench_slow_bodies(base: str, script: Path, seconds: float) -> None:
     )
 
 
+def bench_busy(base: str, script: Path, seconds: float = 20, hogs: int = 8) -> None:
+    burn = f"import time\nend = time.monotonic() + {seconds + 5}\nwhile time.monotonic() < end: pass"
+    burners = [subprocess.Popen([sys.executable, "-c", burn]) for _ in range(hogs)]  # each stops by itself
+    try:
+        time.sleep(3)  # the load average climbs
+        result = wrk(f"{base}/predict", seconds, 16, script)
+        during = load()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    print(
+        f"busy ({hogs} CPU burners, /predict at c=16 for {seconds:g} s, load {during}): {result['requests']} "
+        f"answered, non-2xx {result['non_2xx']}, time-outs {result['timeouts']}, p99 {result['p99']:.1f} ms"
+    )
+
+
 def bench_boot(bundle: str, runs: int) -> None:
     """scripts/boot.sh to /ready on SQLite: first on an empty database, then with everything in place."""
     work = Path(tempfile.mkdtemp(prefix="futurisys-boot-"))
@@ -336,7 +355,7 @@ def bench_boot(bundle: str, runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", help="model bundle folder (default: train one)")
-    parser.add_argument("--only", default="balance,ratio,sqlite,slow,slowbody,boot")
+    parser.add_argument("--only", default="balance,ratio,sqlite,slow,slowbody,busy,boot")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--worker-class", default="gunicorn_worker.BalancedWorker")
@@ -356,7 +375,7 @@ def main() -> None:
     script.write_text(WRK_LUA % json.dumps(FEATURES, ensure_ascii=False))
     print(f"worker class {args.worker_class}, 3 workers x 3 threads, load {load()} on {os.cpu_count()} CPUs")
     env = {"GUNICORN_WORKER_CLASS": args.worker_class}
-    if parts & {"balance", "ratio", "sqlite", "slow", "slowbody"}:
+    if parts & {"balance", "ratio", "sqlite", "slow", "slowbody", "busy"}:
         database_url = recreate_database(DATABASE)
         with gunicorn(database_url, bundle, 3, 3, **env) as (base, _ready):
             wrk(f"{base}/health", 2, 8)  # warm-up
@@ -369,6 +388,8 @@ def main() -> None:
                 bench_slow(base, script, args.seconds)
             if "slowbody" in parts:
                 bench_slow_bodies(base, script, args.seconds)
+            if "busy" in parts:
+                bench_busy(base, script)
             if "sqlite" in parts:
                 with gunicorn(f"sqlite:///{work / 'bench.db'}", bundle, 3, 3, **env) as (base_sqlite, _ready):
                     wrk(f"{base_sqlite}/predict", 2, 8, script)  # warm-up
