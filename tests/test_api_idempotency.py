@@ -144,3 +144,22 @@ def test_an_invalid_key_is_a_400(app, client, value):
     response = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": value.encode().decode("latin-1")})
     assert response.status_code == 400 and "Idempotency-Key" in response.get_json()["error"]
     assert counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize("path, body", [("/predict", FEATURES), ("/predict/batch", [FEATURES, RAW])])
+def test_a_request_that_loses_the_race_for_its_key_gets_the_winners_answer(app, client, monkeypatch, path, body):
+    from futurisys.api import idempotency
+
+    headers = {"Idempotency-Key": key()}
+    first = client.post(path, json=body, headers=headers)
+    looked_up = idempotency.prepare
+
+    def as_if_both_looked_at_once(build_single=None):
+        looked_up(build_single)  # sets the request's key; the stored answer it finds is ignored
+        return None
+
+    monkeypatch.setattr(idempotency, "prepare", as_if_both_looked_at_once)
+    racing = client.post(path, json=body, headers=headers)
+    assert racing.status_code == 200 and racing.headers["Idempotent-Replayed"] == "true"
+    assert racing.get_json() == first.get_json()
+    assert counts(app) == (len(body) if path.endswith("batch") else 1,) * 2

@@ -6,7 +6,6 @@ import time
 from itertools import islice
 
 from flask import Response, current_app, g
-from sqlalchemy.exc import IntegrityError
 
 from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
@@ -50,22 +49,19 @@ def predict_batch():
     replay = idempotency.prepare()
     if replay is not None:
         return replay
-    try:
-        scores = predict_and_store_many(
+    scores, replay = idempotency.write_once(
+        lambda key_row: predict_and_store_many(
             predictor,
             items,
             source="batch",
             request_id=g.request_id,
             started=started,
             api_key_name=g.get("api_key_name"),
-            key_row=(idempotency.IdempotencyKey.__table__, g.request_key.row()),
+            key_row=key_row,
             answer_text=_answer_text,
         )
-    except IntegrityError:
-        # Another request with this key stored its batch first: its answer is this one's.
-        replay = idempotency.stored_answer(g.request_key, None)
-        if replay is None:
-            raise
+    )
+    if replay is not None:
         return replay
     return Response(_answer_text(scores), mimetype="application/json")
 

@@ -25,7 +25,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import Response, g, make_response, request
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from futurisys.api.body import read_body
 from futurisys.errors import error_response
@@ -195,6 +195,18 @@ def prepare(build_single=None):
     if request_key.generated:
         return None  # a new random key: nothing can be stored under it yet
     return stored_answer(request_key, build_single)
+
+
+def write_once(write, build_single=None):
+    """`write(key_row)` with this request's key row: (its result, None), or (None, the answer to give instead) when
+    another request with the same key stored first (the unique constraint refused this one's rows)."""
+    try:
+        return write((IdempotencyKey.__table__, g.request_key.row())), None
+    except IntegrityError:
+        replay = stored_answer(g.request_key, build_single)
+        if replay is None:
+            raise  # another constraint: a real error
+        return None, replay
 
 
 def idempotent(view):

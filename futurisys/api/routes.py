@@ -8,7 +8,6 @@ from functools import partial
 
 from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
 from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
@@ -79,8 +78,8 @@ def predict():
     replay = idempotency.prepare(rebuild)
     if replay is not None:
         return replay
-    try:
-        stored = predict_and_store(
+    stored, replay = idempotency.write_once(
+        lambda key_row: predict_and_store(
             predictor,
             features,
             raw,
@@ -88,13 +87,11 @@ def predict():
             request_id=g.request_id,
             started=started,
             api_key_name=g.get("api_key_name"),
-            key_row=(idempotency.IdempotencyKey.__table__, g.request_key.row()),
-        )
-    except IntegrityError:
-        # Another request with this key stored its prediction first: its answer is this one's.
-        replay = idempotency.stored_answer(g.request_key, rebuild)
-        if replay is None:
-            raise
+            key_row=key_row,
+        ),
+        rebuild,
+    )
+    if replay is not None:
         return replay
     return jsonify(_answer(predictor, stored, features, raw, with_details))
 
