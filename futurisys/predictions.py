@@ -134,7 +134,6 @@ def _pair_sql(dialect, key_table: sa.Table | None = None) -> str:
         .add_cte(new_input)
         .add_cte(new_prediction)
         .add_cte(new_key)
-        .where(sa.exists(sa.select(new_key.c.id)))
     )
     return str(statement.compile(dialect=dialect))
 

@@ -133,9 +133,10 @@ def stored_answer(request_key: RequestKey, build_single) -> Response | None:
             sa.select(table).where(table.c.scope == request_key.scope, table.c.key == request_key.key)
         ).first()
         stamp = utcnow()
+        # SQLite gives the stored UTC time back without its zone; PostgreSQL gives it with one.
+        created = row and (row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=stamp.tzinfo))
         expired = row is not None and (
-            row.created_at.replace(tzinfo=stamp.tzinfo) < stamp - TTL
-            or (row.status_code is None and row.created_at.replace(tzinfo=stamp.tzinfo) < stamp - PENDING_EXPIRY)
+            created < stamp - TTL or (row.status_code is None and created < stamp - PENDING_EXPIRY)
         )
         if expired:
             connection.execute(table.delete().where(table.c.id == row.id))
