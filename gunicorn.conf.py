@@ -8,7 +8,9 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-# gthread, plus fair accepting across workers and request heads read without tying a thread (gunicorn_worker.py).
+# gthread, plus fair accepting across workers and request heads and bodies read without tying a thread
+# (gunicorn_worker.py; a body gets GUNICORN_BODY_TIMEOUT seconds, then must keep arriving at GUNICORN_BODY_MIN_RATE
+# bytes/s, or the connection is closed with a 408).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gunicorn_worker.BalancedWorker")  # "gthread" to compare
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
@@ -19,9 +21,14 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # memory. Safe here: no database connection is opened before the fork and the predictor runs XGBoost with one
 # thread (no OpenMP pool to inherit).
 preload_app = True
+# gunicorn's control socket (gunicornc) defaults to one path per user, shared by every instance on the host: a second
+# instance takes it over and stopping either removes it. None unless GUNICORN_CONTROL_SOCKET names one of its own.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
-# Paths and statuses only: request bodies (personal HR data) are never logged.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# Method, path and status only: neither bodies nor query strings (employee references in filters, next=…) are logged.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
 class OneFormatLogger(Logger):

@@ -12,24 +12,54 @@ Two changes to gunicorn's gthread worker, both on its main (event-loop) thread:
   every thread. Here the main loop collects the head without blocking and gives the connection to a thread only
   once the head is complete (or too large, for the parser to refuse); a head not complete after
   `HEAD_TIMEOUT` seconds is dropped.
+- **Request bodies read off-thread too.** A head announcing a body (Content-Length or chunked) stays on the event
+  loop until the whole body has arrived, so a client that sends a head and then a body slowly, or never, holds a
+  connection but no thread. A body gets `BODY_TIMEOUT` seconds (GUNICORN_BODY_TIMEOUT, 10 by default), plus one
+  second per `BODY_MIN_RATE` bytes received (GUNICORN_BODY_MIN_RATE, 100,000 by default): past that, a 408. Bodies
+  larger than `BODY_BUFFER_LIMIT` (MAX_CONTENT_LENGTH) go to a thread at once, for the app to answer 413.
+- **French, minimal errors from the server layer**: the parser's refusals (400, 414, 431…) and the 408 above answer
+  a short JSON `{"error": "…"}` in French, without the parser's English message.
 """
 
 from __future__ import annotations
 
 import errno
+import io
+import json
 import multiprocessing
 import os
+import re
 import selectors
 import time
 from functools import partial
 
+from gunicorn import util
+from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 MAX_WORKERS = 32
 HEAD_TIMEOUT = 10.0
 HEAD_LIMIT = 64 * 1024  # bigger than gunicorn's own limits: the parser answers 431/400 past them
 _HEAD_END = b"\r\n\r\n"
+BODY_TIMEOUT = float(os.environ.get("GUNICORN_BODY_TIMEOUT", "10"))
+BODY_MIN_RATE = float(os.environ.get("GUNICORN_BODY_MIN_RATE", "100000"))  # bytes/s, once BODY_TIMEOUT is spent
+BODY_BUFFER_LIMIT = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)) + 64 * 1024  # + chunk framing
 _WAITING, _HANDED_OVER, _CLOSED = "waiting", "handed over", "closed"
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,18})[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+_CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:[ \t]*chunked[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+_EXPECT_CONTINUE = re.compile(rb"\r\nexpect[ \t]*:[ \t]*100-continue[ \t]*(?=\r\n)", re.IGNORECASE)
+_CHUNK_SIZE = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
+#: What the server layer answers by itself, in French (the app's own errors are in futurisys/errors.py).
+FRENCH_ERRORS = {
+    400: ("Bad Request", "Requête HTTP invalide."),
+    403: ("Forbidden", "Requête refusée."),
+    408: ("Request Timeout", "Délai dépassé : la requête n'est pas arrivée à temps."),
+    414: ("URI Too Long", "Adresse trop longue."),
+    417: ("Expectation Failed", "En-tête Expect non pris en charge."),
+    431: ("Request Header Fields Too Large", "En-têtes de la requête trop volumineux."),
+    500: ("Internal Server Error", "Erreur interne."),
+    501: ("Not Implemented", "Codage de transfert non pris en charge."),
+}
 
 # Created when gunicorn's arbiter imports this module (before forking), so every worker shares them.
 _pids = multiprocessing.RawArray("i", MAX_WORKERS)
@@ -39,6 +69,75 @@ for _read, _write in _wakeups:
     os.set_blocking(_read, False)
     os.set_blocking(_write, False)
 _slots_lock = multiprocessing.Lock()
+
+
+def error_answer(status: int) -> bytes:
+    """A complete, minimal HTTP answer with a French JSON error, closing the connection."""
+    reason, message = FRENCH_ERRORS.get(status, FRENCH_ERRORS[400 if status < 500 else 500])
+    body = json.dumps({"error": message}, ensure_ascii=False).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _write_french_error(sock, status_int, reason, mesg) -> None:
+    """Stands in for gunicorn's util.write_error (English HTML with the parser's message)."""
+    util.write_nonblock(sock, error_answer(status_int))
+
+
+def body_end(data: bytes | bytearray, start: int, scan: int = 0) -> tuple[int | None, int, bool]:
+    """Where a chunked body beginning at `start` ends: (end or None if incomplete, resume offset, framing valid).
+
+    `scan` is where a previous call stopped (a chunk boundary), so a body trickling in is not scanned again.
+    """
+    position = max(start, scan)
+    while True:
+        line_end = data.find(b"\r\n", position)
+        if line_end < 0:
+            return None, position, len(data) - position <= 1024  # a size line is short
+        size_text = bytes(data[position:line_end]).split(b";", 1)[0].strip()
+        if not _CHUNK_SIZE.match(size_text):
+            return None, position, False
+        size = int(size_text, 16)
+        if size == 0:  # the last chunk, then trailer lines (usually none) and an empty line
+            end = data.find(_HEAD_END, line_end)
+            return (None if end < 0 else end + 4), position, True
+        chunk_end = line_end + 2 + size
+        if len(data) < chunk_end + 2:
+            return None, position, True
+        if data[chunk_end : chunk_end + 2] != b"\r\n":
+            return None, position, False
+        position = chunk_end + 2
+
+
+class BufferedUnreader(SocketUnreader):
+    """gunicorn's socket reader, serving first the body bytes the event loop already received.
+
+    The body is not pushed back into the parser's BytesIO (gunicorn copies that whole buffer on every read: a
+    16 MB body read 64 KiB at a time would be copied hundreds of times); it is handed out a piece at a time.
+    """
+
+    def __init__(self, sock, received: bytearray, start: int):
+        super().__init__(sock)
+        self.received, self.offset = received, start
+
+    def chunk(self, size_hint=None):
+        if self.received is None:
+            return super().chunk(size_hint)
+        size = max(self.mxchunk, min(size_hint or 0, self.max_body_chunk))
+        piece = bytes(self.received[self.offset : self.offset + size])
+        self.offset += len(piece)
+        if self.offset >= len(self.received):
+            self.received = None  # all served: read the socket again
+        return piece
+
+    def take_received(self) -> bytes:
+        """What is left of the received bytes (the start of a pipelined request), no longer served from here."""
+        rest = b"" if self.received is None else bytes(self.received[self.offset :])
+        self.received = None
+        return rest
 
 
 def release_slot(pid: int) -> None:
@@ -128,51 +227,133 @@ class BalancedWorker(ThreadWorker):
         super().wait_for_and_dispatch_events(timeout if self._accepting else min(timeout, 0.1))
 
     def enqueue_req(self, conn):
-        """Give `conn` to a thread once its request head has arrived; until then the event loop reads it."""
-        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
-            super().enqueue_req(conn)  # pipelined bytes already read: the head is (being) parsed from memory
-            return
-        conn.head = b""
+        """Give `conn` to a thread once its request (head and body) has arrived; until then the event loop reads it."""
+        conn.head = bytearray()
+        conn.body_start = None  # offset of the body in conn.head once the head is complete
         conn.head_deadline = time.monotonic() + HEAD_TIMEOUT
         conn.sock.setblocking(False)
-        if self._collect_head(conn) == _WAITING:  # a kept-alive connection usually has its head here already
-            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_readable, conn))
+        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+            # Pipelined bytes the parser read ahead: the start of the next request, looked at like any other.
+            conn.head += conn.parser.unreader.buf.getvalue()
+            conn.parser.unreader.buf = io.BytesIO()
+            state = self._examine(conn)
+        else:
+            state = self._collect_request(conn)  # a kept-alive connection usually has its request here already
+        if state == _WAITING:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_request_readable, conn))
             self.pending_heads.add(conn)
 
-    def _on_head_readable(self, conn, client):
-        if self._collect_head(conn, registered=True) != _WAITING:
+    def _on_request_readable(self, conn, client):
+        if self._collect_request(conn, registered=True) != _WAITING:
             self.pending_heads.discard(conn)
 
-    def _collect_head(self, conn, registered=False) -> str:
-        """Read what has arrived; hand the connection to a thread once the head is complete."""
+    def _collect_request(self, conn, registered=False) -> str:
+        """Read what has arrived; hand the connection to a thread once the head, and any body, are complete."""
         try:
-            chunk = conn.sock.recv(HEAD_LIMIT)
+            chunk = conn.sock.recv(HEAD_LIMIT if conn.body_start is None else 1024 * 1024)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
                 return _WAITING
             chunk = b""
-        if registered and (not chunk or _HEAD_END in conn.head + chunk or len(conn.head + chunk) >= HEAD_LIMIT):
-            self.poller.unregister(conn.sock)
         if not chunk:  # closed by the client
-            self.nr_conns -= 1
-            conn.close()
-            return _CLOSED
+            return self._drop(conn, registered)
         conn.head += chunk
-        if _HEAD_END not in conn.head and len(conn.head) < HEAD_LIMIT:
-            return _WAITING
+        return self._examine(conn, registered)
+
+    def _examine(self, conn, registered=False) -> str:
+        """Hand over, refuse or keep waiting, from what `conn.head` holds so far."""
+        if conn.body_start is None:
+            head_end = conn.head.find(_HEAD_END)
+            if head_end < 0 and len(conn.head) < HEAD_LIMIT:
+                return _WAITING
+            if head_end < 0 or not self._expect_body(conn, head_end + 4):
+                return self._hand_over(conn, registered)  # no body, or a head the parser is to refuse
+        return self._body_progress(conn, registered)
+
+    def _expect_body(self, conn, body_start: int) -> bool:
+        """Note what body the head announces; False when there is none to wait for (or the parser must judge)."""
+        head = bytes(conn.head[:body_start])
+        lengths, chunked = _CONTENT_LENGTH.findall(head), _CHUNKED.search(head) is not None
+        if chunked == bool(lengths) or len(set(lengths)) > 1:
+            return False  # no body, or both framings, or conflicting lengths: the parser decides
+        conn.body_length = None if chunked else int(lengths[0])
+        if conn.body_length == 0 or (conn.body_length or 0) > BODY_BUFFER_LIMIT:
+            return False  # nothing to wait for, or too large: the app answers 413 without reading it
+        expects = _EXPECT_CONTINUE.search(head)
+        if expects:  # the client waits for this before sending its body; gunicorn must not send it again
+            conn.head[expects.start() : expects.end()] = b""
+            body_start -= expects.end() - expects.start()
+            util.write_nonblock(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+        conn.body_start, conn.body_scan = body_start, body_start
+        conn.body_started = time.monotonic()
+        return True
+
+    def _body_progress(self, conn, registered: bool) -> str:
+        received = len(conn.head) - conn.body_start
+        if conn.body_length is not None:
+            if received >= conn.body_length:
+                return self._hand_over(conn, registered)
+        else:
+            end, conn.body_scan, valid = body_end(conn.head, conn.body_start, conn.body_scan)
+            if not valid:
+                return self._refuse(conn, 400, registered)
+            if end is not None or received > BODY_BUFFER_LIMIT:
+                return self._hand_over(conn, registered)
+        # A body keeps its connection for BODY_TIMEOUT seconds, then for as long as it arrives at BODY_MIN_RATE.
+        conn.head_deadline = conn.body_started + BODY_TIMEOUT + received / BODY_MIN_RATE
+        return _WAITING
+
+    def _hand_over(self, conn, registered: bool) -> str:
+        if registered:
+            self.poller.unregister(conn.sock)
         conn.init()  # plain HTTP/1: only builds the parser, no I/O
-        conn.parser.unreader.unread(conn.head)
-        conn.head = b""
+        head_end = conn.head.find(_HEAD_END) + 4 if conn.body_start is None else conn.body_start
+        if head_end < 4 or head_end >= len(conn.head):
+            conn.parser.unreader.unread(conn.head)  # a head alone (or one too large): small
+        else:
+            leftover = conn.parser.unreader.take_buffered()  # none, in practice: the parser has not read yet
+            conn.parser.unreader = BufferedUnreader(conn.sock, conn.head, head_end)
+            conn.parser.unreader.unread(bytes(conn.head[:head_end]) + leftover)
+        conn.head = None
         conn.data_ready = True
         super().enqueue_req(conn)
         return _HANDED_OVER
 
+    def _refuse(self, conn, status: int, registered: bool) -> str:
+        """Answer `status` from here (the request never reaches a thread) and close."""
+        try:
+            conn.sock.send(error_answer(status))
+        except OSError:
+            pass  # the client is gone or not reading: closing is all there is to do
+        return self._drop(conn, registered)
+
+    def _drop(self, conn, registered: bool) -> str:
+        if registered:
+            self.poller.unregister(conn.sock)
+        self.nr_conns -= 1
+        conn.close()
+        return _CLOSED
+
+    def finish_request(self, conn, fs):
+        """As gthread does; bytes received past the request (pipelined) are moved where gthread looks for them."""
+        unreader = getattr(conn.parser, "unreader", None)
+        if isinstance(unreader, BufferedUnreader) and unreader.received is not None:
+            unreader.buf.seek(0, io.SEEK_END)
+            unreader.buf.write(unreader.take_received())
+        super().finish_request(conn, fs)
+
+    def init_signals(self):
+        """gthread's signals; also the French error answers of the parser's refusals (this process only)."""
+        super().init_signals()
+        util.write_error = _write_french_error
+
     def murder_pending(self):
-        """Drop connections whose head did not arrive in time, then gthread's own pending ones."""
+        """Close connections whose head or body did not arrive in time (408), then gthread's own pending ones."""
         now = time.monotonic()
         for conn in [conn for conn in self.pending_heads if conn.head_deadline <= now]:
             self.pending_heads.discard(conn)
-            self.poller.unregister(conn.sock)
-            self.nr_conns -= 1
-            conn.close()
+            if conn.head:  # part of a request arrived: say why the connection closes
+                self._refuse(conn, 408, registered=True)
+            else:
+                self._drop(conn, registered=True)
         super().murder_pending()

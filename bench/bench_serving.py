@@ -10,14 +10,19 @@ wrk (Debian package `wrk`), bounded in time, and prints min–max over runs with
 - sqlite: p99 of /predict on SQLite ÷ on PostgreSQL at 8 connections, wrk time-outs;
 - slow: 50 connections sending their request head a byte a second, then /predict at 8 connections: p99 and
   unanswered requests, against /predict's p99 with no slow client (same server);
+- slowbody: 50 connections sending a complete head and then no body, and 50 sending their body a byte a second
+  (each reconnecting when closed with its 408), then /predict at 8 connections and /health: p99 of each;
+- busy: /predict at 16 connections for 20 s beside 8 CPU-burning processes (load ≥ 10 on 2 cores): non-2xx
+  answers (a healthy database under CPU load must never trip the deadlines: no 503);
 - boot: scripts/boot.sh (bundle present, database up to date) to /ready.
 
-How long: about 5 minutes with the defaults (balance 2 x 10 runs x 2 x 4 s, ratio 40 s, slow 30 s, sqlite 25 s,
-boot 15 s); it prints its own estimate for the parts and options given. `--only ratio --seconds 3` takes about
-40 s. Its PostgreSQL database (on BENCH_PG_ADMIN_URL's server), SQLite file and servers end with it, even when
-interrupted.
+How long: about 5 minutes with the defaults (balance 2 x 10 runs x 2 x 4 s, ratio 40 s, slow 30 s, slowbody 30 s,
+busy 25 s, sqlite 25 s, boot 15 s); it prints its own estimate for the parts and options given. `--only ratio
+--seconds 3` takes about 40 s. Its PostgreSQL database (on BENCH_PG_ADMIN_URL's server), SQLite file and servers
+end with it, even when interrupted.
 
-Usage: PYTHONPATH=. .venv/bin/python bench/bench_serving.py [--bundle DIR] [--only balance,ratio,sqlite,slow,boot]
+Usage: PYTHONPATH=. .venv/bin/python bench/bench_serving.py [--bundle DIR]
+       [--only balance,ratio,sqlite,slow,slowbody,busy,boot]
        [--runs 10] [--seconds 4] [--worker-class gthread]   (stock gthread, to compare)
 """
 
@@ -47,6 +52,9 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[%s]]
 """
 SLOW_HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow-client\r\nAccept: */*\r\n\r\n"
+BODY_HEAD = (
+    b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n"
+)
 
 
 def load() -> str:
@@ -225,6 +233,90 @@ def bench_slow(base: str, script: Path, seconds: float) -> None:
     )
 
 
+@contextmanager
+def slow_bodies(port: int, idle: int, trickling: int):
+    """`idle` connections sending BODY_HEAD then nothing, `trickling` ones then a body byte a second; yields stats.
+
+    A connection the server closes (its 408) is opened again at once, so the load stays the same all along.
+    """
+    stats = {"408": 0, "other": 0}
+    stop = threading.Event()
+
+    def opened(kind: str) -> list:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(BODY_HEAD)
+        sock.setblocking(False)
+        return [sock, kind]
+
+    def closed(entry) -> bool:
+        try:
+            answer = entry[0].recv(4096)
+        except BlockingIOError:
+            return False
+        except OSError:
+            answer = b""
+        stats["408" if answer.startswith(b"HTTP/1.1 408") else "other"] += 1
+        entry[0].close()
+        entry[:] = opened(entry[1])
+        return True
+
+    def drip():
+        sockets = [opened("idle") for _ in range(idle)] + [opened("trickling") for _ in range(trickling)]
+        while not stop.wait(1.0):  # bounded: stops with the context
+            for entry in sockets:
+                if not closed(entry) and entry[1] == "trickling":
+                    try:
+                        entry[0].send(b" ")
+                    except OSError:
+                        pass  # closed meanwhile: seen at the next turn
+        for entry in sockets:
+            entry[0].close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    time.sleep(3)  # every connection is open and has sent its head
+    try:
+        yield stats
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def bench_slow_bodies(base: str, script: Path, seconds: float) -> None:
+    port = port_of(base)
+    health = wrk(f"{base}/health", seconds, 8)
+    quiet = wrk(f"{base}/predict", seconds, 8, script)
+    with slow_bodies(port, 50, 50) as stats:
+        held = sum(connection_owners(port).values())
+        loaded = wrk(f"{base}/predict", max(seconds, 10), 8, script)
+        loaded_health = wrk(f"{base}/health", seconds, 8)
+    print(
+        f"slow bodies (50 heads without a body, 50 bodies at a byte a second, {held} connections held; then "
+        f"/predict at c=8 for {max(seconds, 10):g} s, load {load()}): /predict p99 {loaded['p99']:.1f} ms "
+        f"(without slow bodies {quiet['p99']:.1f} ms), {loaded['requests']} answered, time-outs "
+        f"{loaded['timeouts']}, non-2xx {loaded['non_2xx']}; /health p99 {loaded_health['p99']:.1f} ms (without "
+        f"{health['p99']:.1f} ms), time-outs {loaded_health['timeouts']}; slow connections closed with a 408 "
+        f"{stats['408']}, otherwise {stats['other']}; req/s ÷ /health {loaded['rps'] / health['rps']:.3f}"
+    )
+
+
+def bench_busy(base: str, script: Path, seconds: float = 20, hogs: int = 8) -> None:
+    burn = f"import time\nend = time.monotonic() + {seconds + 5}\nwhile time.monotonic() < end: pass"
+    burners = [subprocess.Popen([sys.executable, "-c", burn]) for _ in range(hogs)]  # each stops by itself
+    try:
+        time.sleep(3)  # the load average climbs
+        result = wrk(f"{base}/predict", seconds, 16, script)
+        during = load()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    print(
+        f"busy ({hogs} CPU burners, /predict at c=16 for {seconds:g} s, load {during}): {result['requests']} "
+        f"answered, non-2xx {result['non_2xx']}, time-outs {result['timeouts']}, p99 {result['p99']:.1f} ms"
+    )
+
+
 def bench_boot(bundle: str, runs: int) -> None:
     """scripts/boot.sh to /ready on SQLite: first on an empty database, then with everything in place."""
     work = Path(tempfile.mkdtemp(prefix="futurisys-boot-"))
@@ -267,7 +359,7 @@ def bench_boot(bundle: str, runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", help="model bundle folder (default: MODEL_DIR, instance/model, else train one)")
-    parser.add_argument("--only", default="balance,ratio,sqlite,slow,boot")
+    parser.add_argument("--only", default="balance,ratio,sqlite,slow,slowbody,busy,boot")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--worker-class", default="gunicorn_worker.BalancedWorker")
@@ -280,6 +372,8 @@ def main() -> None:
         "balance": 2 * args.runs * 2 * args.seconds,
         "ratio": 10 * args.seconds,
         "slow": 3 * args.seconds + 23,
+        "slowbody": 3 * args.seconds + 23,
+        "busy": 25,
         "sqlite": 3 * max(3, args.runs // 3) * args.seconds + 5,
         "boot": 15,
     }
@@ -294,7 +388,7 @@ def run(args, parts: set[str], work: Path, bundle: str, features: dict) -> None:
     script.write_text(WRK_LUA % json.dumps(features, ensure_ascii=False))
     print(f"worker class {args.worker_class}, 3 workers x 3 threads, load {load()} on {os.cpu_count()} CPUs")
     env = {"GUNICORN_WORKER_CLASS": args.worker_class}
-    if parts & {"balance", "ratio", "sqlite", "slow"}:
+    if parts & {"balance", "ratio", "sqlite", "slow", "slowbody", "busy"}:
         with throwaway_database("serving") as database_url, gunicorn(database_url, bundle, 3, 3, **env) as (base, _):
             wrk(f"{base}/health", 2, 8)  # warm-up
             wrk(f"{base}/predict", 2, 8, script)
@@ -304,6 +398,10 @@ def run(args, parts: set[str], work: Path, bundle: str, features: dict) -> None:
                 bench_ratio(base, script, args.seconds)
             if "slow" in parts:
                 bench_slow(base, script, args.seconds)
+            if "slowbody" in parts:
+                bench_slow_bodies(base, script, args.seconds)
+            if "busy" in parts:
+                bench_busy(base, script)
             if "sqlite" in parts:
                 with gunicorn(f"sqlite:///{work / 'bench.db'}", bundle, 3, 3, **env) as (base_sqlite, _ready):
                     wrk(f"{base_sqlite}/predict", 2, 8, script)  # warm-up

@@ -49,7 +49,8 @@ def scoring_binds(url: str, options: dict) -> dict:
 
 def engine_options(url: str, config) -> dict:
     """SQLAlchemy engine options for `url` with the database timeouts of `config` (0 turns one off)."""
-    options = {"pool_recycle": 1800}
+    # hide_parameters: an error's message never carries the statement's values (salaries, ages, raw records).
+    options = {"pool_recycle": 1800, "hide_parameters": True}
     if url in ("sqlite://", "sqlite:///:memory:"):
         return options  # one shared in-memory connection: no pool to wait on
     options["pool_timeout"] = config["DB_POOL_TIMEOUT"]

@@ -8,7 +8,8 @@ treated as a lost one: SQLAlchemy discards it and the pool, and the next request
 restart). After a timeout, a circuit breaker per database fails further waits at once for COOLDOWN seconds, then
 lets one request at a time probe the server: threads are not all held by a dead database, so /health and static
 files keep being answered. `deadline()` tightens the wait for one block (the readiness probe). psycopg2 refuses
-COPY while a wait callback is set, so `unbounded()` lifts it around a COPY (which then waits as long as it takes).
+COPY while a wait callback is set, so `unbounded()` lifts it around a COPY and `cut_after()` bounds the COPY instead:
+past the same deadline, a timer shuts the connection's socket down and the driver fails as on a lost connection.
 Breakers are per database *and scope* (the request's blueprint, or "maintenance"): a slow admin page that times out
 opens the admin pages' breaker, never the one /predict waits behind. `maintenance()` gives long commands (purges)
 a limit of their own instead of the request's.
@@ -16,8 +17,10 @@ a limit of their own instead of the request's.
 
 from __future__ import annotations
 
+import os
 import re
 import select
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -26,6 +29,7 @@ from functools import lru_cache
 import psycopg2
 import psycopg2.extensions
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 
 #: The server cancels a slow query by itself; the client gives up only when the server says nothing at all.
 CLIENT_MARGIN = 0.25
@@ -159,6 +163,19 @@ def scope_by_blueprint(app) -> None:
     app.teardown_request(lambda _exc: set_scope(None))
 
 
+def refuse_while_cooling_down(connection) -> None:
+    """Raise (an OperationalError, nothing sent) if `connection`'s database timed out a moment ago.
+
+    The breaker otherwise refuses in the wait callback, after psycopg2 has sent the statement: for a write, the
+    client could then not know whether it landed.
+    """
+    dsn = getattr(connection.connection.dbapi_connection, "dsn", None)
+    if dsn is not None and not _breaker(dsn).admit():
+        raise sa_exc.OperationalError(
+            "(refused before sending)", None, DatabaseTimeout("the database timed out a moment ago: not sent")
+        )
+
+
 def wait_with_deadline(connection) -> None:
     """psycopg2 wait callback: poll the connection until done, raising DatabaseTimeout past its deadline."""
     seconds = _seconds_for(connection)
@@ -220,6 +237,38 @@ def unbounded():
             _unbounded_users -= 1
             if _unbounded_users == 0 and _installed:
                 psycopg2.extensions.set_wait_callback(wait_with_deadline)
+
+
+def statement_seconds(connection) -> float | None:
+    """How long a statement on this psycopg2 connection may wait (None: unbounded), as the wait callback counts."""
+    return _seconds_for(connection)
+
+
+@contextmanager
+def cut_after(connection, seconds: float | None):
+    """Shut `connection`'s socket down if the block lasts more than `seconds`; yields a dict, {"cut": True} then.
+
+    For COPY, which psycopg2 runs blocking, without the wait callback: a frozen server would hold it forever.
+    """
+    state = {"cut": False}
+    if seconds is None:
+        yield state
+        return
+    descriptor = connection.fileno()
+
+    def cut() -> None:
+        state["cut"] = True
+        _breaker(connection.dsn).tripped()
+        with socket.socket(fileno=os.dup(descriptor)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once: the driver sees a lost connection
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield state
+    finally:
+        timer.cancel()
 
 
 def _timeout_is_a_disconnect(context) -> None:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from futurisys.extensions import db, login_manager
 from futurisys.metrics import count_db_error
 from futurisys.model_store import ModelUnavailable
+from futurisys.predictions import OutcomeUnknown, database_unavailable
+
+try:  # gunicorn's body reader raises these inside the app (a bad chunked body): a client error
+    from gunicorn.http.errors import NoMoreData, ParseException
+except ImportError:  # served by another server
+    NoMoreData = ParseException = None
 
 log = logging.getLogger(__name__)
 JSON_BLUEPRINTS = {"api", "outcomes_api"}
@@ -128,15 +134,54 @@ def _model_unavailable(exc: ModelUnavailable):
     return error_response(503, "Modèle indisponible, réessayez plus tard.")
 
 
+def _outcome_unknown(exc: OutcomeUnknown):
+    """503: the write was sent but not confirmed; a retry with the request's idempotency key is safe."""
+    db.session.rollback()
+    count_db_error(exc.__cause__)
+    request_key = g.get("request_key")
+    if request_key is None:  # the HR form: the evaluation is found in the list if it was stored
+        response = make_response(
+            error_response(
+                503,
+                "Base de données indisponible : l'évaluation a peut-être été enregistrée. Vérifiez la liste de vos "
+                "évaluations avant de recommencer.",
+            )
+        )
+    else:
+        response = make_response(
+            error_response(
+                503,
+                "Issue inconnue : la base de données n'a pas confirmé l'enregistrement. Renvoyez la même requête "
+                f"avec l'en-tête Idempotency-Key: {request_key.key} : vous recevrez la prédiction enregistrée s'il "
+                "y en a une, sinon elle sera enregistrée une seule fois.",
+                idempotency_key=request_key.key,
+                outcome="unknown",
+            )
+        )
+        response.headers["Idempotency-Key"] = request_key.key
+    response.headers["Retry-After"] = "2"
+    return response
+
+
+#: SQLSTATE of a write refused by a read-only database (a standby, or a primary during a failover).
+READ_ONLY_SQLSTATE = "25006"
+
+
 def _database_error(exc: SQLAlchemyError):
     db.session.rollback()
     count_db_error(exc)
-    unavailable = isinstance(exc, (OperationalError, PoolTimeout)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-    if unavailable:
+    if getattr(getattr(exc, "orig", None), "pgcode", None) == READ_ONLY_SQLSTATE:
+        response = make_response(
+            error_response(
+                503,
+                "Base de données en lecture seule (bascule en cours) : rien n'a été enregistré, réessayez plus tard.",
+            )
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+    if database_unavailable(exc):
         return error_response(503, "Base de données indisponible, réessayez plus tard.")
-    log.exception("database error on %s %s", request.method, request.path)
+    _log_without_values("database error", exc)
     return error_response(500, "Erreur interne.")
 
 
@@ -149,9 +194,31 @@ def _unreadable_input(exc: Exception):
     )
 
 
+def _bad_framing(exc: Exception):
+    log.warning("unreadable body on %s %s: %s", request.method, request.path, type(exc).__name__)
+    return error_response(400, "Corps de la requête mal formé (découpage chunked invalide ou incomplet).")
+
+
+def _log_without_values(what: str, exc: Exception) -> None:
+    """Log an error's type, SQLSTATE and stack, never its message: messages quote values (PostgreSQL's DETAIL
+    lines, a KeyError's key, a ValueError's input), and those may be personal data."""
+    original = getattr(exc, "orig", None)
+    code = getattr(original, "pgcode", None)
+    log.error(
+        "%s on %s %s: %s%s%s\n%s",
+        what,
+        request.method,
+        request.path,
+        type(exc).__name__,
+        f" ({type(original).__name__})" if original is not None else "",
+        f" SQLSTATE {code}" if code else "",
+        "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+    )
+
+
 def _unexpected(exc: Exception):
     db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    _log_without_values("unhandled error", exc)
     return error_response(500, "Erreur interne.")
 
 
@@ -161,6 +228,10 @@ def init_app(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ModelUnavailable, _model_unavailable)
     app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(OutcomeUnknown, _outcome_unknown)
+    if ParseException is not None:
+        app.register_error_handler(ParseException, _bad_framing)
+        app.register_error_handler(NoMoreData, _bad_framing)
     for unreadable in (RecursionError, OverflowError, UnicodeError):
         app.register_error_handler(unreadable, _unreadable_input)
     app.register_error_handler(Exception, _unexpected)

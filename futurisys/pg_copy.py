@@ -8,7 +8,7 @@ import re
 
 import sqlalchemy as sa
 
-from futurisys.db_timeouts import unbounded
+from futurisys.db_timeouts import DatabaseTimeout, cut_after, statement_seconds, unbounded
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
@@ -50,16 +50,19 @@ def copy_rows(connection, table: sa.Table, rows: list[dict]) -> None:
     quote = connection.dialect.identifier_preparer
     statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
     dbapi = connection.dialect.loaded_dbapi
-    try:
-        with connection.connection.cursor() as cursor, unbounded():  # the DB-API cursor of this transaction
-            cursor.copy_expert(statement, io.StringIO(text))
-    except dbapi.Error as exc:
-        # The driver's own error: wrapped as SQLAlchemy wraps the others, so that errors.py answers 503 or 500.
-        raise sa.exc.DBAPIError.instance(
-            statement,
-            None,
-            exc,
-            dbapi.Error,
-            dialect=connection.dialect,
-            connection_invalidated=connection.dialect.is_disconnect(exc, None, None),
-        ) from exc
+    driver_connection = connection.connection.dbapi_connection
+    seconds = statement_seconds(driver_connection)
+    # The DB-API cursor of this transaction; COPY runs without the wait callback, bounded by the same deadline.
+    with cut_after(driver_connection, seconds) as deadline:
+        try:
+            with connection.connection.cursor() as cursor, unbounded():
+                cursor.copy_expert(statement, io.StringIO(text))
+        except dbapi.Error as exc:
+            error = DatabaseTimeout(f"COPY did not finish within {seconds:g} s") if deadline["cut"] else exc
+            lost = deadline["cut"] or connection.dialect.is_disconnect(exc, None, None)
+            if lost:
+                connection.invalidate()  # as SQLAlchemy does for its own statements: the pool discards it
+            # The driver's own error: wrapped as SQLAlchemy wraps the others, so that errors.py answers 503 or 500.
+            raise sa.exc.DBAPIError.instance(
+                statement, None, error, dbapi.Error, dialect=connection.dialect, connection_invalidated=lost
+            ) from exc

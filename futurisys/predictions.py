@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from futurisys.config import SCORING_BIND
+from futurisys.db_timeouts import refuse_while_cooling_down
 from futurisys.extensions import db
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Predictor, Score
@@ -119,11 +121,13 @@ def _insert_returning_id(table: sa.Table) -> sa.Insert:
 
 
 @cache
-def _pair_sql(dialect) -> str:
+def _pair_sql(dialect, key_table: sa.Table | None = None) -> str:
     """One PostgreSQL statement writing both rows (the prediction's insert takes the input's new id from a CTE).
 
-    Compiled once from the tables and run as driver SQL: SQLAlchemy's per-call compilation and type processing cost
-    more than the insert itself on this path. Parameters are the rows' keys, prefixed `input_`/`prediction_`.
+    With `key_table`, the same statement also writes the request's idempotency key, pointing at the prediction: the
+    key exists if and only if the prediction does. Compiled once from the tables and run as driver SQL:
+    SQLAlchemy's per-call compilation and type processing cost more than the insert itself on this path.
+    Parameters are the rows' keys, prefixed `input_`/`prediction_`/`key_`.
     """
     inputs, predictions = Input.__table__, Prediction.__table__
     new_input = (
@@ -136,29 +140,67 @@ def _pair_sql(dialect) -> str:
         c.name: sa.bindparam(f"prediction_{c.name}") for c in predictions.columns if c.name not in ("id", "input_id")
     }
     values["input_id"] = sa.select(new_input.c.id).scalar_subquery()
+    new_prediction = predictions.insert().values(values).returning(predictions.c.input_id, predictions.c.id)
+    if key_table is None:
+        return str(new_prediction.add_cte(new_input).compile(dialect=dialect))
+    new_prediction = new_prediction.cte("new_prediction")
+    key_values = {
+        c.name: sa.bindparam(f"key_{c.name}") for c in key_table.columns if c.name not in ("id", "prediction_id")
+    }
+    key_values["prediction_id"] = sa.select(new_prediction.c.id).scalar_subquery()
+    new_key = key_table.insert().values(key_values).returning(key_table.c.id).cte("new_key")
     statement = (
-        predictions.insert().values(values).add_cte(new_input).returning(predictions.c.input_id, predictions.c.id)
+        sa.select(new_prediction.c.input_id, new_prediction.c.id)
+        .add_cte(new_input)
+        .add_cte(new_prediction)
+        .add_cte(new_key)
     )
     return str(statement.compile(dialect=dialect))
 
 
-def _store_pair(input_row: dict, prediction_row: dict) -> tuple[int, int]:
-    """Write an input and its prediction, both or neither: (input id, prediction id)."""
+class OutcomeUnknown(Exception):
+    """The database failed after a write was sent: it may or may not have stored it (see errors.py's 503)."""
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The error says the database could not be reached or answered in time (a 503), not that the data was wrong."""
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError)) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    )
+
+
+def _store_pair(input_row: dict, prediction_row: dict, key_row: tuple[sa.Table, dict] | None) -> tuple[int, int]:
+    """Write an input and its prediction (and the request's idempotency key), all or none: (input id, prediction id).
+
+    Raises OutcomeUnknown when the database fails once the write was sent: it may have landed.
+    """
     scoring = db.engines[SCORING_BIND]
+    key_table, key_values = key_row or (None, {})
     if scoring.dialect.name == "postgresql":
         # One statement on an autocommit connection: one round trip and one durable commit, all or nothing. A
         # transaction around two inserts takes four (BEGIN, INSERT, INSERT, COMMIT), each also work for the server.
         params = {f"input_{name}": value for name, value in input_row.items()}
         params["input_raw_record"] = None if input_row["raw_record"] is None else json.dumps(input_row["raw_record"])
         params.update((f"prediction_{name}", value) for name, value in prediction_row.items())
+        params.update((f"key_{name}", value) for name, value in key_values.items())
         with scoring.connect() as connection:
-            input_id, prediction_id = connection.exec_driver_sql(_pair_sql(scoring.dialect), params).one()
+            refuse_while_cooling_down(connection)  # nothing is sent to a database that just timed out
+            try:
+                input_id, prediction_id = connection.exec_driver_sql(
+                    _pair_sql(scoring.dialect, key_table), params
+                ).one()
+            except sa.exc.DBAPIError as exc:
+                if database_unavailable(exc):
+                    raise OutcomeUnknown() from exc
+                raise
         return input_id, prediction_id
     with write_turn(current_app), db.engine.begin() as connection:
         input_id = connection.execute(_insert_returning_id(Input.__table__), input_row).scalar_one()
         prediction_id = connection.execute(
             _insert_returning_id(Prediction.__table__), {**prediction_row, "input_id": input_id}
         ).scalar_one()
+        if key_table is not None:
+            connection.execute(key_table.insert(), {**key_values, "prediction_id": prediction_id})
     return input_id, prediction_id
 
 
@@ -173,17 +215,19 @@ def predict_and_store(
     api_key_name: str | None = None,
     parent_input_id: int | None = None,
     author: Author | None = None,
+    key_row: tuple[sa.Table, dict] | None = None,
 ) -> StoredPrediction:
     """Score one feature record with `predictor` and write its `inputs` and `predictions` rows in one transaction.
 
     An `author` (HR pages) gives the input an unguessable public id, its account and the employee's reference.
+    `key_row` (the idempotency table and the request's key row) is written with them.
     """
     _guard([author])
     score = predictor.predict_one(features)
     latency_ms = (time.perf_counter() - started) * 1000
     request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
     input_row, prediction_row = _rows(features, raw, score, request, author, parent_input_id)
-    input_id, prediction_id = _store_pair(input_row, prediction_row)
+    input_id, prediction_id = _store_pair(input_row, prediction_row, key_row)
     count_predictions((score.label,), predictor.version)
     return StoredPrediction(
         score, prediction_id, input_id, predictor.version, predictor.threshold, input_row["public_id"]
@@ -199,11 +243,15 @@ def predict_and_store_many(
     started: float,
     api_key_name: str | None = None,
     authors: list[Author] | None = None,
+    key_row: tuple[sa.Table, dict] | None = None,
+    answer_text: Callable[[list[Score]], str] | None = None,
 ) -> list[Score]:
     """Score many records in one vectorised pass and store all their rows in one transaction.
 
     `authors`, aligned with `items`, is given by the HR upload (account and employee reference of each line).
-    Rows are built and written a chunk at a time, so 10,000 records never exist as rows all at once.
+    Rows are built and written a chunk at a time, so 10,000 records never exist as rows all at once. `key_row`
+    (the idempotency table and the request's key row) is written first, in the same transaction, with the answer
+    `answer_text(scores)` gives. Raises OutcomeUnknown when the commit fails: it may have landed.
     """
     if not items:
         return []
@@ -212,7 +260,11 @@ def predict_and_store_many(
     latency_ms = (time.perf_counter() - started) * 1000
     request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
     authors = authors or [None] * len(items)
-    with write_turn(current_app), db.engine.begin() as connection:
+    with write_turn(current_app), db.engine.connect() as connection:
+        transaction = connection.begin()
+        if key_row is not None:
+            key_table, key_values = key_row
+            connection.execute(key_table.insert(), {**key_values, "response_body": answer_text(scores)})
         for start in range(0, len(items), STORE_CHUNK):
             chunk = slice(start, start + STORE_CHUNK)
             rows = [
@@ -220,6 +272,12 @@ def predict_and_store_many(
                 for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk], strict=False)
             ]
             _store_rows(connection, rows)
+        try:
+            transaction.commit()
+        except sa.exc.DBAPIError as exc:
+            if connection.dialect.name == "postgresql" and database_unavailable(exc):
+                raise OutcomeUnknown() from exc  # COMMIT was sent: it may have landed
+            raise
     count_predictions((score.label for score in scores), predictor.version)
     return scores
 

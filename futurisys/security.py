@@ -1,8 +1,12 @@
-"""Security headers on every answer: a strict CSP, no framing, no sniffing, no caching of personal pages."""
+"""Security headers on every answer: a strict CSP, no framing, no sniffing, no caching of personal pages.
+
+Also: query strings and form fields holding a NUL byte are refused (400) before any view runs: PostgreSQL cannot
+store or compare one, and a filter holding one would fail inside the database.
+"""
 
 from __future__ import annotations
 
-from flask import request
+from flask import abort, request
 
 # Scripts only from this origin (no inline script anywhere: templates load static/js/*). Inline styles stay
 # allowed: the SVG charts carry their own <style>, Swagger UI and the gauges set style attributes, and a style
@@ -46,6 +50,21 @@ def add_security_headers(response):
     return response
 
 
+NUL_REFUSED = "Caractère nul (%00) refusé dans les paramètres ou les champs du formulaire."
+
+
+def refuse_nul_bytes() -> None:
+    """400 when a query parameter or form field (name or value) holds a NUL byte (uploaded files may)."""
+    fields = [request.args]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields.append(request.form)
+    for multidict in fields:
+        for name, value in multidict.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                abort(400, NUL_REFUSED)
+
+
 def init_app(app) -> None:
-    """Register the headers on every answer of `app`."""
+    """Register the headers on every answer of `app`, and the NUL-byte check before every request."""
+    app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)

@@ -63,13 +63,20 @@ class PrivatePostgres:
 
     def freeze(self) -> None:
         """SIGSTOP the whole cluster: connections and queries are accepted by the kernel, never answered."""
-        self.frozen = self.processes()
-        for pid in self.frozen:
-            os.kill(pid, signal.SIGSTOP)
+        self.frozen = []
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue  # a backend whose client had just disconnected
+            self.frozen.append(pid)
 
     def thaw(self) -> None:
         for pid in self.frozen:
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
         self.frozen = []
 
     def remove(self) -> None:

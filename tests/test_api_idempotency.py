@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from futurisys.api.idempotency import IdempotencyKey
+from futurisys.api.idempotency import PENDING_EXPIRY, IdempotencyKey
 from futurisys.models import utcnow
 from tests.payloads import FEATURES, RAW
 from tests.support import counts, make_app
@@ -73,16 +73,23 @@ def test_keys_are_shared_by_every_worker(app, database_url, bundle_dir):
     assert counts(app) == (1, 1)
 
 
-def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(app, client, db):
-    in_use, old = key(), key()
+def test_a_pending_key_of_an_earlier_version_gets_409_until_it_expires_and_keys_expire_after_24_hours(app, client, db):
+    in_use, abandoned, old = key(), key(), key()
     table = IdempotencyKey.__table__
+    scope = "@127.0.0.1"  # the test client's address: no API key
     with db.engine.begin() as connection:
         connection.execute(
             table.insert(),
             [
-                {"scope": "", "key": in_use, "fingerprint": "0" * 64, "created_at": utcnow()},
+                {"scope": scope, "key": in_use, "fingerprint": "0" * 64, "created_at": utcnow()},
                 {
-                    "scope": "",
+                    "scope": scope,
+                    "key": abandoned,
+                    "fingerprint": "0" * 64,
+                    "created_at": utcnow() - PENDING_EXPIRY - timedelta(seconds=1),
+                },
+                {
+                    "scope": scope,
                     "key": old,
                     "fingerprint": "0" * 64,
                     "status_code": 200,
@@ -93,9 +100,33 @@ def test_a_key_in_use_gets_409_and_keys_expire_after_24_hours(app, client, db):
         )
     busy = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": in_use})
     assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
-    expired = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": old})
-    assert expired.status_code == 200 and "Idempotent-Replayed" not in expired.headers
-    assert counts(app) == (1, 1)
+    assert PENDING_EXPIRY <= timedelta(seconds=75)  # GUNICORN_TIMEOUT (60 s) and a margin, not 5 minutes
+    for expired_key in (abandoned, old):
+        expired = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": expired_key})
+        assert expired.status_code == 200 and "Idempotent-Replayed" not in expired.headers
+    assert counts(app) == (2, 2)
+
+
+def test_every_write_gets_a_key_and_a_retry_with_it_stores_nothing_new(app, client):
+    first = client.post("/predict?details=true", json=RAW)
+    generated = first.headers["Idempotency-Key"]
+    assert first.status_code == 200 and len(generated) == 32
+    retry = client.post("/predict?details=true", json=RAW, headers={"Idempotency-Key": generated})
+    assert retry.headers["Idempotent-Replayed"] == "true" and retry.get_json() == first.get_json()
+    batch = client.post("/predict/batch", json=[FEATURES])
+    again = client.post(
+        "/predict/batch", json=[FEATURES], headers={"Idempotency-Key": batch.headers["Idempotency-Key"]}
+    )
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json() == batch.get_json()
+    assert counts(app) == (2, 2)
+
+
+def test_callers_without_an_api_key_never_share_a_key(app):
+    shared = {"Idempotency-Key": key()}
+    one = app.test_client().post("/predict", json=FEATURES, headers=shared, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    other = app.test_client().post("/predict", json=RAW, headers=shared, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert one.status_code == other.status_code == 200 and "Idempotent-Replayed" not in other.headers
+    assert counts(app) == (2, 2)
 
 
 def test_keys_are_scoped_by_api_key(app, client, runner):
@@ -113,3 +144,22 @@ def test_an_invalid_key_is_a_400(app, client, value):
     response = client.post("/predict", json=FEATURES, headers={"Idempotency-Key": value.encode().decode("latin-1")})
     assert response.status_code == 400 and "Idempotency-Key" in response.get_json()["error"]
     assert counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize("path, body", [("/predict", FEATURES), ("/predict/batch", [FEATURES, RAW])])
+def test_a_request_that_loses_the_race_for_its_key_gets_the_winners_answer(app, client, monkeypatch, path, body):
+    from futurisys.api import idempotency
+
+    headers = {"Idempotency-Key": key()}
+    first = client.post(path, json=body, headers=headers)
+    looked_up = idempotency.prepare
+
+    def as_if_both_looked_at_once(build_single=None):
+        looked_up(build_single)  # sets the request's key; the stored answer it finds is ignored
+        return None
+
+    monkeypatch.setattr(idempotency, "prepare", as_if_both_looked_at_once)
+    racing = client.post(path, json=body, headers=headers)
+    assert racing.status_code == 200 and racing.headers["Idempotent-Replayed"] == "true"
+    assert racing.get_json() == first.get_json()
+    assert counts(app) == (len(body) if path.endswith("batch") else 1,) * 2

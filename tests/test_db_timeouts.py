@@ -15,10 +15,12 @@ from pathlib import Path
 import psycopg2.extensions
 import pytest
 import requests
+import sqlalchemy as sa
 
 from futurisys import db_timeouts
 from futurisys.auth.accounts import create_user
 from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
+from futurisys.pg_copy import copy_rows
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
 from tests.support import PASSWORD, form_data, migrated_app, serving
@@ -141,6 +143,71 @@ def test_frozen_database_during_a_request_already_connected(served, frozen):
     assert _predict(served)[0] == 200
 
 
+def _other_backends_busy(private_pg) -> bool:
+    """Whether a backend other than this query's is still running a statement (the thawed server catching up)."""
+    engine = sa.create_engine(private_pg.url)
+    try:
+        with engine.connect() as connection:
+            return bool(
+                connection.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend' AND state = 'active'"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _stored_predictions(private_pg) -> int:
+    """Rows in `predictions` once the thawed server has run what it had received (bounded wait on that state)."""
+    deadline = time.monotonic() + 10
+    while _other_backends_busy(private_pg) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the server's state, as wait_until_ready polls a URL
+    engine = sa.create_engine(private_pg.url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(sa.text("SELECT count(*) FROM predictions"))
+    finally:
+        engine.dispose()
+
+
+def test_a_503_after_the_write_was_sent_names_a_key_and_its_retry_stores_nothing_new(private_pg, served, frozen):
+    frozen.thaw()
+    assert _predict(served)[0] == 200  # the pools hold live connections: the next INSERT reaches the server
+    before = _stored_predictions(private_pg)
+    frozen.freeze()
+    unknown = requests.post(f"{served}/predict", json=FEATURES, timeout=20)
+    assert unknown.status_code == 503 and unknown.headers["Retry-After"]
+    key = unknown.headers["Idempotency-Key"]  # generated: no key was sent
+    assert unknown.json()["idempotency_key"] == key and unknown.json()["error"].startswith("Issue inconnue")
+    # The breaker is open now: the next write is refused before anything is sent, an ordinary 503.
+    refused = requests.post(f"{served}/predict", json=FEATURES, timeout=20)
+    assert refused.status_code == 503 and "idempotency_key" not in refused.json()
+    frozen.thaw()
+    close_breakers()
+    landed = _stored_predictions(private_pg) - before  # 1 when the thawed server ran the INSERT it had received
+    retry = requests.post(f"{served}/predict", json=FEATURES, headers={"Idempotency-Key": key}, timeout=20)
+    assert retry.status_code == 200
+    assert retry.headers.get("Idempotent-Replayed") == ("true" if landed else None)
+    assert _stored_predictions(private_pg) == before + 1  # exactly once, whichever of the two stored it
+
+
+def test_a_client_key_is_looked_up_first_so_a_frozen_database_gets_nothing_sent(private_pg, served, frozen):
+    headers = {"Idempotency-Key": f"essai-{time.monotonic_ns()}"}
+    frozen.thaw()
+    before = _stored_predictions(private_pg)
+    frozen.freeze()
+    failed = requests.post(f"{served}/predict", json=FEATURES, headers=headers, timeout=20)
+    assert failed.status_code == 503 and "idempotency_key" not in failed.json()  # the look-up failed: not sent
+    frozen.thaw()
+    close_breakers()
+    retry = requests.post(f"{served}/predict", json=FEATURES, headers=headers, timeout=20)
+    assert retry.status_code == 200 and "Idempotent-Replayed" not in retry.headers
+    assert _stored_predictions(private_pg) == before + 1
+
+
 def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, served):
     assert _predict(served)[0] == 200
     private_pg.stop()
@@ -158,6 +225,29 @@ def test_stopped_database_answers_503_and_recovers_when_it_is_back(private_pg, s
     close_breakers()
     assert timed("GET", f"{served}/ready")[0] == 200
     assert _predict(served)[0] == 200
+
+
+def test_a_copy_to_a_frozen_database_fails_within_the_statement_deadline(private_pg, frozen):
+    engine = sa.create_engine(private_pg.url, connect_args=postgres_connect_args(1, 1))
+    db_timeouts.install(engine)
+    table = sa.Table("copy_probe", sa.MetaData(), sa.Column("x", sa.Integer))
+    frozen.thaw()
+    try:
+        with engine.begin() as connection:
+            table.create(connection, checkfirst=True)
+        with engine.connect() as connection:
+            connection.begin()
+            connection.execute(sa.text("SELECT 1"))  # connected, inside the transaction, before the freeze
+            frozen.freeze()
+            started = time.monotonic()
+            with pytest.raises(sa.exc.DBAPIError) as failed:
+                copy_rows(connection, table, [{"x": 1}])
+        assert time.monotonic() - started < 3  # 1 s of statement_timeout and the client's margin, not forever
+        assert failed.value.connection_invalidated and "COPY did not finish" in str(failed.value)
+    finally:
+        frozen.thaw()
+        close_breakers()
+        engine.dispose()
 
 
 def test_the_breaker_lets_one_prober_through_after_the_cool_down(monkeypatch):

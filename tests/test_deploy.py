@@ -16,12 +16,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from tests.payloads import FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = os.environ.get("NGINX_PATH", shutil.which("nginx") or "/usr/sbin/nginx")
 PARTIAL_HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # never finished: a slow client
+POST_HEAD = b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+IDLE_BODY = POST_HEAD + b"Content-Length: 100\r\n\r\n"  # a complete head, then no body
+TRICKLING_BODY = POST_HEAD + b"Content-Length: 100\r\n\r\n" + b'{"Age": 4'  # a body that stops part-way
+TRICKLING_CHUNKS = POST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n5\r\n" + b'{"Ag'
 
 
 def free_port() -> int:
@@ -62,6 +68,7 @@ def gunicorn_url(bundle_dir, tmp_path_factory):
         "PROXY_COUNT": "1",
         "ACCESS_LOG": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
+        "GUNICORN_BODY_TIMEOUT": "2",  # the 408 below comes after 2 s, not the default 10
     }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -122,13 +129,24 @@ def post_predict(base: str) -> dict:
         return json.loads(answer.read())
 
 
-def open_slow_clients(base: str, count: int) -> list[socket.socket]:
-    """`count` connections that send the start of a request head and then nothing."""
+def open_slow_clients(base: str, count: int, start: bytes = PARTIAL_HEAD) -> list[socket.socket]:
+    """`count` connections that send `start` (the start of a request) and then nothing."""
     host, port = base.removeprefix("http://").split(":")
     clients = [socket.create_connection((host, int(port)), timeout=5) for _ in range(count)]
     for client in clients:
-        client.sendall(PARTIAL_HEAD)
+        client.sendall(start)
     return clients
+
+
+def raw_answer(base: str, request: bytes, seconds: float = 10) -> bytes:
+    """What the server answers to the raw bytes `request` (read until it closes)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=seconds) as client:
+        client.sendall(request)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
 
 
 def owner_of(client: socket.socket, port: str) -> str | None:
@@ -197,6 +215,78 @@ def test_slow_clients_do_not_hold_gunicorns_threads(gunicorn_url):
     finally:
         for client in clients:
             client.close()
+
+
+def test_idle_and_trickling_bodies_hold_no_thread_and_get_a_408(gunicorn_url):
+    # 2 workers x 2 threads: a thread blocked on any of these bodies would leave /health and /predict unanswered.
+    clients = [
+        *open_slow_clients(gunicorn_url, 6, IDLE_BODY),
+        *open_slow_clients(gunicorn_url, 6, TRICKLING_BODY),
+        *open_slow_clients(gunicorn_url, 6, TRICKLING_CHUNKS),
+    ]
+    try:
+        assert post_predict(gunicorn_url)["Prediction"] in ("Reste", "Part")
+        for _ in range(8):
+            assert urllib.request.urlopen(f"{gunicorn_url}/health", timeout=5).status == 200
+        for client in clients[::6]:  # one of each kind: closed with a French 408 once GUNICORN_BODY_TIMEOUT is spent
+            client.settimeout(15)
+            answer = client.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+            assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"].startswith("Délai dépassé")
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_body_sent_after_100_continue_is_read(gunicorn_url):
+    body = json.dumps(FEATURES).encode()
+    head = POST_HEAD + b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+    host, port = gunicorn_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(head)
+        assert client.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        client.sendall(body)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"100 Continue" not in answer, answer[:200]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (POST_HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400),  # invalid chunk size
+        (POST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n", 400),  # chunk without its CRLF
+        (b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+        (b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n", 400),
+    ],
+    ids=["chunk-size", "chunk-terminator", "header-too-large", "header-name"],
+)
+def test_the_server_layer_refuses_in_french_and_briefly(gunicorn_url, request_bytes, status):
+    answer = raw_answer(gunicorn_url, request_bytes)
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 %d " % status), head
+    assert b"application/json" in head and set(json.loads(body)) == {"error"}
+    assert b"<html" not in body and b"Invalid" not in body  # no English parser message
+
+
+VALID_SIZE = re.compile(rb"^\s*([0-9A-Fa-f]+)\s*(;.*)?$")
+size_lines = st.one_of(
+    st.binary(max_size=12),
+    st.text(alphabet='0123456789abcdefABCDEFxX;=-+ \t"\x00é', max_size=12).map(lambda text: text.encode()),
+).filter(lambda line: b"\r" not in line and b"\n" not in line)
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size_line=size_lines)
+def test_no_chunk_size_line_gets_a_5xx(gunicorn_url, size_line):
+    valid = VALID_SIZE.match(size_line)
+    assume(not valid or int(valid[1], 16) == 2)  # a larger valid size waits for its bytes, then gets the 408 above
+    head = POST_HEAD + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    request = head + size_line + b"\r\n{}\r\n0\r\n\r\n"
+    answer = raw_answer(gunicorn_url, request)
+    assert answer.startswith(b"HTTP/1.1 "), answer[:100]
+    assert int(answer[9:12]) < 500, answer[:300]
 
 
 def test_nginx_forwards_to_gunicorn_with_the_client_address_and_scheme(proxy_url):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from itertools import islice
 
-from flask import current_app, g, jsonify
+from flask import Response, current_app, g
 
 from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
@@ -46,10 +46,26 @@ def predict_batch():
             {str(index): record_errors for index, record_errors in listed.items()},
             invalid_records=len(errors),
         )
-    replay = idempotency.claim()
+    replay = idempotency.prepare()
     if replay is not None:
         return replay
-    scores = predict_and_store_many(
-        predictor, items, source="batch", request_id=g.request_id, started=started, api_key_name=g.get("api_key_name")
+    scores, replay = idempotency.write_once(
+        lambda key_row: predict_and_store_many(
+            predictor,
+            items,
+            source="batch",
+            request_id=g.request_id,
+            started=started,
+            api_key_name=g.get("api_key_name"),
+            key_row=key_row,
+            answer_text=_answer_text,
+        )
     )
-    return jsonify([{"Prediction": score.label, "Probabilite_depart": score.proba} for score in scores])
+    if replay is not None:
+        return replay
+    return Response(_answer_text(scores), mimetype="application/json")
+
+
+def _answer_text(scores) -> str:
+    """The JSON of the batch's 200 (stored with its idempotency key, and sent)."""
+    return current_app.json.dumps([{"Prediction": score.label, "Probabilite_depart": score.proba} for score in scores])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import partial
 
 from flask import abort, current_app, g, jsonify, request
 from sqlalchemy import text
@@ -15,8 +16,10 @@ from futurisys.errors import error_response
 from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.metrics import public_source
-from futurisys.predictions import predict_and_store
+from futurisys.ml.predictor import Score
+from futurisys.predictions import StoredPrediction, predict_and_store
 from futurisys.records import validate_payload
+from futurisys.schema import FEATURE_NAMES
 
 DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})
 
@@ -71,18 +74,30 @@ def predict():
     features, raw, errors = validate_payload(payload)
     if errors:
         return error_response(422, "Données invalides.", errors)
-    replay = idempotency.claim()
+    rebuild = partial(_stored_answer, predictor, with_details)
+    replay = idempotency.prepare(rebuild)
     if replay is not None:
         return replay
-    stored = predict_and_store(
-        predictor,
-        features,
-        raw,
-        source="api",
-        request_id=g.request_id,
-        started=started,
-        api_key_name=g.get("api_key_name"),
+    stored, replay = idempotency.write_once(
+        lambda key_row: predict_and_store(
+            predictor,
+            features,
+            raw,
+            source="api",
+            request_id=g.request_id,
+            started=started,
+            api_key_name=g.get("api_key_name"),
+            key_row=key_row,
+        ),
+        rebuild,
     )
+    if replay is not None:
+        return replay
+    return jsonify(_answer(predictor, stored, features, raw, with_details))
+
+
+def _answer(predictor, stored: StoredPrediction, features: dict, raw: dict | None, with_details: bool) -> dict:
+    """The body of /predict's 200 (with the ids, version, threshold and drivers when details are asked)."""
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
     if with_details:
         body.update(
@@ -93,7 +108,16 @@ def predict():
             shape="raw" if raw is not None else "features",
             drivers=drivers(predictor, features),
         )
-    return jsonify(body)
+    return body
+
+
+def _stored_answer(predictor, with_details: bool, row) -> dict:
+    """/predict's 200 again, from the rows a first request with the same key stored."""
+    stored = StoredPrediction(
+        Score(row.prediction_proba, row.prediction_label), row.id, row.input_id, row.model_version, row.threshold
+    )
+    features = {name: row._mapping[name] for name in FEATURE_NAMES}
+    return _answer(predictor, stored, features, row.raw_record, with_details)
 
 
 @bp.get("/health")
@@ -108,7 +132,12 @@ def ready():
     reasons = []
     try:
         with deadline(current_app.config["READY_DB_TIMEOUT"]):  # a probe must answer before its caller gives up
-            db.session.execute(text("SELECT 1"))
+            if db.engine.dialect.name == "postgresql":
+                # A standby (or a primary demoted during a failover) answers, but refuses every write.
+                if db.session.execute(text("SELECT current_setting('transaction_read_only')")).scalar() == "on":
+                    reasons.append("database read-only")
+            else:
+                db.session.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means not ready
         db.session.rollback()
         reasons.append(f"database unreachable: {type(exc).__name__}")

@@ -17,7 +17,7 @@ from futurisys.extensions import db, model_store
 from futurisys.ml.features import derive_features
 from futurisys.model_store import ModelUnavailable
 from futurisys.models import Input
-from futurisys.predictions import Author, predict_and_store
+from futurisys.predictions import Author, OutcomeUnknown, predict_and_store
 from futurisys.risk import band_for, scale_for, shown_percent
 from futurisys.schema import FEATURE_NAMES, RAW_NAMES, raw_field
 from futurisys.web import bp
@@ -32,6 +32,8 @@ INVALID = 422  # an invalid form is re-rendered with this status, its values kep
 UNAVAILABLE = {
     ModelUnavailable: "Le modèle est indisponible pour le moment.",
     OperationalError: "La base de données est indisponible pour le moment.",
+    OutcomeUnknown: "La base de données n'a pas confirmé l'enregistrement : l'évaluation a peut-être été "
+    "enregistrée, vérifiez la liste de vos évaluations avant de recommencer.",
 }
 
 
@@ -59,10 +61,10 @@ def index():
             started=started,
             author=Author(current_user.id, form.employee_ref),
         )
-    except (ModelUnavailable, OperationalError) as exc:
+    except (ModelUnavailable, OperationalError, OutcomeUnknown) as exc:
         # Keep what was typed: the user can submit again once the service is back.
         log.warning("form prediction not made: %s", type(exc).__name__)
-        notice = UNAVAILABLE[ModelUnavailable if isinstance(exc, ModelUnavailable) else OperationalError]
+        notice = UNAVAILABLE[next(kind for kind in UNAVAILABLE if isinstance(exc, kind))]
         return render_template(
             "web/form.html",
             form=form,
