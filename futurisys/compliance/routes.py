@@ -357,7 +357,7 @@ def decision(public_id: str):
     form = DecisionForm()
     if not form.validate():
         messages = " ".join(message for errors in form.errors.values() for message in errors)
-        flash(f"Décision non enregistrée : {messages}", "error")
+        flash(f"Décision non enregistrée : {messages}", "error:decision")
         return redirect(url_for("web.evaluation", public_id=public_id, _anchor="decision"), 303)
     db.session.add(
         Decision(
@@ -371,5 +371,5 @@ def decision(public_id: str):
     )
     db.session.commit()
     journal.record("decision", [journal.Subject(shown.employee_ref, shown.id)], {"suite": form.action.data})
-    flash("Décision enregistrée.", "success")
+    flash("Décision enregistrée.", "success:decision")
     return redirect(url_for("web.evaluation", public_id=public_id, _anchor="decision"), 303)

@@ -85,9 +85,9 @@ def declare(public_id: str):
     recorded = record_departures([item], "form", _actor())
     day = formatting.full_day(item.departure_date)
     if recorded.created:
-        flash(f"Départ enregistré : {label(item.kind)} le {day}.", "success")
+        flash(f"Départ enregistré : {label(item.kind)} le {day}.", "success:depart")
     else:
-        flash(f"Ce départ ({label(item.kind)} le {day}) était déjà enregistré.", "info")
+        flash(f"Ce départ ({label(item.kind)} le {day}) était déjà enregistré.", "info:depart")
     return redirect(url_for("web.evaluation", public_id=public_id, _anchor="depart"), 303)
 
 
