@@ -10,8 +10,8 @@ import os
 import sqlalchemy as sa
 
 from futurisys import create_app
-from futurisys.db_check import create_missing_database, explain, shown
 from futurisys.extensions import db, model_store
+from futurisys.storage.db_check import create_missing_database, explain, shown
 
 log = logging.getLogger("futurisys.boot")
 app = create_app()

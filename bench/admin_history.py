@@ -26,7 +26,7 @@ from futurisys import create_app  # noqa: E402
 from futurisys.admin.export import COLUMNS  # noqa: E402
 from futurisys.admin.queries import export_select, history_select, label_counts  # noqa: E402
 from futurisys.extensions import db  # noqa: E402
-from futurisys.models import Input, Prediction, utcnow  # noqa: E402
+from futurisys.storage.models import Input, Prediction, utcnow  # noqa: E402
 
 SOURCES = ("api", "form", "batch", "whatif")
 VERSIONS = ("fx-aaaaaaaaaaaa", "fx-bbbbbbbbbbbb", "fx-cccccccccccc")

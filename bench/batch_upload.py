@@ -35,8 +35,8 @@ PASSWORD = "bench-mot-de-passe"
 
 def files() -> dict[str, bytes]:
     """The uploads, each just under the body limit."""
+    from futurisys.domain.schema import RAW_NAMES
     from futurisys.ml.data import raw_records
-    from futurisys.schema import RAW_NAMES
 
     header = ";".join(RAW_NAMES).encode() + b"\n"
 

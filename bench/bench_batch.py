@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def records(count: int) -> tuple[list[dict], list[dict]]:
     """`count` JSON records cycling through the reference employees (alternately raw and features), and
     their 30 features."""
+    from futurisys.domain.schema import RAW_NAMES
     from futurisys.ml.data import raw_records
     from futurisys.ml.features import derive_features
-    from futurisys.schema import RAW_NAMES
 
     raws = [{name: r[name] for name in RAW_NAMES} for r in raw_records()]
     features = [derive_features(r) for r in raws]
@@ -80,9 +80,9 @@ def in_process(url: str, bundle: str, body: bytes, count: int, runs: int) -> Non
     from flask_migrate import upgrade
 
     from futurisys import create_app
+    from futurisys.domain.records import validate_many
     from futurisys.extensions import db, model_store
-    from futurisys.predictions import predict_and_store_many
-    from futurisys.records import validate_many
+    from futurisys.storage.predictions import predict_and_store_many
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "MODEL_DIR": bundle, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}
@@ -149,8 +149,8 @@ def main() -> None:
         report_requests(f"{args.url}", timings, args.records)
         return
 
+    from futurisys.domain.records import validate_many, validate_payload
     from futurisys.ml.predictor import Predictor
-    from futurisys.records import validate_many, validate_payload
 
     announce(f"batch scoring of {args.records:,} records", 5 + 4 * args.runs * args.records / 10_000)
     with tempfile.TemporaryDirectory(prefix="futurisys-bench-") as work:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import recreate_database  # noqa: E402
 from futurisys import create_app  # noqa: E402
 from futurisys.extensions import db  # noqa: E402
-from futurisys.models import utcnow  # noqa: E402
 from futurisys.outcomes.kinds import KINDS  # noqa: E402
+from futurisys.storage.models import utcnow  # noqa: E402
 
 DATABASE = "futurisys_bench_outcomes"
 VERSION = "fx-bench-outcomes"

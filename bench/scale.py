@@ -37,9 +37,9 @@ SEED_API, SEED_RAW, SEED_FORM, SEED_SMALL = 300, 100, 60, 6
 def seed(app) -> None:
     """Rows written by the app itself: /predict (features, raw) and the HR form (two accounts)."""
     from futurisys.auth.accounts import create_user
+    from futurisys.domain.schema import RAW_NAMES
     from futurisys.ml.data import raw_records
     from futurisys.ml.features import derive_features
-    from futurisys.schema import RAW_NAMES
 
     with app.app_context():
         create_user("admin", PASSWORD, "admin")
@@ -67,7 +67,7 @@ def login(app, username: str):
 
 def grow(engine, target: int) -> float:
     """Copy the seed rows until `target` predictions are stored, spread over the last 365 days; seconds taken."""
-    from futurisys.models import Input, Prediction
+    from futurisys.storage.models import Input, Prediction
 
     started = time.perf_counter()
     inputs, predictions = Input.__table__, Prediction.__table__
@@ -135,7 +135,7 @@ def median_ms(client, url: str, repeat: int, first_byte: bool = False) -> tuple[
 
 def pages(app, engine) -> list[tuple[str, str, object]]:
     """(label, url, client) of every page timed; deep pages start after a key taken in the middle of the table."""
-    from futurisys.keyset import encode
+    from futurisys.storage.keyset import encode
 
     admin, rh, small = login(app, "admin"), login(app, "rh"), login(app, "petit")
     with engine.connect() as connection:
@@ -176,7 +176,7 @@ def pages(app, engine) -> list[tuple[str, str, object]]:
 
 
 def app_now():
-    from futurisys.models import utcnow
+    from futurisys.storage.models import utcnow
 
     return utcnow()
 
@@ -207,8 +207,8 @@ def purge_p99(app, engine, api) -> tuple[tuple[float, int], tuple[float, int], i
     """/predict's p99 alone, then while a purge of the oldest 1.5 % runs in another thread (same process)."""
     import threading
 
-    from futurisys import retention
-    from futurisys.models import utcnow
+    from futurisys.storage import retention
+    from futurisys.storage.models import utcnow
     from tests.payloads import FEATURES
 
     def p99(count: int, until=None) -> float:
@@ -264,8 +264,8 @@ def make_site(size: int, bundle: str):
 
 def fill(size: int, app, engine) -> None:
     """Grow one site to `size` predictions, count its daily stats and print what it stores."""
-    from futurisys import stats
-    from futurisys.db_timeouts import maintenance
+    from futurisys.storage import stats
+    from futurisys.storage.db_timeouts import maintenance
 
     with maintenance(3600):  # the app's client-side deadline is the request's 2 s otherwise
         seconds = grow(engine, size)

@@ -10,10 +10,12 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from futurisys import db_timeouts, formatting, logs, sqlite_writes
+from futurisys import logs
 from futurisys.auth.accounts import strong_hash_method
 from futurisys.config import DEV_SECRET_KEY, Config, engine_options, scoring_binds
+from futurisys.domain import formatting
 from futurisys.extensions import csrf, db, login_manager, migrate, model_store
+from futurisys.storage import db_timeouts, sqlite_writes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from futurisys.db_check import explain, shown
+from futurisys.domain.schema import REFERENCE_ROWS
 from futurisys.extensions import db
-from futurisys.schema import REFERENCE_ROWS
+from futurisys.storage.db_check import explain, shown
 
 data_cli = AppGroup("data", help="The reference dataset.")
 model_cli = AppGroup("model", help="Model bundles: train, pull from and push to the Hugging Face Hub.")
@@ -66,7 +66,7 @@ def prepare_database(report: Callable[[str], None] = click.echo) -> None:
 
 def load_reference_rows() -> str:
     """Insert the reference rows `employees_dataset` lacks (the dataset is only read when some are missing); say so."""
-    from futurisys.models import EmployeeDataset
+    from futurisys.storage.models import EmployeeDataset
 
     table = EmployeeDataset.__table__
     present = set(db.session.execute(db.select(table.c.id_employee)).scalars())

@@ -6,7 +6,7 @@ import os
 
 from dotenv import load_dotenv
 
-from futurisys.db_timeouts import postgres_connect_args
+from futurisys.storage.db_timeouts import postgres_connect_args
 
 load_dotenv(override=False)
 

@@ -8,9 +8,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from futurisys.extensions import db
-from futurisys.models import Input, Prediction
 from futurisys.outcomes.kinds import DEFAULT_VOLUNTARY
 from futurisys.outcomes.models import Departure
+from futurisys.storage.models import Input, Prediction
 from tests.payloads import FEATURES
 
 VOLUNTARY = frozenset(DEFAULT_VOLUNTARY)

@@ -3,9 +3,9 @@
 import csv
 import io
 
+from futurisys.domain.schema import ID, RAW_NAMES, TARGET
 from futurisys.ml.data import raw_records
 from futurisys.ml.features import derive_features
-from futurisys.schema import ID, RAW_NAMES, TARGET
 
 
 def employee(employee_id: int) -> dict:

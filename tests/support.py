@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 from futurisys import create_app
 from futurisys.auth.accounts import create_user
 from futurisys.extensions import db, model_store
-from futurisys.models import Input, Prediction
-from futurisys.predictions import predict_and_store
+from futurisys.storage.models import Input, Prediction
+from futurisys.storage.predictions import predict_and_store
 from tests.payloads import RAW
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")

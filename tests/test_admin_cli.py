@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from futurisys.admin.cli import parse_age
-from futurisys.models import utcnow
+from futurisys.storage.models import utcnow
 from tests.payloads import FEATURES, RAW
 from tests.support import counts, restamp, store
 

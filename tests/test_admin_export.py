@@ -5,7 +5,7 @@ import io
 import re
 from datetime import date
 
-from futurisys.schema import FEATURE_NAMES
+from futurisys.domain.schema import FEATURE_NAMES
 from tests.payloads import FEATURES, RAW
 from tests.support import logged_in, store
 

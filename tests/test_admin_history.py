@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
-from futurisys.models import Input, Prediction
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
+from futurisys.storage.models import Input, Prediction
 from tests.payloads import FEATURES, RAW
 from tests.support import counts, logged_in, restamp, store
 

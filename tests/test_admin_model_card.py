@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from futurisys.formatting import (
+from futurisys.domain.formatting import (
     NNBSP,  # pages are typeset: compared here with plain spaces
     date_time,
     percent,
@@ -126,7 +126,7 @@ def test_every_chart_has_a_text_alternative_and_large_enough_text(page):
 
 def test_curves_come_most_important_first(app, page):
     from futurisys.admin.insights import IMPORTANCE_KEY
-    from futurisys.schema import feature
+    from futurisys.domain.schema import feature
 
     importance = next(iter(app.extensions[IMPORTANCE_KEY].values()))
     expected = [feature(name).label for name, _ in importance if name not in ("genre", "statut_marital", "age")]

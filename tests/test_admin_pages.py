@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from futurisys.admin.insights import IMPORTANCE_KEY
-from futurisys.models import utcnow
+from futurisys.storage.models import utcnow
 from tests.payloads import FEATURES
 from tests.support import logged_in, restamp, store
 

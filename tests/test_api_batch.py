@@ -5,12 +5,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from futurisys import schema
+from futurisys.domain import schema
+from futurisys.domain.records import validate_payload
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
-from futurisys.models import Input, Prediction
-from futurisys.predictions import predict_and_store_many
-from futurisys.records import validate_payload
+from futurisys.storage.models import Input, Prediction
+from futurisys.storage.predictions import predict_and_store_many
 from futurisys.web.forms import RawRecordForm, record_form_class
 from tests.payloads import FEATURES, RAW, employee
 from tests.support import counts, make_app

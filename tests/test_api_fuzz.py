@@ -7,7 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from futurisys import schema
+from futurisys.domain import schema
 from tests.payloads import FEATURES, RAW
 
 FIELD_NAMES = sorted(set(schema.FEATURE_NAMES) | set(schema.RAW_NAMES))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from futurisys.api.idempotency import PENDING_EXPIRY, IdempotencyKey
-from futurisys.models import utcnow
+from futurisys.storage.models import utcnow
 from tests.payloads import FEATURES, RAW
 from tests.support import counts, make_app
 

@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from futurisys.config import SCORING_BIND
-from futurisys.models import Input, Prediction
+from futurisys.storage.models import Input, Prediction
 from tests.payloads import FEATURES, RAW
 from tests.support import counts, make_app
 

@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from futurisys.models import ApiKey, Prediction
+from futurisys.storage.models import ApiKey, Prediction
 from tests.payloads import FEATURES, RAW
 from tests.support import API_KEY, create_key, make_app
 

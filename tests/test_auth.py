@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from futurisys.auth.routes import safe_next
 from futurisys.config import Config
-from futurisys.models import LoginFailure, User, utcnow
+from futurisys.storage.models import LoginFailure, User, utcnow
 from tests.support import PASSWORD, login, make_app, make_user, scalar
 
 

@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 
 from futurisys.auth.accounts import create_user
 from futurisys.extensions import db, model_store
-from futurisys.models import Prediction
-from futurisys.predictions import Author, predict_and_store, predict_and_store_many
+from futurisys.storage.models import Prediction
+from futurisys.storage.predictions import Author, predict_and_store, predict_and_store_many
 from tests.payloads import FEATURES, IDS, RAW, french_csv, french_row
 from tests.support import PASSWORD, sign_in
 

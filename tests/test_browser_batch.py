@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from futurisys.extensions import db
-from futurisys.models import Input
+from futurisys.storage.models import Input
 from tests.payloads import IDS, raw_csv
 
 pytestmark = pytest.mark.browser

@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from futurisys.domain.formatting import whole_percent
+from futurisys.domain.schema import raw_field
 from futurisys.extensions import db
-from futurisys.formatting import whole_percent
-from futurisys.models import Input
-from futurisys.schema import raw_field
+from futurisys.storage.models import Input
 from futurisys.web.forms import option_value, widget_for
 from tests.payloads import RAW, employee
 from tests.support import counts, make_user, sign_in

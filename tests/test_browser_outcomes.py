@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from futurisys.auth.accounts import create_user
 from futurisys.extensions import db, model_store
 from futurisys.outcomes import clock
-from futurisys.predictions import Author, predict_and_store
+from futurisys.storage.predictions import Author, predict_and_store
 from tests.outcome_rows import NOW, history
 from tests.payloads import FEATURES, RAW
 from tests.support import PASSWORD, sign_in

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from futurisys.extensions import db as _db
 from futurisys.ml.data import REFERENCE_MD5, md5_hex
 from futurisys.ml.predictor import Predictor
-from futurisys.models import EmployeeDataset
+from futurisys.storage.models import EmployeeDataset
 from tests.support import make_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,8 +3,8 @@ change refuses it (403), and HR accounts cannot open the compliance pages."""
 
 import sqlalchemy as sa
 
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
-from futurisys.models import Input
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
+from futurisys.storage.models import Input
 from tests.support import counts, evaluate, logged_in, scalar
 
 WRITES = [

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from futurisys.compliance import journal
 from futurisys.compliance.models import JournalEntry
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from tests.payloads import french_csv, french_row
 from tests.support import evaluate, journal_unlocked, logged_in, scalar
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from futurisys.compliance import journal, retention
 from futurisys.compliance.models import JournalEntry
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.extensions import db
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
-from futurisys.models import Input, utcnow
+from futurisys.storage.models import Input, utcnow
 from tests.payloads import FEATURES, RAW, french_csv, french_row
 from tests.support import counts, evaluate, form_data, logged_in, scalar
 

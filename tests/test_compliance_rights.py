@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.compliance import employees, journal
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.extensions import db
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
-from futurisys.models import utcnow
+from futurisys.storage.models import utcnow
 from tests.payloads import FEATURES, RAW, french_csv, french_row
 from tests.support import counts, evaluate, form_data, logged_in, scalar
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import g
 
 from futurisys import logs
-from futurisys.db_check import command, create_missing_database, explain
+from futurisys.storage.db_check import command, create_missing_database, explain
 from tests.support import PG_ADMIN_URL, make_app
 
 SERVER = PG_ADMIN_URL.rsplit("/", 1)[0]
@@ -70,7 +70,9 @@ def test_a_missing_database_is_created_once_by_a_role_that_may():
 
 
 def test_printed_commands_name_the_database_only_when_a_new_shell_would_use_another(tmp_path, monkeypatch):
-    monkeypatch.setattr("futurisys.db_check.PROJECT_ROOT", tmp_path)  # no .env there: the SQLite file is the default
+    monkeypatch.setattr(
+        "futurisys.storage.db_check.PROJECT_ROOT", tmp_path
+    )  # no .env there: the SQLite file is the default
     default = f"sqlite:///{tmp_path / 'instance' / 'futurisys.db'}"
     assert command("users list", default, tmp_path / "instance") == ".venv/bin/flask --app futurisys users list"
     other = "postgresql+psycopg2://rh:secret@db.example:5432/futurisys"

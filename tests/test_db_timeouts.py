@@ -17,10 +17,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from futurisys import db_timeouts
 from futurisys.auth.accounts import create_user
-from futurisys.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
-from futurisys.pg_copy import copy_rows
+from futurisys.storage import db_timeouts
+from futurisys.storage.db_timeouts import _Breaker, _limits, close_breakers, postgres_connect_args
+from futurisys.storage.pg_copy import copy_rows
 from tests.payloads import FEATURES, RAW
 from tests.private_postgres import PG_BIN, PrivatePostgres
 from tests.support import PASSWORD, form_data, migrated_app, serving

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
-from futurisys.models import Input, User, utcnow
-from futurisys.predictions import Author, predict_and_store
+from futurisys.storage.models import Input, User, utcnow
+from futurisys.storage.predictions import Author, predict_and_store
 from tests.payloads import RAW, employee
 from tests.support import counts, evaluate, form_data, login, make_user, scalar
 

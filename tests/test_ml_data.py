@@ -2,9 +2,9 @@
 
 import pytest
 
+from futurisys.domain.schema import FEATURE_NAMES, RAW_FIELDS, raw_consistency_errors
 from futurisys.ml.data import REFERENCE_MD5, md5_hex, raw_records, reference_csv_bytes
 from futurisys.ml.features import derive_features
-from futurisys.schema import FEATURE_NAMES, RAW_FIELDS, raw_consistency_errors
 
 BASE = {  # a plausible employee; each test changes what it pins
     "age": 35,

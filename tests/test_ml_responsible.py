@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from futurisys.domain.schema import FEATURES, feature
 from futurisys.ml import fairness, shape
 from futurisys.ml.encoding import FeatureEncoder
 from futurisys.ml.predictor import Predictor
 from futurisys.ml.train import TrainSettings, fit, with_protected
-from futurisys.schema import FEATURES, feature
 from tests.payloads import FEATURES as SAMPLE
 
 PROTECTED_VALUES = {

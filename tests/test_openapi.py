@@ -1,14 +1,14 @@
-"""GET /openapi.json: a valid OpenAPI 3.1 document derived from futurisys.schema, covering every API route."""
+"""GET /openapi.json: a valid OpenAPI 3.1 document derived from futurisys.domain.schema, covering every API route."""
 
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from futurisys import schema
 from futurisys.api.openapi import EXAMPLE_RAW, GENERIC_PREDICTION, build_document
 from futurisys.api.openapi_schemas import BOOLEAN_PATTERN, INTEGER_PATTERN, PERCENT_PATTERN, RULES_EXTENSION, enum_name
+from futurisys.domain import schema
+from futurisys.domain.records import is_raw_record, parse_value, validate_payload
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
-from futurisys.records import is_raw_record, parse_value, validate_payload
 from tests.payloads import RAW
 from tests.support import make_app
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, precision_score, recall_score, roc_auc_score
 
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.extensions import model_store
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.outcomes import clock, metrics, report
 from tests.outcome_rows import NOW, VOLUNTARY, history
 from tests.support import logged_in

@@ -6,7 +6,7 @@ import io
 
 import sqlalchemy as sa
 
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.outcomes.models import Departure, DepartureChange
 from tests.payloads import RAW
 from tests.support import create_key, evaluate, login, make_user, scalar

@@ -1,11 +1,11 @@
-"""futurisys.records: the record checks stay free of Flask and WTForms; the schema says where "11 %" is accepted."""
+"""futurisys.domain.records: record checks free of Flask and WTForms; the schema says where "11 %" is accepted."""
 
 import ast
 from pathlib import Path
 
 import pytest
 
-from futurisys import records, schema
+from futurisys.domain import records, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_LIBRARIES = {"flask", "flask_wtf", "flask_login", "flask_sqlalchemy", "wtforms", "werkzeug"}
@@ -36,8 +36,13 @@ def imported_modules(module: str) -> set[str]:
 
 
 def test_records_imports_neither_flask_nor_wtforms():
-    imported = imported_modules("futurisys.records")
-    assert {"futurisys.schema", "futurisys.formatting", "futurisys.ml.features", "unicodedata"} <= imported
+    imported = imported_modules("futurisys.domain.records")
+    assert {
+        "futurisys.domain.schema",
+        "futurisys.domain.formatting",
+        "futurisys.ml.features",
+        "unicodedata",
+    } <= imported
     assert {name.split(".")[0] for name in imported} & WEB_LIBRARIES == set()
     assert "wtforms" in {name.split(".")[0] for name in imported_modules("futurisys.web.forms")}  # the check bites
 

@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from futurisys.admin.export import HEADER, shown
-from futurisys.extensions import db
-from futurisys.formatting import (
+from futurisys.domain.formatting import (
     NNBSP,  # pages are typeset: compared here with plain spaces
     out_of_100,
     percent,
 )
-from futurisys.models import Prediction
-from futurisys.risk import at_least_percent, below_percent, risk_scale, shown_percent
+from futurisys.domain.risk import at_least_percent, below_percent, risk_scale, shown_percent
+from futurisys.extensions import db
+from futurisys.storage.models import Prediction
 from tests.support import evaluate, login, make_user, restamp, scalar
 
 probabilities = st.floats(0, 1, allow_nan=False)

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from futurisys.auth import throttle
-from futurisys.models import EndedSession, LoginFailure, User
+from futurisys.storage.models import EndedSession, LoginFailure, User
 from tests.payloads import RAW
 from tests.support import PASSWORD, form_data, login, make_user, scalar
 

@@ -4,7 +4,7 @@ import fcntl
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from futurisys import sqlite_writes
+from futurisys.storage import sqlite_writes
 from tests.payloads import FEATURES
 from tests.support import counts, make_app, migrated_app
 

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from futurisys import retention, stats
 from futurisys.admin.dashboard import dashboard_figures
 from futurisys.admin.insights import CATEGORICAL, DRIFT_SOURCES, recent_counts, reference_frame
+from futurisys.domain.schema import FEATURE_NAMES
 from futurisys.extensions import db, model_store
 from futurisys.ml import drift
 from futurisys.ml.features import derive_features
-from futurisys.models import Input, Prediction, utcnow
-from futurisys.predictions import predict_and_store_many
-from futurisys.schema import FEATURE_NAMES
+from futurisys.storage import retention, stats
+from futurisys.storage.models import Input, Prediction, utcnow
+from futurisys.storage.predictions import predict_and_store_many
 from tests.support import logged_in
 
 SOURCES = ("api", "form", "batch", "whatif")
@@ -113,8 +113,8 @@ def test_stats_equal_the_raw_rows_through_refresh_purge_and_delete(spread, clien
 
 
 def test_raw_records_store_only_the_fields_the_feature_columns_do_not_hold(app, db):
-    from futurisys.models import Input
-    from futurisys.schema import SHARED_NAMES
+    from futurisys.domain.schema import SHARED_NAMES
+    from futurisys.storage.models import Input
     from tests.payloads import RAW
     from tests.support import store
 

@@ -9,12 +9,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
+from futurisys.domain.risk import band_for, shown_percent
+from futurisys.domain.schema import FEATURE_NAMES, RAW_NAMES
 from futurisys.extensions import model_store
-from futurisys.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.ml.features import derive_features
-from futurisys.models import Input
-from futurisys.risk import band_for, shown_percent
-from futurisys.schema import FEATURE_NAMES, RAW_NAMES
+from futurisys.storage.models import Input
 from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
 from tests.support import counts, logged_in, make_app
 

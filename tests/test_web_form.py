@@ -6,12 +6,12 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from futurisys.formatting import (
+from futurisys.domain.formatting import (
     NNBSP,  # pages are typeset: compared here with plain spaces
     whole_percent,
 )
-from futurisys.models import Input, Prediction, User
-from futurisys.schema import RAW_NAMES, SECTIONS, raw_field
+from futurisys.domain.schema import RAW_NAMES, SECTIONS, raw_field
+from futurisys.storage.models import Input, Prediction, User
 from tests.payloads import RAW, employee
 from tests.support import counts, evaluate, form_data, login, make_app, make_user, scalar
 

@@ -12,7 +12,7 @@ import pygal
 from markupsafe import Markup, escape
 from pygal.style import Style
 
-from futurisys import formatting
+from futurisys.domain import formatting
 
 #: The site's colours (static/css/app.css): the risk colour for departures and high risk, as on every page.
 PART, RESTE = "#b3261e", "#1f5f8b"

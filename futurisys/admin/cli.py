@@ -9,9 +9,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from futurisys import retention, stats
 from futurisys.extensions import db
-from futurisys.models import utcnow
+from futurisys.storage import retention, stats
+from futurisys.storage.models import utcnow
 
 predictions_cli = AppGroup("predictions", help="Stored inputs and predictions.")
 _AGE = re.compile(r"^\s*(\d+)\s*([dh])\s*$", re.IGNORECASE)
@@ -61,7 +61,7 @@ def purge_command(age: timedelta, dry_run: bool, batch_size: int) -> None:
             progress=lambda done: click.echo(f"  {done.inputs} inputs deleted so far", err=True),
             held_among=held_among,
         )
-    from futurisys.db_check import shown
+    from futurisys.storage.db_check import shown
 
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(

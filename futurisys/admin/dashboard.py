@@ -7,13 +7,14 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import render_template
 
-from futurisys import formatting, stats
 from futurisys.admin import bp
 from futurisys.admin.charts import BANDS, PART, RESTE, bars, stacked
 from futurisys.admin.forms import SOURCE_LABELS, read_window
+from futurisys.domain import formatting
+from futurisys.domain.risk import RiskScale, scale_for
+from futurisys.domain.schema import LEAVES, STAYS
 from futurisys.extensions import db, model_store
-from futurisys.risk import RiskScale, scale_for
-from futurisys.schema import LEAVES, STAYS
+from futurisys.storage import stats
 
 NO_BAND = "#5f6b7a"  # bins drawn before a model (and so a threshold) is loaded
 HISTOGRAM_STEP = 5  # points of percentage per histogram bin (split at the band boundaries)

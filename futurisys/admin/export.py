@@ -3,7 +3,7 @@
 Choices: UTF-8 with a byte-order mark (Excel then reads the accents right), `;` as separator and `,` as decimal
 mark (what French Excel/LibreOffice expect, so numbers stay numbers), dates in Paris local time as French
 spreadsheets read them, booleans as Oui/Non (the form's and the batch's spelling). Text that a spreadsheet would
-run as a formula is quoted with `'`. The formatting itself is futurisys/formatting.py's.
+run as a formula is quoted with `'`. The formatting itself is futurisys/domain/formatting.py's.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from datetime import datetime
 
 from flask import Response, current_app, stream_with_context
 
-from futurisys import formatting
 from futurisys.admin import bp
 from futurisys.admin.forms import filter_form
 from futurisys.admin.queries import INPUT, LOCAL_TZ, PRED, export_select
+from futurisys.domain import formatting
+from futurisys.domain.risk import risk_band, shown_percent
+from futurisys.domain.schema import FEATURE_NAMES
 from futurisys.errors import error_response
 from futurisys.extensions import db
-from futurisys.risk import risk_band, shown_percent
-from futurisys.schema import FEATURE_NAMES
 
 COLUMNS = [
     PRED.c.id.label("prediction_id"),

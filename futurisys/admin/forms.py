@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Stop
 from wtforms.widgets import NumberInput
 
 from futurisys.admin.queries import model_versions
-from futurisys.models import EMPLOYEE_REF_LENGTH, SOURCES, utcnow
-from futurisys.schema import LEAVES, STAYS
+from futurisys.domain.schema import LEAVES, STAYS
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH, SOURCES, utcnow
 
 SOURCE_LABELS = {
     "api": "API",

@@ -10,16 +10,16 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from markupsafe import Markup
 
-from futurisys import stats
 from futurisys.admin import bp, model_charts
 from futurisys.admin.charts import bars
 from futurisys.admin.forms import read_window
+from futurisys.domain.formatting import number, percent
+from futurisys.domain.schema import FEATURE_NAMES, FEATURES, feature
 from futurisys.extensions import db, model_store
-from futurisys.formatting import number, percent
 from futurisys.ml import drift, shape
 from futurisys.ml.predictor import library_versions
-from futurisys.models import EmployeeDataset
-from futurisys.schema import FEATURE_NAMES, FEATURES, feature
+from futurisys.storage import stats
+from futurisys.storage.models import EmployeeDataset
 
 IMPORTANCE_KEY = "futurisys.admin.importance"
 CURVES_KEY = "futurisys.admin.curves"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from markupsafe import Markup, escape
 
-from futurisys.formatting import number
+from futurisys.domain.formatting import number
 
 FONT = 12  # px: the smallest text on the card's charts
 INK, RISK_UP, RISK_DOWN, MUTED, GRID = "#1f2933", "#b8442c", "#1f5f8b", "#9aa5b1", "#d9dee3"

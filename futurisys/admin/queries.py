@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
+from futurisys.domain.risk import at_least_percent, below_percent
+from futurisys.domain.schema import LEAVES, STAYS
 from futurisys.extensions import db
-from futurisys.keyset import estimate_rows, keyset_page
-from futurisys.models import Input, Prediction
-from futurisys.risk import at_least_percent, below_percent
-from futurisys.schema import LEAVES, STAYS
+from futurisys.storage.keyset import estimate_rows, keyset_page
+from futurisys.storage.models import Input, Prediction
 
 #: Admins read and filter dates in French local time; the database stores UTC.
 LOCAL_TZ = ZoneInfo("Europe/Paris")

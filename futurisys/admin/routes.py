@@ -9,15 +9,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from futurisys import stats
 from futurisys.admin import bp
 from futurisys.admin.forms import SORTS, SOURCE_LABELS, DeleteForm, filter_args, filter_form
 from futurisys.admin.queries import history_page, history_totals
-from futurisys.explain import display_raw_value, display_value, drivers
+from futurisys.domain.explain import display_raw_value, display_value, drivers
+from futurisys.domain.risk import band_for
+from futurisys.domain.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
 from futurisys.extensions import db, model_store
-from futurisys.models import Input, Prediction
-from futurisys.risk import band_for
-from futurisys.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
+from futurisys.storage import stats
+from futurisys.storage.models import Input, Prediction
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50

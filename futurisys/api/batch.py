@@ -9,10 +9,10 @@ from flask import Response, current_app, g
 
 from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
+from futurisys.domain.records import validate_many
 from futurisys.errors import error_response
 from futurisys.extensions import model_store
-from futurisys.predictions import predict_and_store_many
-from futurisys.records import validate_many
+from futurisys.storage.predictions import predict_and_store_many
 
 #: Invalid records detailed in a 422 (the total is always given): 10,000 empty objects would make a 14 MB answer.
 MAX_LISTED_INVALID = 100

@@ -28,10 +28,10 @@ from flask import Response, g, make_response, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from futurisys.api.body import read_body
+from futurisys.domain.schema import FEATURE_NAMES
 from futurisys.errors import error_response
 from futurisys.extensions import db
-from futurisys.models import Input, Prediction, utcnow
-from futurisys.schema import FEATURE_NAMES
+from futurisys.storage.models import Input, Prediction, utcnow
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"

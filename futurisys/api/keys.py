@@ -22,7 +22,7 @@ from flask.cli import AppGroup
 
 from futurisys.errors import error_response
 from futurisys.extensions import db
-from futurisys.models import ApiKey, utcnow
+from futurisys.storage.models import ApiKey, utcnow
 
 HEADER = "X-API-Key"
 KEY_PREFIX = "fx_"
@@ -133,7 +133,7 @@ def revoke_command(name: str) -> None:
 
 
 def _database() -> str:
-    from futurisys.db_check import shown
+    from futurisys.storage.db_check import shown
 
     return shown(db.engine.url)
 

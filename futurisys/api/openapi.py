@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from futurisys import schema
 from futurisys.api import bp
 from futurisys.api.openapi_schemas import STRING, enum_schemas, record_schemas, ref, response_schemas
+from futurisys.domain import schema
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.outcomes.openapi import openapi_parts as outcome_parts

@@ -1,9 +1,9 @@
-"""The OpenAPI component schemas: the two record shapes from futurisys.schema's attributes, and the answers."""
+"""The OpenAPI component schemas: the two record shapes from futurisys.domain.schema's attributes, and the answers."""
 
 from __future__ import annotations
 
-from futurisys import schema
-from futurisys.records import FALSE_WORDS, TRUE_WORDS
+from futurisys.domain import schema
+from futurisys.domain.records import FALSE_WORDS, TRUE_WORDS
 
 #: Where the cross-field rules are written out: JSON Schema cannot express them, so a spec-valid body may get a 422.
 RULES_EXTENSION = "x-cross-field-rules"

@@ -11,15 +11,15 @@ from sqlalchemy import text
 
 from futurisys.api import bp, idempotency
 from futurisys.api.body import read_json
-from futurisys.db_timeouts import deadline
+from futurisys.domain.explain import drivers
+from futurisys.domain.records import validate_payload
+from futurisys.domain.schema import FEATURE_NAMES
 from futurisys.errors import error_response
-from futurisys.explain import drivers
 from futurisys.extensions import db, model_store
 from futurisys.metrics import public_source
 from futurisys.ml.predictor import Score
-from futurisys.predictions import StoredPrediction, predict_and_store
-from futurisys.records import validate_payload
-from futurisys.schema import FEATURE_NAMES
+from futurisys.storage.db_timeouts import deadline
+from futurisys.storage.predictions import StoredPrediction, predict_and_store
 
 DETAILS_VALUES = frozenset({"true", "false", "1", "0", ""})
 

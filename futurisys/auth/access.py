@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from futurisys.errors import error_response, wants_json
 from futurisys.extensions import db, login_manager
-from futurisys.models import EndedSession, User
+from futurisys.storage.models import EndedSession, User
 
 #: The session's own id (set at login): logging out ends this session, and only this one.
 SESSION_ID = "sid"

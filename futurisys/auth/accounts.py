@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from futurisys.extensions import db
-from futurisys.models import User, utcnow
+from futurisys.storage.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
@@ -130,7 +130,7 @@ def bootstrap_admin(generate: bool) -> list[str]:
 
 def _command(arguments: str) -> str:
     # The command to type, on this very database (it names DATABASE_URL when a new shell would use another one).
-    from futurisys.db_check import command
+    from futurisys.storage.db_check import command
 
     return command(arguments, db.engine.url, current_app.instance_path)
 

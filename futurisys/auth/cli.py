@@ -7,7 +7,7 @@ from datetime import UTC
 import click
 from flask.cli import AppGroup
 
-from futurisys.models import User
+from futurisys.storage.models import User
 
 users_cli = AppGroup("users", help="Accounts of HR staff (role hr) and admins (role admin).")
 _PASSWORD_OPTION = dict(

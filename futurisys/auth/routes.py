@@ -16,7 +16,7 @@ from futurisys.auth.access import end_this_session, start_session
 from futurisys.auth.accounts import normalise_username
 from futurisys.auth.forms import LoginForm, LogoutForm
 from futurisys.extensions import db
-from futurisys.models import User, utcnow
+from futurisys.storage.models import User, utcnow
 
 log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."

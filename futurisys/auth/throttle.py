@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from futurisys.extensions import db
-from futurisys.models import LoginFailure, utcnow
+from futurisys.storage.models import LoginFailure, utcnow
 
 WINDOW = timedelta(minutes=15)
 MAX_PER_ACCOUNT = 5  # failures without a device cookie, per account

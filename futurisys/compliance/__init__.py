@@ -44,7 +44,7 @@ def init_app(app) -> None:
     from futurisys.compliance.cli import journal_cli, retention_cli
     from futurisys.compliance.models import DECISION_ACTIONS
     from futurisys.compliance.routes import DecisionForm, oversight_bp
-    from futurisys.predictions import GUARDS, ScoringRefused
+    from futurisys.storage.predictions import GUARDS, ScoringRefused
 
     journal.install()
     if oversight.objection_guard not in GUARDS:

@@ -12,8 +12,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from futurisys.compliance.models import Decision, EmployeeFlag
-from futurisys.models import Input, Prediction
 from futurisys.outcomes.models import Departure, DepartureChange
+from futurisys.storage.models import Input, Prediction
 
 
 @dataclass(frozen=True)

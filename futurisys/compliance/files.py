@@ -8,11 +8,11 @@ from futurisys.compliance import journal
 from futurisys.compliance.employees import all_rows, plain
 from futurisys.compliance.models import DECISION_ACTIONS
 from futurisys.compliance.rights import flags_of
-from futurisys.explain import display_raw_value, display_value
+from futurisys.domain.explain import display_raw_value, display_value
+from futurisys.domain.risk import band_for
+from futurisys.domain.schema import FEATURE_NAMES, FEATURES, feature, raw_field
 from futurisys.extensions import db, model_store
-from futurisys.models import utcnow
-from futurisys.risk import band_for
-from futurisys.schema import FEATURE_NAMES, FEATURES, feature, raw_field
+from futurisys.storage.models import utcnow
 
 METRICS = {
     "cv_roc_auc_mean": "ROC AUC en validation croisée (0,5 = hasard, 1 = parfait)",

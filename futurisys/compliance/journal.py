@@ -22,9 +22,9 @@ from flask_login import current_user
 from futurisys.admin.queries import as_utc
 from futurisys.compliance.models import JournalEntry
 from futurisys.extensions import db
-from futurisys.models import Input, utcnow
 from futurisys.outcomes.models import Departure, DepartureChange
-from futurisys.sqlite_writes import write_turn
+from futurisys.storage.models import Input, utcnow
+from futurisys.storage.sqlite_writes import write_turn
 
 GENESIS = "0" * 64
 _LOCK_ID = 250_025  # PostgreSQL advisory lock serialising the chain's writers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from futurisys.extensions import db
-from futurisys.models import utcnow
+from futurisys.storage.models import utcnow
 
 #: What HR may record after an evaluation (key → French label).
 DECISION_ACTIONS = {

@@ -13,7 +13,7 @@ from futurisys.compliance import rights, settings
 from futurisys.compliance.models import Decision
 from futurisys.errors import error_response
 from futurisys.extensions import db
-from futurisys.predictions import ScoringRefused
+from futurisys.storage.predictions import ScoringRefused
 
 #: Every endpoint that scores (POST): the suspend switch closes them all at once.
 SCORING_ENDPOINTS = frozenset({"web.index", "web.simulation", "web.batch", "api.predict", "api.predict_batch"})

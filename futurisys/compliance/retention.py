@@ -18,8 +18,8 @@ from futurisys.compliance import journal, settings
 from futurisys.compliance.employees import REGISTRY
 from futurisys.compliance.rights import held_keys, unless_held
 from futurisys.extensions import db
-from futurisys.models import utcnow
-from futurisys.sqlite_writes import write_turn
+from futurisys.storage.models import utcnow
+from futurisys.storage.sqlite_writes import write_turn
 
 #: Further classes other packages add (the job engine's lot files, say): each is called with the run's time and the
 #: pseudonyms under legal hold, deletes what it keeps too long and returns its report line

@@ -13,8 +13,8 @@ from futurisys.compliance.employees import FLAGS, erase_rows
 from futurisys.compliance.models import EmployeeFlag
 from futurisys.errors import error_response
 from futurisys.extensions import db
-from futurisys.models import Input, Prediction, utcnow
-from futurisys.sqlite_writes import write_turn
+from futurisys.storage.models import Input, Prediction, utcnow
+from futurisys.storage.sqlite_writes import write_turn
 
 OBJECTION_MESSAGE = (
     "Le salarié {ref} s'est opposé au traitement de ses données par Futurisys : aucune nouvelle évaluation "

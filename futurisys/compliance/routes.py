@@ -16,15 +16,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from futurisys import schema
 from futurisys.admin.export import cell
 from futurisys.admin.forms import FrenchMeta
 from futurisys.admin.queries import local_midnight
 from futurisys.auth.access import refuse_unless_role
 from futurisys.compliance import bp, files, journal, rights, settings
 from futurisys.compliance.models import DECISION_ACTIONS, Decision
+from futurisys.domain import schema
 from futurisys.extensions import db
-from futurisys.models import EMPLOYEE_REF_LENGTH
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH
 
 JOURNAL_ROWS_SHOWN = 200
 REFERENCE_VALIDATORS = [

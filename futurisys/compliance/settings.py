@@ -14,7 +14,7 @@ from flask import current_app
 
 from futurisys.compliance.models import Setting
 from futurisys.extensions import db
-from futurisys.models import utcnow
+from futurisys.storage.models import utcnow
 
 CACHE_KEY = "futurisys.compliance.settings"
 CACHE_SECONDS = 2.0

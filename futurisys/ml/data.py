@@ -8,8 +8,8 @@ from functools import lru_cache
 
 import pandas as pd
 
+from futurisys.domain.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, RAW_NAMES, TARGET
 from futurisys.ml.features import derive_features
-from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, RAW_NAMES, TARGET
 
 REFERENCE_MD5 = "9eedbae8e9b34a02ec492270cb7e2f71"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from futurisys.formatting import short_number
+from futurisys.domain.formatting import short_number
 
 MODERATE, SIGNIFICANT = 0.1, 0.2
 #: Below this many recent rows the PSI is shown as indicative only and nothing is flagged.

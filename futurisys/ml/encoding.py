@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from futurisys.schema import FEATURES
+from futurisys.domain.schema import FEATURES
 
 #: Features a record may lack (the protected attributes): encoded as 0, the value training masks them with.
 OPTIONAL = frozenset(field.name for field in FEATURES if not field.required)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from futurisys.schema import FEATURE_NAMES, SHARED_NAMES
+from futurisys.domain.schema import FEATURE_NAMES, SHARED_NAMES
 
 
 def employee_category(total_years: int, years_at_company: int, years_in_role: int) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from futurisys.domain.schema import SENTINEL_FEATURES
 from futurisys.ml.encoding import FeatureEncoder, fold_columns
-from futurisys.schema import SENTINEL_FEATURES
 
 _LOG1P_COLUMNS = ("revenu_par_annee_experience_interne", "revenu_par_annee_experience_totale")
 _SATISFACTIONS = (

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from futurisys.domain.schema import CLASS_LABELS, FEATURES
 from futurisys.ml.encoding import FeatureEncoder
 from futurisys.ml.linear import LinearDesign
 from futurisys.ml.shape import StumpTables
-from futurisys.schema import CLASS_LABELS, FEATURES
 
 BOOSTER_FILE, LINEAR_FILE, METADATA_FILE = "xgboost.ubj", "linear.json", "metadata.json"
 # Libraries whose major.minor must match the ones the bundle was trained with.

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from futurisys.domain.schema import CLASS_LABELS
 from futurisys.ml import data, fairness
 from futurisys.ml.encoding import FeatureEncoder
 from futurisys.ml.linear import LinearDesign
 from futurisys.ml.predictor import BOOSTER_FILE, LINEAR_FILE, METADATA_FILE, Predictor, feature_spec, library_versions
-from futurisys.schema import CLASS_LABELS
 
 
 @dataclass(frozen=True)

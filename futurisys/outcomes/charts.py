@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from futurisys import formatting
+from futurisys.domain import formatting
 
 INK, REALISED, EXPECTED, MUTED, GRID = "#1f2933", "#b8442c", "#1f5f8b", "#7b8794", "#d9dee3"
 WIDTH, LEFT, RIGHT, TOP, PLOT_HEIGHT, BOTTOM = 360, 44, 10, 10, 150, 46

@@ -8,9 +8,9 @@ from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from futurisys.admin.forms import FrenchMeta
-from futurisys.models import EMPLOYEE_REF_LENGTH
 from futurisys.outcomes.kinds import KINDS
 from futurisys.outcomes.record import NewDeparture, validate
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH
 
 KIND_CHOICES = [SelectChoice("", "— Choisir —"), *(SelectChoice(code, text) for code, text in KINDS.items())]
 

@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from futurisys.models import Input, Prediction
 from futurisys.outcomes.clock import as_utc, shift_months
 from futurisys.outcomes.models import Departure
+from futurisys.storage.models import Input, Prediction
 
 HORIZONS = (3, 6, 12)
 DEFAULT_HORIZON = 12

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from futurisys.extensions import db
-from futurisys.models import EMPLOYEE_REF_LENGTH, utcnow
 from futurisys.outcomes.kinds import CODE_LENGTH
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH, utcnow
 
 #: How a departure was recorded: an evaluation's page, the admin CSV import, POST /outcomes.
 DEPARTURE_SOURCES = ("form", "csv", "api")

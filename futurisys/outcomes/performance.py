@@ -8,18 +8,18 @@ from flask import current_app, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 
-from futurisys import formatting
 from futurisys.admin.forms import FrenchMeta
 from futurisys.admin.insights import _reliability_chart
 from futurisys.admin.queries import model_versions
+from futurisys.domain import formatting
 from futurisys.extensions import db, model_store
-from futurisys.models import Prediction
 from futurisys.outcomes import clock, report
 from futurisys.outcomes.charts import cohort_chart
 from futurisys.outcomes.horizon import DEFAULT_HORIZON, HORIZONS, STATUS_LABELS
 from futurisys.outcomes.kinds import label, voluntary_kinds
 from futurisys.outcomes.metrics import MIN_DEPARTURES
 from futurisys.outcomes.views import admin_bp
+from futurisys.storage.models import Prediction
 
 #: The figures of a cohort, in the page's order: key, French name, what it says.
 FIGURES = (

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from futurisys.extensions import db
-from futurisys.models import EMPLOYEE_REF_LENGTH
 from futurisys.outcomes import clock
 from futurisys.outcomes.kinds import parse_kind
 from futurisys.outcomes.models import Departure, DepartureChange
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH
 
 REFERENCE = re.compile(rf"^[A-Za-z0-9._-]{{1,{EMPLOYEE_REF_LENGTH}}}$")
 EARLIEST = date(2000, 1, 1)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import sqlalchemy as sa
 
+from futurisys.domain.schema import LEAVES
 from futurisys.ml.fairness import reliability
 from futurisys.outcomes import metrics
 from futurisys.outcomes.horizon import (
@@ -22,7 +23,6 @@ from futurisys.outcomes.horizon import (
     first_immature_month,
     outcomes,
 )
-from futurisys.schema import LEAVES
 
 
 @dataclass

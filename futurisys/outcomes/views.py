@@ -8,15 +8,15 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from futurisys import formatting
 from futurisys.auth.access import refuse_unless_role
+from futurisys.domain import formatting
 from futurisys.extensions import db
-from futurisys.keyset import bounded_count, keyset_page
 from futurisys.outcomes import csv_import
 from futurisys.outcomes.forms import CorrectionForm, DepartureForm, ImportForm, RemovalForm
 from futurisys.outcomes.kinds import KINDS, label, voluntary_kinds
 from futurisys.outcomes.models import Departure, DepartureChange
 from futurisys.outcomes.record import Actor, Conflict, correct, record_departures, remove
+from futurisys.storage.keyset import bounded_count, keyset_page
 from futurisys.web.batch import error_lines
 from futurisys.web.csv_io import ENCODINGS, CsvProblem, read_table
 from futurisys.web.forms import WhatIfForm

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from futurisys.auth.access import refuse_unless_role
-from futurisys.risk import band_for
+from futurisys.domain.risk import band_for
 from futurisys.web.forms import current_value, option_value, widget_for
 
 bp = Blueprint("web", __name__)

@@ -15,13 +15,13 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
-from futurisys import formatting
+from futurisys.domain import formatting
+from futurisys.domain.explain import describe
+from futurisys.domain.records import validate_payload
+from futurisys.domain.risk import scale_for
 from futurisys.errors import error_response
-from futurisys.explain import describe
 from futurisys.extensions import model_store
-from futurisys.predictions import Author, predict_and_store_many
-from futurisys.records import validate_payload
-from futurisys.risk import scale_for
+from futurisys.storage.predictions import Author, predict_and_store_many
 from futurisys.web import bp
 from futurisys.web.csv_io import (
     ADDED_COLUMNS,

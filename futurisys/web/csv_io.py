@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from futurisys import formatting, schema
-from futurisys.records import is_raw_record
-from futurisys.risk import shown_percent
+from futurisys.domain import formatting, schema
+from futurisys.domain.records import is_raw_record
+from futurisys.domain.risk import shown_percent
 
 REFERENCE_COLUMN = "reference_salarie"
 REFERENCE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")

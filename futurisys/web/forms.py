@@ -1,6 +1,6 @@
 """The HR forms: WTForms forms generated from the schema, the raw-record form in sections and its what-if variant.
 
-The fields and forms delegate parsing, checks and cross-field rules to futurisys.records, so the HTML form, the
+The fields and forms delegate parsing, checks and cross-field rules to futurisys.domain.records, so the HTML form, the
 JSON API and the CSV upload share one validation.
 """
 
@@ -11,8 +11,8 @@ from wtforms import Field as WTField
 from wtforms import StringField, widgets
 from wtforms.validators import Length, Optional, Regexp, StopValidation
 
-from futurisys import records, schema
-from futurisys.models import EMPLOYEE_REF_LENGTH
+from futurisys.domain import records, schema
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH
 
 
 class SchemaField(WTField):

@@ -15,8 +15,8 @@ from wtforms.validators import Length, Optional, ValidationError
 from futurisys.admin.forms import SOURCE_LABELS, FrenchMeta
 from futurisys.admin.queries import EXACT_COUNT_LIMIT, local_midnight
 from futurisys.extensions import db
-from futurisys.keyset import bounded_count, keyset_page
-from futurisys.models import EMPLOYEE_REF_LENGTH, Input, User
+from futurisys.storage.keyset import bounded_count, keyset_page
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH, Input, User
 from futurisys.web import bp
 
 PER_PAGE = 50

@@ -12,14 +12,14 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
 from futurisys.auth.access import pending_form
-from futurisys.explain import display_raw_value, drivers
+from futurisys.domain.explain import display_raw_value, drivers
+from futurisys.domain.risk import band_for, scale_for, shown_percent
+from futurisys.domain.schema import FEATURE_NAMES, RAW_NAMES, raw_field
 from futurisys.extensions import db, model_store
 from futurisys.ml.features import derive_features
 from futurisys.model_store import ModelUnavailable
-from futurisys.models import Input
-from futurisys.predictions import Author, OutcomeUnknown, predict_and_store
-from futurisys.risk import band_for, scale_for, shown_percent
-from futurisys.schema import FEATURE_NAMES, RAW_NAMES, raw_field
+from futurisys.storage.models import Input
+from futurisys.storage.predictions import Author, OutcomeUnknown, predict_and_store
 from futurisys.web import bp
 from futurisys.web.forms import EvaluationForm, WhatIfForm
 

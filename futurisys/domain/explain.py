@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from futurisys.formatting import money, number
+from futurisys.domain.formatting import money, number
+from futurisys.domain.schema import feature, raw_field
 from futurisys.ml.predictor import Predictor
-from futurisys.schema import feature, raw_field
 
 
 def _years(count: int) -> str:

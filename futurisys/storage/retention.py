@@ -16,10 +16,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from futurisys import stats
-from futurisys.db_timeouts import limit_statements, maintenance
-from futurisys.models import Input, Prediction
-from futurisys.sqlite_writes import write_turn
+from futurisys.storage import stats
+from futurisys.storage.db_timeouts import limit_statements, maintenance
+from futurisys.storage.models import Input, Prediction
+from futurisys.storage.sqlite_writes import write_turn
 
 BATCH_SIZE = 2000
 INPUTS, PREDICTIONS = Input.__table__, Prediction.__table__

@@ -8,7 +8,7 @@ import re
 
 import sqlalchemy as sa
 
-from futurisys.db_timeouts import DatabaseTimeout, cut_after, statement_seconds, unbounded
+from futurisys.storage.db_timeouts import DatabaseTimeout, cut_after, statement_seconds, unbounded
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}

@@ -10,8 +10,8 @@ from flask_login import UserMixin
 from sqlalchemy.ext.hybrid import hybrid_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from futurisys.domain.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, SHARED_NAMES, TARGET, feature
 from futurisys.extensions import db
-from futurisys.schema import DATASET_COLUMNS, FEATURE_NAMES, ID, SHARED_NAMES, TARGET, feature
 
 #: Where an input came from: the JSON API, the HR form, a what-if, the batch API, the HR CSV upload (« lot »).
 SOURCES = ("api", "form", "whatif", "batch", "lot")
@@ -217,7 +217,7 @@ class ApiKey(db.Model):
 
 
 class DailyStat(db.Model):
-    """Predictions of one Paris day per source, label, histogram bin and model version (futurisys/stats.py)."""
+    """Predictions of one Paris day per source, label, histogram bin and model version (futurisys/storage/stats.py)."""
 
     __tablename__ = "prediction_daily_stats"
     day = sa.Column(sa.Date, primary_key=True)

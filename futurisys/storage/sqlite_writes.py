@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-EXTENSION_KEY = "futurisys.sqlite_writes"
+EXTENSION_KEY = "futurisys.storage.sqlite_writes"
 RETRY_SECONDS = 0.001
 
 

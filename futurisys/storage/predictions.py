@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from futurisys.config import SCORING_BIND
-from futurisys.db_timeouts import refuse_while_cooling_down
 from futurisys.extensions import db
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Predictor, Score
-from futurisys.models import Input, Prediction, compact_raw, utcnow
-from futurisys.pg_copy import copy_rows
-from futurisys.sqlite_writes import write_turn
+from futurisys.storage.db_timeouts import refuse_while_cooling_down
+from futurisys.storage.models import Input, Prediction, compact_raw, utcnow
+from futurisys.storage.pg_copy import copy_rows
+from futurisys.storage.sqlite_writes import write_turn
 
 STORE_CHUNK = 1000  # rows built and written at a time by the batch paths
 

@@ -16,11 +16,19 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from futurisys.db_timeouts import limit_statements, maintenance
+from futurisys.domain.risk import at_least_percent
+from futurisys.domain.schema import FEATURE_NAMES, FEATURES, LEAVES, feature
 from futurisys.ml.drift import quantile_edges
-from futurisys.models import DailyStat, EmployeeDataset, FeatureDailyStat, Input, Prediction, StatsRefresh, utcnow
-from futurisys.risk import at_least_percent
-from futurisys.schema import FEATURE_NAMES, FEATURES, LEAVES, feature
+from futurisys.storage.db_timeouts import limit_statements, maintenance
+from futurisys.storage.models import (
+    DailyStat,
+    EmployeeDataset,
+    FeatureDailyStat,
+    Input,
+    Prediction,
+    StatsRefresh,
+    utcnow,
+)
 
 LOCAL_TZ_NAME = "Europe/Paris"
 HISTOGRAM_BINS = 101  # one per shown whole percentage, 0 to 100

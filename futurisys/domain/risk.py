@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from futurisys.formatting import NBSP, whole_percent
+from futurisys.domain.formatting import NBSP, whole_percent
 
 #: Default of the `RISK_HIGH_FROM` setting: where « élevé » starts.
 HIGH_RISK_FROM = 0.40

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from futurisys import formatting, schema
+from futurisys.domain import formatting, schema
 from futurisys.ml.features import derive_features
 
 #: Cross-field rules: values → {field: [French messages]} (see schema.raw_consistency_errors).

@@ -1,0 +1,1 @@
+"""The employee schema and what is computed from it, free of Flask and of the database."""

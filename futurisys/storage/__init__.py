@@ -1,0 +1,1 @@
+"""What is stored and how: models, writes, reads at scale, purges and database time limits."""
