@@ -19,6 +19,7 @@ from futurisys.ml.recourse import (
     LeverRule,
     check_rule,
     default_rules,
+    describe_change,
     lever_grid,
     raw_view,
     recommend,
@@ -175,3 +176,37 @@ def test_unreachable_threshold_names_the_binding_constraint(predictor, employees
     assert all(why for _, why in result.binding)
     assert {lever for lever, _ in result.binding} <= set(LEVERS) - {"heure_supplementaires"}
     assert "heure_supplementaires" not in {lever for lever, _ in result.binding}
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "after", "expected"),
+    [
+        ("heure_supplementaires", True, False, "supprimer les heures supplémentaires"),
+        ("heure_supplementaires", False, True, "prévoir des heures supplémentaires"),
+        ("annees_depuis_la_derniere_promotion", 3, 0, "promouvoir (dernière promotion il y a 3 ans)"),
+        ("annees_depuis_la_derniere_promotion", 1, 0, "promouvoir (dernière promotion il y a 1 an)"),
+        ("nb_formations_suivies", 1, 3, "proposer 2 formations de plus (1 → 3)"),
+        ("nb_formations_suivies", 1, 2, "proposer 1 formation de plus (1 → 2)"),
+        ("nb_formations_suivies", 3, 1, "réduire les formations (3 → 1)"),
+    ],
+)
+def test_each_change_reads_in_plain_french(name, before, after, expected):
+    """Overtime, promotion and training changes each get their own French phrase."""
+    assert describe_change(name, before, after) == expected
+
+
+def test_a_raise_and_a_satisfaction_change_read_with_their_values():
+    """A raise names the amount per month; a satisfaction scale reads « satisfaction (équipe) : … → … »."""
+    raise_text = describe_change("revenu_mensuel", 3000, 3300)
+    assert raise_text.startswith("augmenter le salaire de ") and "par mois" in raise_text
+    assert describe_change("revenu_mensuel", 3300, 3000).startswith("baisser le salaire de ")
+    team = describe_change("satisfaction_employee_equipe", 1, 3)
+    assert team.startswith("satisfaction (équipe) : ") and " → " in team
+
+
+def test_a_proposal_phrase_joins_its_changes_with_a_capital(predictor, employees):
+    """A combination reads as one French sentence: changes joined by « ; », first letter capitalised."""
+    raw = next(r for r in employees if r["heure_supplementaires"])
+    proposal = recommend(predictor, derive_features(raw), raw, default_rules()).singles[0]
+    assert proposal.phrase[0].isupper()
+    assert proposal.phrase.lower() == " ; ".join(c.phrase for c in proposal.changes).lower()
