@@ -3,8 +3,9 @@
 import csv
 import io
 import re
-from datetime import date
+from datetime import datetime, timedelta
 
+from futurisys.admin.queries import LOCAL_TZ
 from futurisys.domain.schema import FEATURE_NAMES
 from tests.payloads import FEATURES, RAW
 from tests.support import logged_in, store
@@ -37,9 +38,11 @@ def test_export_has_one_row_per_prediction_with_its_inputs(app, client):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
     disposition = response.headers["Content-Disposition"]
-    assert re.fullmatch(
-        rf'attachment; filename="futurisys-predictions-{date.today():%Y-%m-%d}-\d{{4}}\.csv"', disposition
-    )
+    stamp = re.fullmatch(r'attachment; filename="futurisys-predictions-(\d{4}-\d\d-\d\d-\d{4})\.csv"', disposition)
+    assert stamp, disposition
+    # Named in Paris time (the people who open the file live there), whatever the server's zone.
+    named_at = datetime.strptime(stamp[1], "%Y-%m-%d-%H%M").replace(tzinfo=LOCAL_TZ)
+    assert abs(datetime.now(LOCAL_TZ) - named_at) < timedelta(minutes=2)
     assert response.get_data()[:3] == b"\xef\xbb\xbf"
     header = response.get_data().decode("utf-8")[1:].split("\r\n", 1)[0].split(";")
     assert header == PREDICTION_COLUMNS + list(FEATURE_NAMES) + [
