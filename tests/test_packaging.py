@@ -54,7 +54,8 @@ def _normalised(name):
 
 
 def _declared(requirements):
-    return {_normalised(name): version for name, version in (r.split("==") for r in requirements)}
+    # Extras (celery[redis]) name the same locked package: its extra's dependencies are locked on their own lines.
+    return {_normalised(name.split("[")[0]): version for name, version in (r.split("==") for r in requirements)}
 
 
 def test_build_system_is_pinned_setuptools():
