@@ -106,3 +106,18 @@ class Config:
     JOURNAL_PSEUDONYM_KEY = os.environ.get("JOURNAL_PSEUDONYM_KEY") or None
     # Where the « élevé » risk band starts, as a probability (« modéré » starts at the model's alert threshold).
     RISK_HIGH_FROM = float(os.environ.get("RISK_HIGH_FROM", 0.40))
+    # The job engine (futurisys/jobs): Redis when set, else kombu's SQLAlchemy transport on instance/ (embedded).
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # A job whose worker has not written progress for this long is sent again (it resumes from its last chunk).
+    JOB_STALE_SECONDS = _seconds("JOB_STALE_SECONDS", 60)
+    JOB_RECOVER_EVERY = _seconds("JOB_RECOVER_EVERY", 30)
+    # A job that failed (or was cut off) this many times is marked « échoué » instead of being sent again.
+    JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 5))
+    # Statements of a worker (a chunk of a lot, its summary) are bounded, but not by a request's few seconds.
+    JOB_STATEMENT_TIMEOUT = _seconds("JOB_STATEMENT_TIMEOUT", 120)
+    # Lots (background scoring of an HR export): size limits, lines per committed chunk, days the files are kept.
+    LOT_MAX_LINES = int(os.environ.get("LOT_MAX_LINES", 500_000))
+    LOT_MAX_BYTES = int(os.environ.get("LOT_MAX_BYTES", 256 * 1024 * 1024))
+    LOT_CHUNK_LINES = int(os.environ.get("LOT_CHUNK_LINES", 2000))
+    LOT_RETENTION_DAYS = float(os.environ.get("LOT_RETENTION_DAYS", 30))

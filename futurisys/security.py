@@ -60,7 +60,8 @@ def refuse_nul_bytes() -> None:
         fields.append(request.form)
     for multidict in fields:
         for name, value in multidict.items(multi=True):
-            if "\x00" in name or "\x00" in value:
+            # A malformed multipart part can come without a name (None): nothing to check there.
+            if "\x00" in (name or "") or "\x00" in (value or ""):
                 abort(400, NUL_REFUSED)
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from futurisys.extensions import db as _db
 from tests.support import (
+    BROWSER_REDIS_URL,
     PG_ADMIN_URL,
     PG_TEST_DB,
     journal_unlocked,
@@ -20,6 +21,7 @@ from tests.support import (
     migrated_app,
     serving,
     sign_in,
+    worker,
 )
 
 USER_TABLES = (
@@ -28,6 +30,8 @@ USER_TABLES = (
     "departures",
     "predictions",
     "inputs",
+    "job_chunks",
+    "jobs",
     "ended_sessions",
     "users",
     "login_failures",
@@ -186,7 +190,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture
 def live_app(database_url, bundle_dir):
     """An app as people use it (CSRF on), for the browser tests; user tables emptied afterwards."""
-    app = make_app(database_url, bundle_dir, WTF_CSRF_ENABLED=True, TESTING=False)
+    app = make_app(database_url, bundle_dir, WTF_CSRF_ENABLED=True, TESTING=False, CELERY_BROKER_URL=BROWSER_REDIS_URL)
     yield app
     with app.app_context():
         _db.session.remove()
@@ -195,6 +199,21 @@ def live_app(database_url, bundle_dir):
                 connection.execute(sa.text(f"DELETE FROM {table}"))
         for engine in _db.engines.values():
             engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def lot_worker(database_url, bundle_dir, tmp_path_factory):
+    """A real Celery worker for a browser test module's lots, on this run's Redis. Stopped after the module: its
+    recovery task would otherwise take over the jobs of the worker tests, which share the database."""
+    import redis
+
+    broker = redis.Redis.from_url(BROWSER_REDIS_URL)
+    broker.flushdb()
+    folder = tmp_path_factory.mktemp("worker")
+    with worker(database_url, bundle_dir, folder, BROWSER_REDIS_URL, LOT_CHUNK_LINES=500) as process:
+        yield process
+    broker.flushdb()
+    broker.close()
 
 
 @pytest.fixture

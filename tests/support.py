@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -73,6 +76,8 @@ def make_app(url: str, bundle: Path, **overrides):
         "SERVER_NAME": None,
         # A password hash in 4 ms instead of 150: accounts are made and signed in to by hundreds of tests.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        # Jobs sent by route tests go to kombu's in-memory broker (no worker); the worker tests use Redis.
+        "CELERY_BROKER_URL": "memory://",
     }
     config.update(overrides)
     app = create_app(config)
@@ -199,3 +204,48 @@ def create_key(runner, name: str) -> str:
     result = runner.invoke(args=["apikeys", "create", name])
     assert result.exit_code == 0, result.output
     return API_KEY.search(result.output).group()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+CELERY = Path(sys.executable).with_name("celery")
+# Redis databases of this run's own (flushed after use), one for the browser tests' worker and one for the
+# worker tests (which kill theirs): two runs on one machine, or the two kinds of tests, never share a queue.
+_REDIS_DB = 1 + 2 * (os.getpid() % 7)
+BROWSER_REDIS_URL = f"redis://127.0.0.1:6379/{_REDIS_DB}"
+JOBS_REDIS_URL = f"redis://127.0.0.1:6379/{_REDIS_DB + 1}"
+
+
+@contextmanager
+def worker(database_url: str, bundle_dir: Path, tmp_path: Path, broker: str, **settings):
+    """A Celery worker (with its beat) as `scripts/worker.sh` starts one, in a process group of its own."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MODEL_DIR": str(bundle_dir),
+        "CELERY_BROKER_URL": broker,
+        "SECRET_KEY": "test-secret",  # the test app's: the journal's pseudonyms must match
+        "JOB_STALE_SECONDS": "1",
+        "JOB_RECOVER_EVERY": "1",
+        **{name: str(value) for name, value in settings.items()},
+    }
+    log = (tmp_path / f"worker-{time.monotonic_ns()}.log").open("wb")
+    process = subprocess.Popen(
+        [CELERY, "-A", "futurisys.jobs.worker", "worker", "-B", "--pool=solo", "--loglevel=INFO"]
+        + ["-s", str(tmp_path / "beat-schedule"), "-n", f"test-{time.monotonic_ns()}@%h"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from futurisys.compliance import employees, journal
 from futurisys.domain.formatting import NNBSP  # pages are typeset: compared here with plain spaces
 from futurisys.extensions import db
+from futurisys.jobs.lots import run_lot
 from futurisys.storage.models import utcnow
 from tests.payloads import FEATURES, RAW, french_csv, french_row
 from tests.support import counts, evaluate, form_data, logged_in, scalar
@@ -21,8 +22,13 @@ OTHER = "MAT-0078"
 
 
 def upload(client, *references):
+    """Upload a lot of these employees, run it in-process as the worker would; the lot's page."""
     content = french_csv([french_row(1 + i, ref) for i, ref in enumerate(references)])
-    return client.post("/lot", data={"fichier": (io.BytesIO(content), "lot.csv")}, content_type="multipart/form-data")
+    sent = client.post("/lot", data={"fichier": (io.BytesIO(content), "lot.csv")}, content_type="multipart/form-data")
+    assert sent.status_code == 303
+    with client.application.app_context():
+        run_lot(sent.headers["Location"].rsplit("/", 1)[1])
+    return client.get(sent.headers["Location"])
 
 
 def seed(app, client) -> str:
@@ -157,7 +163,6 @@ def test_an_objection_refuses_every_entry_point_and_stores_nothing(app, client):
     attempts = {
         "form": client.post("/", data={**form_data(RAW), "reference_salarie": REF}),
         "whatif": client.post(f"{path}/simulation", data=form_data(RAW)),
-        "lot": upload(client, OTHER, REF),
         "api": client.post("/predict", json={**FEATURES, "reference_salarie": REF}),
         "api batch": client.post("/predict/batch", json=[FEATURES, {**FEATURES, "reference_salarie": REF}]),
     }
@@ -167,6 +172,8 @@ def test_an_objection_refuses_every_entry_point_and_stores_nothing(app, client):
             name
         )
     assert attempts["api"].get_json()["error"].endswith("rien n'a été enregistré.")
+    lot = html.unescape(upload(client, OTHER, REF).get_data(as_text=True).replace(NNBSP, " "))
+    assert "Échoué" in lot and f"Le salarié {REF} s'est opposé" in lot  # refused by the worker, nothing stored
     assert counts(app) == before
     assert client.post("/predict", json={**FEATURES, "reference_salarie": OTHER}).status_code == 200
     # The objection outlives an erasure: it is kept under the reference's pseudonym only.

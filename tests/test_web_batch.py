@@ -1,10 +1,9 @@
 """The batch page: CSV in (either columns, `;` or `,`, UTF-8 or Windows-1252), at-risk list and scored CSV out."""
 
-import base64
 import csv
-import html
 import io
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from futurisys.domain.formatting import NNBSP  # pages are typeset: compared her
 from futurisys.domain.risk import band_for, shown_percent
 from futurisys.domain.schema import FEATURE_NAMES, RAW_NAMES
 from futurisys.extensions import model_store
+from futurisys.jobs.lots import run_lot
 from futurisys.ml.features import derive_features
 from futurisys.storage.models import Input
 from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
@@ -44,23 +44,43 @@ def features_csv() -> bytes:
 
 
 def upload(client, content: bytes, filename="lot.csv"):
-    return client.post("/lot", data={"fichier": (io.BytesIO(content), filename)}, content_type="multipart/form-data")
-
-
-def scored_file(response) -> tuple[str, bytes]:
-    """(file name, content) of the page's download link for the scored file."""
-    assert response.status_code == 200, response.get_data(as_text=True).replace(NNBSP, " ")[:2000]
-    assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
-    link = re.search(
-        r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="([^"]+)"',
-        response.get_data(as_text=True).replace(NNBSP, " "),
+    """Upload `content`; once accepted (303 to the lot's page), run the lot in-process and answer its page."""
+    response = client.post(
+        "/lot", data={"fichier": (io.BytesIO(content), filename)}, content_type="multipart/form-data"
     )
+    if response.status_code != 303:
+        return response
+    job_id = re.fullmatch(r"/lots/([\w-]+)", urlsplit(response.headers["Location"]).path).group(1)
+    with client.application.app_context():
+        assert run_lot(job_id) in ("termine", "echoue")
+    page = client.get(response.headers["Location"])
+    page.job_id = job_id
+    return page
+
+
+def refused(response) -> str:
+    """The page of a lot that was refused (nothing stored), as plain text."""
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
+    assert response.status_code == 200 and "Échoué" in page, page[:2000]
+    return page
+
+
+def scored_file(client, response) -> tuple[str, bytes]:
+    """(file name, content) of the lot page's download link for the scored file."""
+    page = response.get_data(as_text=True).replace(NNBSP, " ")
+    assert response.status_code == 200, page[:2000]
+    assert response.mimetype == "text/html" and response.headers["Cache-Control"] == "no-store"
+    link = re.search(r'href="(/lots/[\w-]+/resultat\.csv)"', page)
     assert link, "no download link"
-    return html.unescape(link.group(2)), base64.b64decode(link.group(1))
+    download = client.get(link.group(1))
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert download.headers["Cache-Control"] == "no-store"
+    name = re.search(r'filename="?([^";]+)"?', download.headers["Content-Disposition"]).group(1)
+    return name, download.get_data()
 
 
-def scored_rows(response, delimiter):
-    content = scored_file(response)[1]
+def scored_rows(client, response, delimiter):
+    content = scored_file(client, response)[1]
     assert content.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=delimiter))
 
@@ -74,15 +94,15 @@ def band(client, probability):
 def test_page_explains_the_expected_file(client):
     page = client.get("/lot").get_data(as_text=True).replace(NNBSP, " ")
     assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
-    assert "10 000 lignes au plus" in page and "js/batch.js" in page
+    assert "500 000 lignes au plus" in page and "js/batch.js" in page
     template = client.get("/lot/modele.csv")
     assert template.data.decode("utf-8-sig").strip() == ";".join(["reference_salarie", *RAW_NAMES])
 
 
 def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
     response = upload(client, raw_csv(), filename="équipe commerciale.csv")
-    assert scored_file(response)[0] == "equipe_commerciale_predictions.csv"
-    header, *rows = scored_rows(response, ";")
+    assert scored_file(client, response)[0] == "equipe_commerciale_predictions.csv"
+    header, *rows = scored_rows(client, response, ";")
     assert header == ["matricule", *RAW_NAMES, *ADDED]
     assert [row[0] for row in rows] == [f"É-{i:03d}" for i in IDS]
     assert any(row[1 + RAW_NAMES.index("statut_marital")] in ("Célibataire", "Marié(e)") for row in rows)
@@ -98,7 +118,7 @@ def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):
 
 
 def test_comma_utf8_bom_feature_file_is_scored(app, client, db):
-    header, *rows = scored_rows(upload(client, features_csv()), ",")
+    header, *rows = scored_rows(client, upload(client, features_csv()), ",")
     assert header == [*FEATURE_NAMES, *ADDED]
     assert len(rows) == len(IDS)
     first = client.post("/predict", json=derive_features(employee(1))).get_json()
@@ -109,7 +129,7 @@ def test_comma_utf8_bom_feature_file_is_scored(app, client, db):
 
 
 def test_comma_utf8_hr_export_with_accents(client, db):
-    header, *rows = scored_rows(upload(client, raw_csv(delimiter=",", encoding="utf-8")), ",")
+    header, *rows = scored_rows(client, upload(client, raw_csv(delimiter=",", encoding="utf-8")), ",")
     assert rows[0][0] == "É-001" and rows[0][-2] in ("Faible", "Modéré", "Élevé")
 
 
@@ -121,16 +141,17 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
     inconsistent[RAW_NAMES.index("annees_dans_le_poste_actuel")] = str(employee(1)["annees_dans_l_entreprise"] + 1)
     content = raw_csv([["A"] + good, ["B"] + bad_age, [], ["C"] + inconsistent, ["D"] + good])
     response = upload(client, content)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True).replace(NNBSP, " ")
+    page = refused(response)
     # Header = line 1; the blank line 4 is skipped but still counted.
     assert ERROR_ROW.findall(page) == [("3", "age"), ("5", "annees_dans_le_poste_actuel")]
     assert "Doit être un nombre entier." in page and "dépasser les années dans l&#39;entreprise" in page
     assert re.search(r"Lignes lues</dt><dd>4<.*Valides</dt><dd>2<.*En erreur</dt><dd>2<", page, re.S)
     assert "« quarante »" in page  # the value found
     assert counts(app) == (0, 0)
-    link = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"\s+download="lot_erreurs.csv"', page)
-    report = list(csv.reader(io.StringIO(base64.b64decode(link.group(1)).decode("utf-8-sig")), delimiter=";"))
+    link = re.search(r'href="(/lots/[\w-]+/erreurs\.csv)"', page)
+    download = client.get(link.group(1))
+    assert "filename=lot_erreurs.csv" in download.headers["Content-Disposition"]
+    report = list(csv.reader(io.StringIO(download.get_data().decode("utf-8-sig")), delimiter=";"))
     assert report[0] == ["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"]
     assert [(row[0], row[2], row[4]) for row in report[1:]] == [
         ("3", "age", "quarante"),
@@ -150,26 +171,22 @@ def test_invalid_lines_are_listed_by_line_number_and_nothing_is_stored(app, clie
 )
 def test_unusable_files_are_refused_with_a_reason(app, client, content, message):
     response = upload(client, content)
-    assert response.status_code == 422
-    assert message in response.get_data(as_text=True).replace(NNBSP, " ")
+    assert message in refused(response)
     assert counts(app) == (0, 0)
 
 
 def test_more_lines_than_the_maximum_are_refused(app, client):
-    app.config["BATCH_MAX_RECORDS"] = 3
+    app.config["LOT_MAX_LINES"] = 3
     response = upload(client, raw_csv())
-    assert response.status_code == 422
-    assert "plus de 3 lignes de données ; 3 au plus par lot" in response.get_data(as_text=True).replace(NNBSP, " ")
+    assert "plus de 3 lignes de données ; 3 au plus par lot" in refused(response)
     assert counts(app) == (0, 0)
 
 
 def test_reading_stops_at_the_line_limit(app, client):
     """Beyond the limit the file is not parsed: an unreadable tail does not change the answer."""
-    app.config["BATCH_MAX_RECORDS"] = 3
+    app.config["LOT_MAX_LINES"] = 3
     tail = b'A;"never closed\n' + b"x;" * 1000 + b"\n"
-    response = upload(client, raw_csv() + tail)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True).replace(NNBSP, " ")
+    page = refused(upload(client, raw_csv() + tail))
     assert "plus de 3 lignes de données" in page and "illisible" not in page
     assert counts(app) == (0, 0)
 
@@ -183,9 +200,9 @@ def test_reading_stops_at_the_line_limit(app, client):
     ],
 )
 def test_oversized_lines_and_headers_are_refused(app, client, content, message):
+    app.config["LOT_MAX_LINES"] = 10_000
     response = upload(client, content)
-    assert response.status_code == 422
-    assert message in response.get_data(as_text=True).replace(NNBSP, " ")
+    assert message in refused(response)
     assert counts(app) == (0, 0)
 
 
@@ -211,7 +228,7 @@ def test_csrf_token_is_required(app, client):
 
 
 def test_oversized_upload_gets_the_page_with_a_message(database_url, bundle_dir, db):
-    app = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=512)
+    app = make_app(database_url, bundle_dir, LOT_MAX_BYTES=512)
     client = logged_in(app, app.test_client(), "hr")
     response = upload(client, raw_csv())
     assert response.status_code == 413
@@ -227,7 +244,7 @@ def test_form_wording_and_french_numbers_are_accepted_and_references_stored(clie
         "satisfaction_employee_equipe": "2 — Moyenne",
     }
     rows = [french_row(i, f"MAT-{i:04d}", **(labels if i == 1 else {})) for i in IDS]
-    header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
+    header, *scored = scored_rows(client, upload(client, french_csv(rows)), ";")
     assert [row[0] for row in scored] == [f"MAT-{i:04d}" for i in IDS]
     assert scored[0][2 + RAW_NAMES.index("frequence_deplacement")] == "fréquent"  # copied as written
     stored = db.session.execute(sa.select(Input).where(Input.source == "lot").order_by(Input.id)).scalars().all()
@@ -266,18 +283,14 @@ def test_employees_at_risk_are_listed_high_then_moderate_with_reference_and_fact
 
 def test_invalid_reference_is_a_line_error_showing_the_value(app, client):
     rows = [french_row(1, "MAT 42/é"), french_row(2, "X" * 33), french_row(4, "ok-1")]
-    response = upload(client, french_csv(rows))
-    assert response.status_code == 422
-    page = response.get_data(as_text=True).replace(NNBSP, " ")
+    page = refused(upload(client, french_csv(rows)))
     assert ERROR_ROW.findall(page) == [("2", "reference_salarie"), ("3", "reference_salarie")]
     assert "« MAT 42/é »" in page and "Référence invalide" in page
     assert counts(app) == (0, 0)
 
 
 def test_error_lines_show_the_reference_and_the_value(client, db):
-    response = upload(client, french_csv([french_row(1, "MAT-1", frequence_deplacement="Souvent")]))
-    page = response.get_data(as_text=True).replace(NNBSP, " ")
-    assert response.status_code == 422
+    page = refused(upload(client, french_csv([french_row(1, "MAT-1", frequence_deplacement="Souvent")])))
     assert re.search(r'data-label="Ligne">2<br><span class="muted">MAT-1</span>', page)
     assert "« Souvent »" in page and "Fréquent (Frequent)" in page
 
@@ -285,7 +298,7 @@ def test_error_lines_show_the_reference_and_the_value(client, db):
 def test_formula_cells_are_escaped_in_the_scored_file(client, db):
     formulas = ['=HYPERLINK("http://x")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx"]
     rows = [french_row(i, f"F{i}", comment) for i, comment in zip(IDS, formulas, strict=False)]
-    header, *scored = scored_rows(upload(client, french_csv(rows)), ";")
+    header, *scored = scored_rows(client, upload(client, french_csv(rows)), ";")
     assert [row[1] for row in scored] == ["'" + formula for formula in formulas]
     assert scored[0][2 + RAW_NAMES.index("age")] == str(employee(1)["age"])  # numbers untouched
 
@@ -298,11 +311,11 @@ def test_a_file_without_the_protected_attributes_is_scored_and_stored(app, clien
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["reference_salarie", *kept])
     writer.writerows([f"R{i}", *(export_cell(n, employee(i)[n]) for n in kept)] for i in IDS)
-    header, *rows = scored_rows(upload(client, out.getvalue().encode("utf-8")), ";")
+    header, *rows = scored_rows(client, upload(client, out.getvalue().encode("utf-8")), ";")
     assert header == ["reference_salarie", *kept, *ADDED] and len(rows) == len(IDS)
     empty = raw_csv(
         [[f"E{i}"] + ["" if n in protected else export_cell(n, employee(i)[n]) for n in RAW_NAMES] for i in IDS]
     )
-    assert len(scored_rows(upload(client, empty), ";")) == len(IDS) + 1
+    assert len(scored_rows(client, upload(client, empty), ";")) == len(IDS) + 1
     stored = db.session.execute(sa.select(Input.genre, Input.statut_marital, Input.age).where(Input.source == "lot"))
     assert stored.all() == [(None, None, None)] * (2 * len(IDS))

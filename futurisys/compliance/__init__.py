@@ -44,11 +44,14 @@ def init_app(app) -> None:
     from futurisys.compliance.cli import journal_cli, retention_cli
     from futurisys.compliance.models import DECISION_ACTIONS
     from futurisys.compliance.routes import DecisionForm, oversight_bp
+    from futurisys.jobs.lots import FINISHED_HOOKS
     from futurisys.storage.predictions import GUARDS, ScoringRefused
 
     journal.install()
     if oversight.objection_guard not in GUARDS:
         GUARDS.append(oversight.objection_guard)
+    if journal.lot_scored not in FINISHED_HOOKS:
+        FINISHED_HOOKS.append(journal.lot_scored)
     app.before_request(journal.start_request)
     app.before_request(oversight.gate)
     app.before_request(rights.refuse_held_deletion)

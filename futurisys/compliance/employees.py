@@ -108,7 +108,9 @@ def all_rows(connection, employee_ref: str) -> dict[str, list[dict]]:
 
 def erase_rows(connection, employee_ref: str) -> dict[str, int]:
     """Delete every registered row of this employee in the caller's transaction: {table name: rows removed}."""
-    removed = {}
+    from futurisys.jobs.lots import forget_employee
+
+    removed = {"fichiers_de_lots": forget_employee(connection, employee_ref)}  # lots whose files named them
     for entry in REGISTRY.values():
         removed.update(entry.delete_where(connection, entry.table.c[entry.ref_column] == employee_ref))
     return removed

@@ -23,12 +23,13 @@ from futurisys.admin.queries import as_utc
 from futurisys.compliance.models import JournalEntry
 from futurisys.extensions import db
 from futurisys.outcomes.models import Departure, DepartureChange
-from futurisys.storage.models import Input, utcnow
+from futurisys.storage.models import Input, User, utcnow
 from futurisys.storage.sqlite_writes import write_turn
 
 GENESIS = "0" * 64
 _LOCK_ID = 250_025  # PostgreSQL advisory lock serialising the chain's writers
 TABLE = JournalEntry.__table__
+JOURNAL_BATCH = 5000  # lines of a lot journaled per transaction
 
 #: French labels of the actions, as the journal page shows them.
 ACTIONS = {
@@ -36,6 +37,9 @@ ACTIONS = {
     "consultation": "Consultation d'une évaluation",
     "simulation": "Simulation",
     "lot": "Ligne d'un lot",
+    "consultation_lot": "Consultation d'un lot",
+    "telechargement_lot": "Téléchargement d'un lot évalué",
+    "annulation_lot": "Annulation d'un lot",
     "liste": "Liste d'évaluations",
     "consultation_admin": "Détail (administration)",
     "suppression": "Suppression d'une évaluation",
@@ -205,6 +209,35 @@ def _departures_recorded_here() -> list[Subject]:
     return [Subject(ref) for ref in sorted(set(db.session.scalars(query)))]
 
 
+def _lot_shown() -> list[Subject]:
+    """The employees a lot's page listed (set by the page: the lot's summary is not loaded as evaluations)."""
+    return [Subject(ref) for ref in g.get("lot_references", ())]
+
+
+def lot_scored(job: dict) -> None:
+    """jobs.lots.FINISHED_HOOKS entry: one « lot » entry per stored line, in the name of the lot's author."""
+    user = db.session.get(User, job["user_id"]) if job["user_id"] else None
+    who = (
+        {"user_id": user.id, "username": user.username, "role": user.role, "address": None}
+        if user
+        else {"user_id": None, "username": job["api_key_name"] or "système", "role": "systeme", "address": None}
+    )
+    detail = {"adresse": f"/lots/{job['id']}"}
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(Input.id, Input.employee_ref)
+            .where(Input.lot_id == job["id"], Input.id > last_id)
+            .order_by(Input.id)
+            .limit(JOURNAL_BATCH)
+        ).all()
+        db.session.remove()
+        if not rows:
+            return
+        record("lot", [Subject(ref, input_id) for input_id, ref in rows], detail, actor=who)
+        last_id = rows[-1].id
+
+
 def _exported() -> list[Subject]:
     """The employees whose rows the history export holds (one entry per reference, not per row)."""
     from futurisys.admin.forms import filter_form
@@ -224,7 +257,10 @@ JOURNALED: dict[str, Rule] = {
     "web.evaluation": Rule("consultation"),
     "web.simulation": Rule("simulation", _created_here),
     "web.simulation_page": Rule("consultation"),
-    "web.batch": Rule("lot", _created_here),
+    "lots.show": Rule("consultation_lot", _lot_shown, always=True),
+    "lots.result": Rule("telechargement_lot", always=True),
+    "api.lot_result": Rule("telechargement_lot", always=True),
+    "lots.cancel": Rule("annulation_lot", always=True),
     "web.evaluations": Rule("liste"),
     "admin.history": Rule("liste"),
     "admin.detail": Rule("consultation_admin"),
@@ -252,6 +288,12 @@ UNJOURNALED: dict[str, str] = {
     "docs.index": "documentation",
     "docs.asset": "documentation",
     "web.batch_template": "modèle de fichier vide",
+    "web.batch": "dépôt du fichier : ses lignes sont évaluées par le moteur de tâches, qui écrit les entrées",
+    "api.create_lot": "fichier enregistré tel quel ; ses lignes sont journalisées par le processus de calcul",
+    "api.lot_status": "avancement d'un lot (et ses erreurs de saisie s'il est refusé : rien n'a été enregistré)",
+    "lots.mine": "liste des lots du compte (nom de fichier et comptes, sans donnée d'un salarié)",
+    "lots.status": "avancement en nombre de lignes",
+    "lots.errors": "erreurs de saisie d'un fichier refusé, rien n'a été enregistré",
     "auth.login": "connexion",
     "auth.logout": "déconnexion",
     "auth.logout_everywhere": "déconnexion de toutes les sessions",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import numpy as np
+
 from futurisys.domain.formatting import money, number
 from futurisys.domain.schema import feature, raw_field
 from futurisys.ml.predictor import Predictor
@@ -155,3 +157,17 @@ def display_raw_value(name: str, value) -> str:
     if spec.choices:
         return spec.choice_label(value)
     return _with_unit(spec.unit, value)
+
+
+def main_factors(predictor, records: list[dict]) -> list[str]:
+    """The feature that raises each record's risk most, in French (empty when none raises it)."""
+    if not records:
+        return []
+    contributions, _ = predictor.contributions(records)
+    names = predictor.encoder.feature_names
+    factors = []
+    for record, row in zip(records, contributions, strict=False):
+        top = int(np.argmax(row))
+        phrase = describe(names[top], record[names[top]]) if row[top] > 0 else ""
+        factors.append(phrase[:1].upper() + phrase[1:])
+    return factors

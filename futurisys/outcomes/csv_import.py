@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from futurisys.domain.csv_io import CsvProblem, CsvTable, check_shape
 from futurisys.outcomes.kinds import DEFAULT_VOLUNTARY, KINDS
 from futurisys.outcomes.record import NewDeparture, validate
-from futurisys.web.csv_io import CsvProblem, CsvTable, check_shape
 
 COLUMNS = ("reference_salarie", "date_depart", "motif")
 LABELS = {

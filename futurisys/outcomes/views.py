@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from futurisys.auth.access import refuse_unless_role
 from futurisys.domain import formatting
+from futurisys.domain.csv_io import ENCODINGS, CsvProblem, error_lines, read_table
 from futurisys.extensions import db
 from futurisys.outcomes import csv_import
 from futurisys.outcomes.forms import CorrectionForm, DepartureForm, ImportForm, RemovalForm
@@ -17,8 +18,6 @@ from futurisys.outcomes.kinds import KINDS, label, voluntary_kinds
 from futurisys.outcomes.models import Departure, DepartureChange
 from futurisys.outcomes.record import Actor, Conflict, correct, record_departures, remove
 from futurisys.storage.keyset import bounded_count, keyset_page
-from futurisys.web.batch import error_lines
-from futurisys.web.csv_io import ENCODINGS, CsvProblem, read_table
 from futurisys.web.forms import WhatIfForm
 from futurisys.web.routes import evaluation_or_404, render_evaluation
 

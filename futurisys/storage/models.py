@@ -82,8 +82,18 @@ class Input(db.Model):
             nullable=True,
         ),
         sa.Column("employee_ref", sa.String(EMPLOYEE_REF_LENGTH), nullable=True, index=True),
+        # A line of a lot (futurisys/jobs): the lot and the line's number in its file, stored once whatever the
+        # number of times a worker ran the chunk holding it.
+        sa.Column(
+            "lot_id",
+            sa.String(32),
+            sa.ForeignKey("jobs.id", ondelete="SET NULL", name="fk_inputs_lot_id_jobs"),
+            nullable=True,
+        ),
+        sa.Column("lot_line", sa.Integer, nullable=True),
         sa.CheckConstraint(f"source IN ({', '.join(repr(s) for s in SOURCES)})", name="ck_inputs_source"),
         sa.UniqueConstraint("public_id", name="uq_inputs_public_id"),
+        sa.UniqueConstraint("lot_id", "lot_line", name="uq_inputs_lot_line"),
         # Keyset pages and filters read these in order (futurisys/admin/queries.py, web/history.py, docs/scale.md).
         sa.Index("ix_inputs_source_created_at", "source", "created_at"),
         sa.Index("ix_inputs_user_id_created_at", "user_id", "created_at", "id"),

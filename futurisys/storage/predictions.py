@@ -39,7 +39,11 @@ GUARDS: list = []
 
 
 def _guard(authors) -> None:
-    references = [author.employee_ref for author in authors if author is not None and author.employee_ref]
+    check_guards([author.employee_ref for author in authors if author is not None and author.employee_ref])
+
+
+def check_guards(references: list[str]) -> None:
+    """Run the guards on employee references about to be scored (raises ScoringRefused)."""
     if references:
         for check in GUARDS:
             check(references)
@@ -120,6 +124,10 @@ def _insert_returning_id(table: sa.Table) -> sa.Insert:
     return table.insert().returning(table.c.id)
 
 
+#: Columns only a lot's lines fill (store_lot_lines); a single prediction leaves them null.
+LOT_ONLY = ("id", "lot_id", "lot_line")
+
+
 @cache
 def _pair_sql(dialect, key_table: sa.Table | None = None) -> str:
     """One PostgreSQL statement writing both rows (the prediction's insert takes the input's new id from a CTE).
@@ -132,7 +140,7 @@ def _pair_sql(dialect, key_table: sa.Table | None = None) -> str:
     inputs, predictions = Input.__table__, Prediction.__table__
     new_input = (
         inputs.insert()
-        .values({c.name: sa.bindparam(f"input_{c.name}") for c in inputs.columns if c.name != "id"})
+        .values({c.name: sa.bindparam(f"input_{c.name}") for c in inputs.columns if c.name not in LOT_ONLY})
         .returning(inputs.c.id)
         .cte("new_input")
     )
@@ -280,6 +288,31 @@ def predict_and_store_many(
             raise
     count_predictions((score.label for score in scores), predictor.version)
     return scores
+
+
+def store_lot_lines(
+    connection,
+    predictor: Predictor,
+    items: list[tuple[dict, dict | None]],
+    scores: list[Score],
+    authors: list[Author],
+    *,
+    lot_id: str,
+    lines: list[int],
+    request_id: str,
+    latency_ms: float,
+) -> None:
+    """Store scored lines of a lot on `connection`, inside the caller's transaction (with the lot's progress).
+
+    Each input row carries the lot and its line number, unique together: a line cannot be stored twice.
+    """
+    request = _Request(predictor, "lot", request_id, latency_ms, None, utcnow())
+    rows = []
+    for (features, raw), score, author, line in zip(items, scores, authors, lines, strict=True):
+        input_row, prediction_row = _rows(features, raw, score, request, author)
+        rows.append(({**input_row, "lot_id": lot_id, "lot_line": line}, prediction_row))
+    _store_rows(connection, rows)
+    count_predictions((score.label for score in scores), predictor.version)
 
 
 def _store_rows(connection, rows: list[tuple[dict, dict]]) -> None:

@@ -1,6 +1,6 @@
-// Batch page, progressive enhancement: sends the file with an upload progress bar and shows "Traitement…" while
-// the server scores it, then shows the page it answers (employees at risk and the download link, or the errors)
-// in place. Without this script the form works as is. Either way, a refused file or errors take the focus.
+// Batch page, progressive enhancement: sends the file with an upload progress bar, then opens the lot's page the
+// server answers (or shows its refusal in place). Without this script the form works as is. A refused file takes
+// the focus.
 (function () {
   "use strict";
 
@@ -34,9 +34,14 @@
     });
     xhr.upload.addEventListener("load", function () {
       bar.value = 100;
-      status.textContent = "Traitement… Les lignes sont vérifiées puis évaluées, cela peut prendre quelques secondes.";
+      status.textContent = "Fichier reçu : ouverture de la page du lot…";
     });
     xhr.addEventListener("load", function () {
+      // Accepted: the server answered the lot's page (after its 303); open it at its own address.
+      if (xhr.responseURL && /\/lots\/[^/]+$/.test(new URL(xhr.responseURL).pathname)) {
+        window.location.assign(xhr.responseURL);
+        return;
+      }
       button.disabled = false;
       progress.hidden = true;
       showPage(xhr.responseText);

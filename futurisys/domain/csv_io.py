@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from futurisys.domain import formatting, schema
-from futurisys.domain.records import is_raw_record
+from futurisys.domain.records import is_raw_record, validate_payload
 from futurisys.domain.risk import shown_percent
 
 REFERENCE_COLUMN = "reference_salarie"
@@ -77,37 +77,60 @@ def _delimiter(first_line: str) -> str:
     return ";" if first_line.count(";") > first_line.count(",") else ","
 
 
-def _read(stream: BinaryIO, encoding: str, max_rows: int, check_header) -> CsvTable:
+def open_rows(stream: BinaryIO, encoding: str, max_rows: int, check_header=None):
+    """The table's header (rows left empty) and an iterator over its data lines, read lazily from `stream`.
+
+    The iterator yields (line number, cells or None) and raises CsvProblem or UnicodeDecodeError as it reads;
+    `stream` is read from its start. `check_header` raises CsvProblem for a header that is not the expected one.
+    """
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = None
+    # Room for blank lines and cells written over several lines, but not for millions of them.
+    lines = _lines(text, 2 * max_rows + 100)
     try:
-        # Room for blank lines and cells written over several lines, but not for millions of them.
-        lines = _lines(text, 2 * max_rows + 100)
         first = next(lines, "")
-        delimiter = _delimiter(first)
-        header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
-        table = CsvTable(delimiter, encoding, header, [])
-        check_header(table)
-        reader = csv.reader(lines, delimiter=delimiter)
-        width, line = len(header), 2
+    except BaseException:
+        text.detach()
+        raise
+    delimiter = _delimiter(first)
+    header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
+    table = CsvTable(delimiter, encoding, header, [])
+    try:
+        (check_header or _check_header)(table)
+    except BaseException:
+        text.detach()
+        raise
+    return table, _data_rows(text, lines, table, max_rows)
+
+
+def _data_rows(text: io.TextIOWrapper, lines, table: CsvTable, max_rows: int):
+    reader = csv.reader(lines, delimiter=table.delimiter)
+    width, line, count = len(table.header), 2, 0
+    try:
         for cells in reader:
             if any(cell.strip() for cell in cells):  # blank lines (often at the end) are skipped
-                if len(table.rows) == max_rows:  # stop reading: the rest of the file is never parsed
+                if count == max_rows:  # stop reading: the rest of the file is never parsed
                     raise CsvProblem(
                         f"Le fichier compte plus de {formatting.number(max_rows)} lignes de données ; "
                         f"{formatting.number(max_rows)} au plus par lot. Découpez-le en plusieurs "
                         "fichiers."
                     )
-                table.rows.append((line, cells if len(cells) <= width else None))
+                count += 1
+                yield line, cells if len(cells) <= width else None
             line = reader.line_num + 2
     except csv.Error:
-        line = reader.line_num + 1 if reader else 1
-        raise CsvProblem(f"Fichier CSV illisible à la ligne {line} (guillemets ou caractères invalides).") from None
+        raise CsvProblem(
+            f"Fichier CSV illisible à la ligne {reader.line_num + 1} (guillemets ou caractères invalides)."
+        ) from None
     finally:
         text.detach()  # the upload's stream stays open for another attempt
-    if not table.rows:
+    if not count:
         raise CsvProblem("Le fichier ne contient aucune ligne de données sous l'en-tête.")
+
+
+def _read(stream: BinaryIO, encoding: str, max_rows: int, check_header) -> CsvTable:
+    table, rows = open_rows(stream, encoding, max_rows, check_header)
+    table.rows.extend(rows)
     return table
 
 
@@ -173,45 +196,117 @@ def scored_csv(table: CsvTable, results) -> bytes:
     `results` holds, per line, (probability, band label, main factor or ""); the risk is written as the whole
     percentage the pages show (a number, so that the spreadsheet sorts it).
     """
-    # Written straight to UTF-8 bytes: a str of the whole file (and its copies) would cost several times its size.
-    buffer = io.BytesIO()
-    out = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
-    writer = csv.writer(out, delimiter=table.delimiter, lineterminator="\r\n")
-    writer.writerow([formatting.spreadsheet_text(name) for name in table.header] + list(ADDED_COLUMNS))
-    width = len(table.header)
-    for (_, cells), (probability, band, factor) in zip(table.rows, results, strict=False):
-        writer.writerow(
-            [formatting.spreadsheet_text(cell) for cell in cells]
-            + [""] * (width - len(cells))
-            + [
-                str(shown_percent(probability)),
-                band,
-                formatting.spreadsheet_text(factor),
-            ]
-        )
-    out.flush()
-    out.detach()
-    return buffer.getvalue()
+    return scored_header(table) + scored_lines(table, (cells for _, cells in table.rows), results)
 
 
 def errors_csv(lines: list[dict]) -> bytes:
     """Every error of a refused file, one per row, for a spreadsheet (UTF-8 with BOM, `;`): what the page lists."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"])
-    for entry in lines:
-        for problem in entry["problems"]:
-            writer.writerow(
-                [entry["line"]]
-                + [
-                    formatting.spreadsheet_text(text)
-                    for text in (entry["reference"], problem["column"], problem["label"], problem["value"])
-                ]
-                + [problem["message"]]
-            )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return _csv_bytes(";", [ERRORS_HEADER, *(row for entry in lines for row in error_rows(entry))], bom=True)
 
 
 def template_csv() -> bytes:
     """An empty CSV with the employee reference and the HR export's columns, to fill in a spreadsheet."""
     return ("\ufeff" + ";".join((REFERENCE_COLUMN, *schema.RAW_NAMES)) + "\r\n").encode("utf-8")
+
+
+MAX_LINES_SHOWN = 200  # lines listed on a page (errors, employees at risk); summaries count them all
+
+
+def validate_line(table: CsvTable, cells: list[str] | None):
+    """One line through the API's validation: (features, raw record, reference, {column: [messages]})."""
+    if cells is None:
+        return None, None, "", {"": ["Plus de valeurs que de colonnes : vérifiez le séparateur et les guillemets."]}
+    # Spreadsheets may drop empty trailing cells: they count as empty values.
+    width = len(table.header)
+    features, raw, errors = validate_payload(dict(zip(table.header, cells + [""] * (width - len(cells)), strict=False)))
+    ref = reference(table, cells)
+    if message := reference_error(ref):
+        errors = {**errors, REFERENCE_COLUMN: [message]}
+    return features, raw, ref, errors
+
+
+def validate_rows(table: CsvTable):
+    """Each line through the API's validation: ([(features, raw)], [reference], {line: {column: [messages]}})."""
+    items, references, errors = [], [], {}
+    for line, cells in table.rows:
+        features, raw, ref, line_errors = validate_line(table, cells)
+        if line_errors:
+            errors[line] = line_errors
+        else:
+            items.append((features, raw))
+            references.append(ref or None)
+    return items, references, errors
+
+
+def error_entry(table: CsvTable, line: int, cells: list[str] | None, line_errors: dict, labels=None) -> dict:
+    """One line in error: its number, reference, and (column, label, value found, messages) per problem.
+
+    `labels` names the columns of files other than employee files (departures); the schema names the others.
+    """
+    cells = cells or []
+    problems = []
+    for name, messages in line_errors.items():
+        field = table.field(name) if name and labels is None else None
+        index = table.header.index(name) if name in table.header else None
+        found = cells[index].strip() if index is not None and index < len(cells) else ""
+        label = field.label if field else ("Référence du salarié" if name == REFERENCE_COLUMN else "Ligne entière")
+        label = (labels or {}).get(name, label)
+        problems.append({"column": name, "label": label, "value": found, "message": " ".join(messages)})
+    return {"line": line, "reference": reference(table, cells), "problems": problems}
+
+
+def error_lines(
+    table: CsvTable, errors: dict, labels: dict[str, str] | None = None, limit: int | None = MAX_LINES_SHOWN
+) -> list[dict]:
+    """The first lines in error (all with no `limit`), as `error_entry` describes them."""
+    cells_of = dict(table.rows)
+    return [
+        error_entry(table, line, cells_of[line], line_errors, labels)
+        for line, line_errors in sorted(errors.items())[:limit]
+    ]
+
+
+ERRORS_HEADER = ["ligne", "reference_salarie", "colonne", "champ", "valeur_trouvee", "erreur"]
+
+
+def error_rows(entry: dict) -> list[list]:
+    """The rows of the error file for one line in error (formula cells neutralised)."""
+    return [
+        [entry["line"]]
+        + [
+            formatting.spreadsheet_text(text)
+            for text in (entry["reference"], problem["column"], problem["label"], problem["value"])
+        ]
+        + [problem["message"]]
+        for problem in entry["problems"]
+    ]
+
+
+def scored_header(table: CsvTable) -> bytes:
+    """The result file's first line (UTF-8 BOM for Excel, the upload's columns then the added ones)."""
+    return _csv_bytes(
+        table.delimiter, [[formatting.spreadsheet_text(n) for n in table.header] + list(ADDED_COLUMNS)], bom=True
+    )
+
+
+def scored_lines(table: CsvTable, lines, results) -> bytes:
+    """The uploaded `lines` (cells) with the added columns, formula cells neutralised; no header."""
+    width = len(table.header)
+    return _csv_bytes(
+        table.delimiter,
+        (
+            [formatting.spreadsheet_text(cell) for cell in cells]
+            + [""] * (width - len(cells))
+            + [str(shown_percent(probability)), band, formatting.spreadsheet_text(factor)]
+            for cells, (probability, band, factor) in zip(lines, results, strict=False)
+        ),
+    )
+
+
+def _csv_bytes(delimiter: str, rows, bom: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    out = io.TextIOWrapper(buffer, encoding="utf-8-sig" if bom else "utf-8", newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    out.flush()
+    out.detach()
+    return buffer.getvalue()
