@@ -7,6 +7,7 @@ bp = Blueprint("api", __name__)
 from futurisys.api import (  # noqa: E402,F401  (routes attach themselves to bp)
     batch,
     keys,  # noqa: E402
+    lots,
     openapi,
     routes,
 )

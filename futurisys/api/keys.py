@@ -30,7 +30,16 @@ KEY_PREFIX = "fx_"
 SHOWN_PREFIX_LENGTH = 8
 _MAX_KEY_LENGTH = 128
 #: The endpoints a key guards; documentation, health and metrics stay open.
-PROTECTED_ENDPOINTS = frozenset({"api.predict", "api.predict_batch", "outcomes_api.record_outcomes"})
+PROTECTED_ENDPOINTS = frozenset(
+    {
+        "api.predict",
+        "api.predict_batch",
+        "api.create_lot",
+        "api.lot_status",
+        "api.lot_result",
+        "outcomes_api.record_outcomes",
+    }
+)
 
 apikeys_cli = AppGroup("apikeys", help="Integrator API keys (sent as the X-API-Key header).")
 

@@ -6,6 +6,7 @@ from flask import current_app, jsonify
 
 from futurisys.api import bp
 from futurisys.api.openapi_schemas import STRING, enum_schemas, record_schemas, ref, response_schemas
+from futurisys.config import Config
 from futurisys.domain import schema
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
@@ -54,13 +55,15 @@ def _json(schema_: dict, description: str, **extra) -> dict:
 def _errors(*codes: int | str, batch: bool = False) -> dict:
     texts = {
         400: "Corps JSON mal formé ou incomplet, nombre hors limites, imbrication trop profonde.",
-        401: "Clé d'API absente ou invalide (quand API_KEYS_REQUIRED est actif).",
+        401: "Clé d'API absente ou invalide (quand API_KEYS_REQUIRED est actif), ou pas de session.",
+        403: "Compte sans accès à cette page.",
         409: "Une requête avec la même clé Idempotency-Key est en cours : réessayer un peu plus tard.",
         413: "Corps trop volumineux" + (" ou trop d'enregistrements." if batch else "."),
         415: "Content-Type autre que application/json (un corps sans Content-Type est lu comme du JSON).",
         422: "Données invalides : messages par champ"
         + (" et par index" if batch else "")
         + ", ou clé Idempotency-Key déjà utilisée pour une autre requête.",
+        404: "Lot inconnu, d'une autre clé, pas terminé ou supprimé.",
         503: "Modèle ou base de données indisponible.",
         "4XX": "Requête refusée (adresse ou méthode inconnue…), avec le corps d'erreur habituel.",
     }
@@ -90,6 +93,43 @@ REPLAYED_HEADER = {
     }
 }
 OPEN: list = []  # `security: []`: no credentials needed
+LOT_ID_PARAMETER = {"name": "job_id", "in": "path", "required": True, "schema": STRING}
+LOT_NAME_PARAMETER = {
+    "name": "nom",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Le nom du fichier, repris dans l'état du lot.",
+}
+LOT_UPLOAD = {
+    "type": "object",
+    "required": ["fichier"],
+    "properties": {"fichier": {"type": "string", "format": "binary", "description": "Le fichier CSV."}},
+}
+LOT_ACCEPTED = {
+    "type": "object",
+    "required": ["id", "statut", "adresse"],
+    "properties": {"id": STRING, "statut": STRING, "adresse": STRING},
+}
+LOT_STATUS = {
+    "type": "object",
+    "required": ["statut", "lignes_verifiees", "lignes_evaluees", "termine"],
+    "properties": {
+        "statut": {"type": "string", "enum": ["en_attente", "en_cours", "termine", "echoue", "annule"]},
+        "phase": {"type": ["string", "null"]},
+        "lignes_verifiees": {"type": "integer"},
+        "lignes_evaluees": {"type": "integer"},
+        "a_evaluer": {"type": ["integer", "null"]},
+        "lignes_en_erreur": {"type": "integer"},
+        "pourcent": {"type": "number"},
+        "secondes_restantes": {"type": ["integer", "null"]},
+        "termine": {"type": "boolean"},
+        "resultat": STRING,
+        "bandes": {"type": "object"},
+        "message": STRING,
+        "erreurs": {"type": "array", "items": {"type": "object"}},
+    },
+}
 READY = {
     "type": "object",
     "required": ["status"],
@@ -172,6 +212,68 @@ def _paths(config, prediction: dict, ready: dict) -> dict:
                     "required": True,
                     "content": {"application/json": {"schema": batch_body, "example": [EXAMPLE_RAW, features]}},
                 },
+            )
+        },
+        "/lots": {
+            "post": _operation(
+                "createLot",
+                "Envoyer un gros fichier CSV, évalué en arrière-plan",
+                {
+                    "202": {
+                        **_json(LOT_ACCEPTED, "Lot enregistré ; suivre son état à l'adresse Location."),
+                        "headers": {"Location": {"description": "L'état du lot.", "schema": STRING}},
+                    },
+                    **_errors(400, 401, 413, 415, 422, 503),
+                },
+                tag="Prediction",
+                security=security,
+                description="Le fichier (export RH ou 30 variables, « ; » ou « , », UTF-8 ou Windows-1252) dans le "
+                "champ « fichier » d'un formulaire multipart, ou comme corps text/csv ; "
+                f"{int(config.get('LOT_MAX_LINES', Config.LOT_MAX_LINES))} lignes et "
+                f"{int(config.get('LOT_MAX_BYTES', Config.LOT_MAX_BYTES)) // 2**20} Mo au plus. Tout ou rien : "
+                "un fichier avec une ligne en erreur n'enregistre rien (les erreurs sont dans l'état du lot).",
+                parameters=[LOT_NAME_PARAMETER],
+                requestBody={"required": True, "content": {"multipart/form-data": {"schema": LOT_UPLOAD}}},
+            ),
+            # The same address is « Mes lots », a page of the HR workspace (its sign-in, not an API key).
+            "get": _operation(
+                "myLotsPage",
+                "« Mes lots » : page HTML de l'espace RH (session de l'espace RH, pas de clé d'API)",
+                {
+                    "200": {"description": "La page.", "content": {"text/html": {"schema": STRING}}},
+                    "302": {"description": "Pas connecté : vers la page de connexion."},
+                    **_errors(401, 403),
+                },
+                tag="Espace RH",
+            ),
+        },
+        "/api/lots/{job_id}": {
+            "get": _operation(
+                "lotStatus",
+                "L'état d'un lot envoyé par l'API",
+                {
+                    "200": _json(LOT_STATUS, "Avancement ; une fois terminé, l'adresse du fichier évalué."),
+                    **_errors(401, 404),
+                },
+                tag="Prediction",
+                security=security,
+                parameters=[LOT_ID_PARAMETER],
+            )
+        },
+        "/api/lots/{job_id}/resultat.csv": {
+            "get": _operation(
+                "lotResult",
+                "Le fichier évalué d'un lot terminé",
+                {
+                    "200": {
+                        "description": "Le fichier envoyé, complété du risque de chacun.",
+                        "content": {"text/csv": {"schema": STRING}},
+                    },
+                    **_errors(401, 404),
+                },
+                tag="Prediction",
+                security=security,
+                parameters=[LOT_ID_PARAMETER],
             )
         },
         "/health": {
