@@ -28,5 +28,6 @@ ENV FUTURISYS_ENV=production \
     WEB_CONCURRENCY=3 \
     GUNICORN_THREADS=3
 EXPOSE 7860
-# SECRET_KEY must come from the platform's secrets; DATABASE_URL too when PostgreSQL is used.
+# SECRET_KEY must come from the platform's secrets; DATABASE_URL too when PostgreSQL is used. boot.sh starts the job
+# worker beside gunicorn (a Space is one container); deploy/compose.yaml runs it apart (RUN_WORKER=0).
 CMD ["./scripts/boot.sh"]

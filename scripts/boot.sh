@@ -22,6 +22,13 @@ if [ -z "${MODEL_REPO:-}" ] && [ ! -f "${MODEL_DIR:-instance/model}/metadata.jso
   echo "No model bundle in ${MODEL_DIR:-instance/model}: training one (about 20 s on a quiet 2-core machine, twice that on a busy one)."
   "$FLASK" --app futurisys model train
 fi
+# The job worker beside gunicorn (RUN_WORKER=0 where workers run apart, as in deploy/compose.yaml): it starts once
+# the server has migrated the database, and stops with gunicorn (Ctrl+C reaches both; the guard covers the rest).
+if [ "${RUN_WORKER:-1}" = 1 ]; then
+  WAIT_FOR_READY="http://127.0.0.1:$PORT/ready" WATCH_PID="$$" bash scripts/worker.sh &
+  worker=$!
+  ( while kill -0 "$$" 2> /dev/null; do sleep 1; done; kill -TERM "$worker" 2> /dev/null || true ) > /dev/null 2>&1 &
+fi
 # Migrations, reference data and the first admin account (on a database with none: from ADMIN_USERNAME and
 # ADMIN_PASSWORD, or generated and printed once when FIRST_ADMIN=generate, as run.sh sets) happen in gunicorn's
 # arbiter before it forks: one process instead of four (PREPARE_DATABASE=1, see wsgi.py).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command to set up and run Futurisys: venv, dependencies, secret key, model, database schema, gunicorn.
+# One command to set up and run Futurisys: venv, dependencies, secret key, model, database schema, gunicorn, and
+# the job worker beside it (scripts/worker.sh: the lots run there, never in a request).
 # Embedded SQLite (instance/futurisys.db) by default; PostgreSQL when DATABASE_URL is set (kept in .env, so that
 # every later command acts on the same database). Prints « prêt » with the URL once /ready answers; Ctrl+C stops.
 set -euo pipefail

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def boot_env(bundle_dir: Path, folder: Path, port: int, **extra) -> dict:
         "GUNICORN_THREADS": "1",
         "SECRET_KEY": "test-secret",
         "TMPDIR": str(folder),  # where gunicorn.conf.py puts its metrics folder
+        "RUN_WORKER": "0",  # the job worker beside gunicorn: tested on its own below
         **extra,
     }
 
@@ -106,3 +108,50 @@ def test_a_broken_model_bundle_is_said_in_one_line(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 1 and "Traceback" not in output, output
     assert f"Futurisys ne peut pas démarrer. Le modèle ne se charge pas depuis {broken}" in output
+
+
+def test_boot_starts_the_job_worker_beside_gunicorn_and_stops_both(bundle_dir, tmp_path):
+    """As run.sh and the image start: gunicorn, then the worker once /ready answers; SIGTERM ends both."""
+    import io
+
+    import sqlalchemy as sa
+
+    from futurisys.extensions import db
+    from futurisys.jobs import lots
+    from futurisys.jobs.models import Job
+    from tests.payloads import raw_csv
+    from tests.support import make_app
+    from tests.test_jobs_worker import wait_for
+
+    port = free_port()
+    broker = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    env = boot_env(
+        bundle_dir, tmp_path, port, RUN_WORKER="1", CELERY_BROKER_URL=broker, BEAT_SCHEDULE=str(tmp_path / "beat")
+    )
+    log_path = tmp_path / "boot.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(["bash", str(BOOT)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_ready(f"http://127.0.0.1:{port}/ready", server)
+            app = make_app(env["DATABASE_URL"], bundle_dir, CELERY_BROKER_URL=broker)
+            with app.test_request_context():
+                job_id = lots.create_lot(
+                    io.BytesIO(raw_csv()), "boot.csv", user_id=None, api_key_name="t", request_id="b"
+                )
+            job = wait_for(app, job_id, lambda job: job.status == "termine", "lot run by the worker beside gunicorn")
+            assert job.done == 5
+            with app.app_context():
+                assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1
+                for engine in db.engines.values():
+                    engine.dispose()
+            pattern = f"celery.*{tmp_path / 'beat'}"
+            workers = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+            assert workers.stdout.split(), "no worker process"
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        # The guard stops the worker once gunicorn is gone (it checks every second): polled, bounded at 30 s.
+        deadline = time.monotonic() + 30
+        while subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "the worker outlived gunicorn"
+            time.sleep(0.2)  # polling interval
