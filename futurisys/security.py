@@ -6,7 +6,7 @@ store or compare one, and a filter holding one would fail inside the database.
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, current_app, request
 
 # Scripts only from this origin (no inline script anywhere: templates load static/js/*). Inline styles stay
 # allowed: the SVG charts carry their own <style>, Swagger UI and the gauges set style attributes, and a style
@@ -65,7 +65,18 @@ def refuse_nul_bytes() -> None:
                 abort(400, NUL_REFUSED)
 
 
+#: Uploads of lots, read as a stream into the database: bounded by LOT_MAX_BYTES, not MAX_CONTENT_LENGTH.
+LOT_UPLOADS = frozenset({"web.batch", "api.create_lot"})
+
+
+def allow_lot_sizes() -> None:
+    """Let a lot's upload be as large as LOT_MAX_BYTES (set before anything reads the body)."""
+    if request.endpoint in LOT_UPLOADS and request.method == "POST":
+        request.max_content_length = current_app.config["LOT_MAX_BYTES"]
+
+
 def init_app(app) -> None:
     """Register the headers on every answer of `app`, and the NUL-byte check before every request."""
+    app.before_request(allow_lot_sizes)  # first: the NUL-byte check reads form bodies
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)

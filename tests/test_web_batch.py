@@ -319,3 +319,14 @@ def test_a_file_without_the_protected_attributes_is_scored_and_stored(app, clien
     assert len(scored_rows(client, upload(client, empty), ";")) == len(IDS) + 1
     stored = db.session.execute(sa.select(Input.genre, Input.statut_marital, Input.age).where(Input.source == "lot"))
     assert stored.all() == [(None, None, None)] * (2 * len(IDS))
+
+
+def test_a_lot_may_be_larger_than_other_requests(database_url, bundle_dir, db):
+    """LOT_MAX_BYTES bounds a lot's upload, not MAX_CONTENT_LENGTH (which every other request keeps)."""
+    app = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=512)
+    client = logged_in(app, app.test_client(), "hr")
+    content = raw_csv()
+    assert len(content) > 512
+    assert client.post("/lot", data={"fichier": (io.BytesIO(content), "x.csv")}).status_code == 303
+    assert client.post("/lots", data=content, headers={"Content-Type": "text/csv"}).status_code == 202
+    assert client.post("/", data={"x": "y" * 600}).status_code == 413

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import Response, g, jsonify, request, url_for
 
 from futurisys.api import bp
 from futurisys.errors import error_response
@@ -13,13 +13,6 @@ from futurisys.jobs.models import DONE, Job
 from futurisys.jobs.routes import progress
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
-
-
-@bp.before_app_request
-def _lot_size_limit():
-    # A lot's file may be far larger than other requests: read as a stream into the database, a chunk at a time.
-    if request.endpoint == "api.create_lot":
-        request.max_content_length = current_app.config["LOT_MAX_BYTES"]
 
 
 def create_lot_endpoint():

@@ -60,13 +60,6 @@ def batch():
     return redirect(url_for("lots.show", job_id=job_id), 303)
 
 
-@bp.before_app_request
-def _lot_size_limit():
-    # A lot's file may be far larger than other requests (read as a stream into the database, a chunk at a time).
-    if request.endpoint == "web.batch" and request.method == "POST":
-        request.max_content_length = current_app.config["LOT_MAX_BYTES"]
-
-
 @bp.get("/lot/modele.csv")
 def batch_template():
     """An empty CSV with the employee reference and the HR export's columns, to fill in a spreadsheet."""
