@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from futurisys import logs
+from futurisys import logs, security
 from futurisys.auth.accounts import strong_hash_method
 from futurisys.config import DEV_SECRET_KEY, Config, engine_options, scoring_binds
 from futurisys.domain import formatting
@@ -51,6 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    # Before CSRFProtect's hook, which parses the form of every POST (a lot's upload would get 413 there).
+    app.before_request(security.allow_lot_sizes)
     csrf.init_app(app)
     login_manager.init_app(app)
     model_store.init_app(app)
@@ -63,7 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
                 db_timeouts.install(engine)
             db_timeouts.scope_by_blueprint(app)
 
-    from futurisys import admin, api, auth, cli, compliance, errors, jobs, metrics, outcomes, security, web
+    from futurisys import admin, api, auth, cli, compliance, errors, jobs, metrics, outcomes, web
 
     for part in (api, web, jobs, auth, admin, outcomes, compliance, errors, cli, metrics, security):
         part.init_app(app)

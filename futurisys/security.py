@@ -70,13 +70,12 @@ LOT_UPLOADS = frozenset({"web.batch", "api.create_lot"})
 
 
 def allow_lot_sizes() -> None:
-    """Let a lot's upload be as large as LOT_MAX_BYTES (set before anything reads the body)."""
+    """Let a lot's upload be as large as LOT_MAX_BYTES (the app factory registers it before every other hook)."""
     if request.endpoint in LOT_UPLOADS and request.method == "POST":
         request.max_content_length = current_app.config["LOT_MAX_BYTES"]
 
 
 def init_app(app) -> None:
     """Register the headers on every answer of `app`, and the NUL-byte check before every request."""
-    app.before_request(allow_lot_sizes)  # first: the NUL-byte check reads form bodies
     app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)

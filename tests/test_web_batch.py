@@ -16,7 +16,7 @@ from futurisys.jobs.lots import run_lot
 from futurisys.ml.features import derive_features
 from futurisys.storage.models import Input
 from tests.payloads import IDS, employee, export_cell, french_csv, french_row, raw_csv
-from tests.support import counts, logged_in, make_app
+from tests.support import counts, logged_in, login, make_app, make_user
 
 ERROR_ROW = re.compile(
     r'<tr>\s*<td data-label="Ligne">(\d+).*?</td>\s*'
@@ -330,3 +330,22 @@ def test_a_lot_may_be_larger_than_other_requests(database_url, bundle_dir, db):
     assert client.post("/lot", data={"fichier": (io.BytesIO(content), "x.csv")}).status_code == 303
     assert client.post("/lots", data=content, headers={"Content-Type": "text/csv"}).status_code == 202
     assert client.post("/", data={"x": "y" * 600}).status_code == 413
+
+
+def csrf_token_of(page) -> str:
+    """The hidden CSRF token of a form page."""
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))[1]
+
+
+def test_a_lot_larger_than_other_requests_passes_the_csrf_check(database_url, bundle_dir, db):
+    """CSRFProtect parses every POST's form: the lot's own limit must already hold when it does."""
+    app = make_app(database_url, bundle_dir, MAX_CONTENT_LENGTH=512, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    make_user(app, "hr", "hr")
+    assert login(client, "hr", csrf_token=csrf_token_of(client.get("/connexion"))).status_code == 302
+    token = csrf_token_of(client.get("/lot"))
+    content = raw_csv()
+    assert len(content) > 512
+    data = {"fichier": (io.BytesIO(content), "x.csv"), "csrf_token": token}
+    assert client.post("/lot", data=data).status_code == 303
+    assert client.post("/lot", data={"fichier": (io.BytesIO(content), "x.csv")}).status_code == 400
