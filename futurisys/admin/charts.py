@@ -61,9 +61,15 @@ def _svg(chart) -> Markup:
     return Markup(_INLINE_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
+def _typeset(labels: list[str]) -> list[str]:
+    """Axis labels with French spacing (pygal's text is not printed by Jinja, so not typeset by it)."""
+    return [formatting.typography(label) for label in labels]
+
+
 def titled(svg: Markup, caption: str) -> Markup:
     """The chart named by its caption for screen readers (pygal names every untitled chart « Pygal »)."""
-    return Markup(str(svg).replace("<title>Pygal</title>", f"<title>{escape(caption)}</title>", 1))
+    title = escape(formatting.typography(caption))
+    return Markup(str(svg).replace("<title>Pygal</title>", f"<title>{title}</title>", 1))
 
 
 def _count_axis(values) -> dict:
@@ -90,14 +96,14 @@ def bars(
         options["height"] = max(320, 30 * len(labels) + 60)
         labels, values = labels[::-1], values[::-1]  # pygal draws the first bar at the bottom: keep the order
     if percent:
-        options.update(range=(0, 100), value_formatter=lambda v: f"{formatting.number(v)} %")
+        options.update(range=(0, 100), value_formatter=lambda v: f"{formatting.number(v)}{formatting.NBSP}%")
     elif counts:
         options.update(_count_axis([v["value"] if isinstance(v, dict) else v for v in values]))
     else:
         options.update(value_formatter=lambda v: formatting.short_number(v, 3))
     chart = kind(**options)
-    chart.x_labels = labels
-    chart.add(series, values)
+    chart.x_labels = _typeset(labels)
+    chart.add(formatting.typography(series), values)
     return _svg(chart)
 
 
@@ -115,9 +121,9 @@ def stacked(
             **_count_axis(totals),
         )
     )
-    chart.x_labels = labels
+    chart.x_labels = _typeset(labels)
     if len(labels) > 14:
-        chart.x_labels_major = labels[:: max(len(labels) // 7, 1)]
+        chart.x_labels_major = chart.x_labels[:: max(len(labels) // 7, 1)]
     for name, values in named_series.items():
-        chart.add(name, values)
+        chart.add(formatting.typography(name), values)
     return _svg(chart)
