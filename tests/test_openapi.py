@@ -3,9 +3,10 @@
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from futurisys.api.openapi import EXAMPLE_RAW, GENERIC_PREDICTION, build_document
+from futurisys.api.openapi import GENERIC_PREDICTION, build_document
 from futurisys.api.openapi_schemas import BOOLEAN_PATTERN, INTEGER_PATTERN, PERCENT_PATTERN, RULES_EXTENSION, enum_name
 from futurisys.domain import schema
+from futurisys.domain.examples import EXAMPLE_RAW
 from futurisys.domain.records import is_raw_record, parse_value, validate_payload
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features

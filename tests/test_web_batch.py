@@ -96,7 +96,16 @@ def test_page_explains_the_expected_file(client):
     assert 'enctype="multipart/form-data"' in page and 'type="file"' in page
     assert "500 000 lignes au plus" in page and "js/batch.js" in page
     template = client.get("/lot/modele.csv")
-    assert template.data.decode("utf-8-sig").strip() == ";".join(["reference_salarie", *RAW_NAMES])
+    header, example = template.data.decode("utf-8-sig").splitlines()
+    assert header == ";".join(["reference_salarie", *RAW_NAMES])
+    assert example.startswith("EXEMPLE-1;41;F;5993;Célibataire;") and ";Oui;11 %;" in example
+
+
+def test_the_template_file_as_downloaded_is_scored(client, db):
+    """Its example line is valid as it stands: HR replace it with their employees, the columns stay."""
+    response = upload(client, client.get("/lot/modele.csv").data, filename="modele_lot_futurisys.csv")
+    header, *rows = scored_rows(client, response, ";")
+    assert header[0] == "reference_salarie" and [row[0] for row in rows] == ["EXEMPLE-1"]
 
 
 def test_semicolon_windows_1252_hr_export_is_scored_and_stored(client, db):

@@ -8,6 +8,7 @@ from futurisys.api import bp
 from futurisys.api.openapi_schemas import STRING, enum_schemas, record_schemas, ref, response_schemas
 from futurisys.config import Config
 from futurisys.domain import schema
+from futurisys.domain.examples import EXAMPLE_RAW, as_exported
 from futurisys.extensions import model_store
 from futurisys.ml.features import derive_features
 from futurisys.outcomes.openapi import openapi_parts as outcome_parts
@@ -15,15 +16,6 @@ from futurisys.outcomes.openapi import openapi_parts as outcome_parts
 EXTENSION_KEY = "futurisys.openapi"
 API_VERSION = "1.0.0"
 
-#: Employee 1 of the reference data (who left the company), in the HR export's column order.
-EXAMPLE_RAW = dict(
-    zip(
-        schema.RAW_NAMES,
-        (41, "F", 5993, "Célibataire", "Commercial", "Cadre Commercial", 8, 8, 6, 4, 2, 3, 2, 4, 1, 1, 3, True, 11)
-        + (0, 0, 1, 2, "Infra & Cloud", "Occasionnel", 0, 5),
-        strict=True,
-    )
-)
 #: What the document shows when no model is loaded: no score or version of a real model.
 GENERIC_PREDICTION = {"Prediction": schema.LEAVES, "Probabilite_depart": 0.9}
 
@@ -35,17 +27,6 @@ def example_answers(predictor) -> tuple[dict, dict]:
     score = predictor.predict_one(derive_features(EXAMPLE_RAW))
     prediction = {"Prediction": score.label, "Probabilite_depart": round(score.proba, 4)}
     return prediction, {"status": "ready", "model_version": predictor.version}
-
-
-def as_exported(record: dict) -> dict:
-    """`record` as HR exports write it: booleans as their French label, percentages with « % »."""
-    exported = dict(record)
-    for field in schema.RAW_FIELDS:
-        if field.kind == "bool":
-            exported[field.name] = field.choice_label(record[field.name])
-        elif field.accepts_percent:
-            exported[field.name] = f"{record[field.name]} %"
-    return exported
 
 
 def _json(schema_: dict, description: str, **extra) -> dict:

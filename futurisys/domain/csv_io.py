@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from futurisys.domain import formatting, schema
+from futurisys.domain.examples import EXAMPLE_RAW, EXAMPLE_REFERENCE, as_exported
 from futurisys.domain.records import is_raw_record, validate_payload
 from futurisys.domain.risk import shown_percent
 
@@ -205,8 +206,10 @@ def errors_csv(lines: list[dict]) -> bytes:
 
 
 def template_csv() -> bytes:
-    """An empty CSV with the employee reference and the HR export's columns, to fill in a spreadsheet."""
-    return ("\ufeff" + ";".join((REFERENCE_COLUMN, *schema.RAW_NAMES)) + "\r\n").encode("utf-8")
+    """The reference and the HR export's columns, with one example line (a real employee), for a spreadsheet."""
+    example = as_exported(EXAMPLE_RAW)
+    line = [EXAMPLE_REFERENCE, *(example[name] for name in schema.RAW_NAMES)]
+    return _csv_bytes(";", [[REFERENCE_COLUMN, *schema.RAW_NAMES], line], bom=True)
 
 
 MAX_LINES_SHOWN = 200  # lines listed on a page (errors, employees at risk); summaries count them all
