@@ -24,12 +24,6 @@ pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"ordinateur": {"width": 1366, "height": 900}, "telephone": {"width": 390, "height": 844}}
 AXE = Axe()
-# Swagger UI (/docs) is a third-party page: checked separately. What axe still finds there is Swagger UI's own
-# markup: grey-on-white texts (color-contrast), buttons inside its clickable operation headers
-# (nested-interactive) and headings that skip levels (heading-order).
-SWAGGER_KNOWN = {"color-contrast", "nested-interactive", "heading-order", "select-name"}  # servers <select>
-
-
 def axe_violations(page) -> list[str]:
     """The ids of axe-core's violations on the current page, with the number of elements each."""
     results = AXE.run(page)
@@ -206,14 +200,6 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
     assert {name: px for name, px in overflow.items() if px > 0} == {}
     assert {name: charts for name, charts in wide.items() if charts} == {}
     assert {name: texts for name, texts in loose.items() if texts} == {}
-
-
-def test_swagger_ui_findings_are_only_its_own(page, live_server):
-    """/docs embeds Swagger UI: what axe still reports there comes from Swagger UI's markup, listed here."""
-    page.goto(f"{live_server}/docs")
-    expect(page.locator(".opblock-summary-path").first).to_be_visible()
-    ids = {entry.split(" ")[0] for entry in axe_violations(page)}
-    assert ids <= SWAGGER_KNOWN, ids - SWAGGER_KNOWN
 
 
 def test_error_summaries_take_the_focus_without_javascript(browser, live_app, live_server):
