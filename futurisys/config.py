@@ -121,3 +121,9 @@ class Config:
     LOT_MAX_BYTES = int(os.environ.get("LOT_MAX_BYTES", 256 * 1024 * 1024))
     LOT_CHUNK_LINES = int(os.environ.get("LOT_CHUNK_LINES", 2000))
     LOT_RETENTION_DAYS = float(os.environ.get("LOT_RETENTION_DAYS", 30))
+    # Periodic tasks of the engine's beat: the dashboard's daily stats, and the retention classes.
+    STATS_REFRESH_EVERY = _seconds("STATS_REFRESH_EVERY", 3600)
+    RETENTION_APPLY_EVERY = _seconds("RETENTION_APPLY_EVERY", 86400)
+    # A purge rests this many times as long as its last batch took, between batches: the database keeps serving
+    # /predict while millions of rows go (0: no rest, as fast as possible).
+    PURGE_PAUSE_RATIO = float(os.environ.get("PURGE_PAUSE_RATIO", 1.0))

@@ -8,12 +8,12 @@ from tests.payloads import FEATURES
 from tests.support import counts, logged_in, store
 
 
-def admin_urls(app, prediction_id: int = 1) -> list[tuple[str, str]]:
+def admin_urls(app, prediction_id: int = 1, job_id: str = "inconnue") -> list[tuple[str, str]]:
     """(method, URL) of every rule of the admin blueprint, listed from the URL map."""
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("admin."):
-            url = rule.rule.replace("<int:prediction_id>", str(prediction_id))
+            url = rule.rule.replace("<int:prediction_id>", str(prediction_id)).replace("<job_id>", job_id)
             assert "<" not in url, f"give a value for {rule.rule}"
             urls.extend((method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
     return urls
@@ -60,7 +60,9 @@ def test_hr_accounts_get_403_everywhere(app, client):
 def test_admins_get_every_page(app, client):
     prediction_id = store(app, FEATURES)
     logged_in(app, client)
-    for method, url in admin_urls(app, prediction_id):
+    purge = client.post("/admin/purges", data={"days": "30", "confirm": "y"})
+    job_id = purge.headers["Location"].rsplit("/", 1)[1]
+    for method, url in admin_urls(app, prediction_id, job_id):
         if method == "GET":
             response = client.get(url)
             assert response.status_code == 200, (url, response.get_data(as_text=True)[:500])

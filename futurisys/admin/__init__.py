@@ -13,7 +13,7 @@ def _admins_only():
     return refuse_unless_role("admin")
 
 
-from futurisys.admin import dashboard, export, insights, routes  # noqa: E402,F401
+from futurisys.admin import dashboard, export, insights, purges, routes  # noqa: E402,F401
 
 
 def init_app(app) -> None:

@@ -44,12 +44,19 @@ class AgeParam(click.ParamType):
 @click.option("--older-than", "age", type=AgeParam(), required=True, help="Age such as 90d (days) or 12h (hours).")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=retention.BATCH_SIZE, show_default=True)
-def purge_command(age: timedelta, dry_run: bool, batch_size: int) -> None:
+@click.option("--in-background", is_flag=True, help="Hand the purge to the job engine and print its page's address.")
+def purge_command(age: timedelta, dry_run: bool, batch_size: int, in_background: bool) -> None:
     """Delete the inputs older than AGE together with their predictions, a batch per transaction (legal holds kept)."""
     from futurisys.compliance.rights import held_among
 
     cutoff = utcnow() - age
     seconds = current_app.config["MAINTENANCE_STATEMENT_TIMEOUT"]
+    if in_background and not dry_run:
+        from futurisys.jobs.purges import create_purge
+
+        job_id = create_purge(cutoff, user_id=None, request_id="cli")
+        click.echo(f"purge {job_id} sent to the job engine: follow it at /admin/purges/{job_id}")
+        return
     if dry_run:
         result = retention.count_older_than(db.engine, cutoff, seconds, held_among=held_among)
     else:

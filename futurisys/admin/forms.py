@@ -8,9 +8,26 @@ from typing import NamedTuple
 
 from flask import abort, request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FloatField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.meta import DefaultMeta
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import NumberInput
 
 from futurisys.admin.queries import model_versions
@@ -158,3 +175,23 @@ def read_window(default: str = "30d") -> Window:
         abort(400, f"Fenêtre inconnue : choisissez parmi {', '.join(WINDOWS)}.")
     span = WINDOWS[key][1]
     return Window(key, utcnow() - span if span else None)
+
+
+class PurgeForm(FlaskForm):
+    """A purge of the evaluations older than a number of days: confirmed by a ticked box (no JavaScript needed)."""
+
+    class Meta(FrenchMeta):
+        pass
+
+    days = IntegerField(
+        "Supprimer les évaluations de plus de (jours)",
+        [InputRequired("Indiquez un nombre de jours."), NumberRange(1, 36_500, "Entre 1 et 36 500 jours.")],
+        widget=NumberInput(min=1, max=36_500),
+        description="Les prédictions, les données saisies et les décisions de ces évaluations partent avec elles ; "
+        "les salariés sous gel juridique sont conservés.",
+    )
+    confirm = BooleanField(
+        "Je confirme la suppression définitive de ces évaluations.",
+        [DataRequired("Cochez la case pour confirmer la purge.")],
+    )
+    submit = SubmitField("Lancer la purge")

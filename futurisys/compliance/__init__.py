@@ -45,6 +45,8 @@ def init_app(app) -> None:
     from futurisys.compliance.models import DECISION_ACTIONS
     from futurisys.compliance.routes import DecisionForm, oversight_bp
     from futurisys.jobs.lots import FINISHED_HOOKS
+    from futurisys.jobs.purges import FINISHED_HOOKS as PURGE_HOOKS
+    from futurisys.jobs.purges import HOLDS
     from futurisys.storage.predictions import GUARDS, ScoringRefused
 
     journal.install()
@@ -52,6 +54,10 @@ def init_app(app) -> None:
         GUARDS.append(oversight.objection_guard)
     if journal.lot_scored not in FINISHED_HOOKS:
         FINISHED_HOOKS.append(journal.lot_scored)
+    if journal.purge_done not in PURGE_HOOKS:
+        PURGE_HOOKS.append(journal.purge_done)
+    if rights.held_among not in HOLDS:
+        HOLDS.append(rights.held_among)
     app.before_request(journal.start_request)
     app.before_request(oversight.gate)
     app.before_request(rights.refuse_held_deletion)

@@ -53,6 +53,7 @@ ACTIONS = {
     "promotion": "Promotion d'un modèle",
     "suspension": "Suspension des évaluations",
     "retention": "Application des durées de conservation",
+    "purge": "Purge des évaluations anciennes",
     "journal": "Consultation du journal",
     "journal_export": "Export du journal",
     "departs": "Liste des départs",
@@ -214,6 +215,18 @@ def _lot_shown() -> list[Subject]:
     return [Subject(ref) for ref in g.get("lot_references", ())]
 
 
+def purge_done(job: dict, detail: dict) -> None:
+    """jobs.purges.FINISHED_HOOKS entry: one « purge » entry (cut-off and counts), in the name of who asked."""
+    user = db.session.get(User, job["user_id"]) if job["user_id"] else None
+    db.session.remove()
+    who = (
+        {"user_id": user.id, "username": user.username, "role": user.role, "address": None}
+        if user
+        else {"user_id": None, "username": "système", "role": "systeme", "address": None}
+    )
+    record("purge", detail={"adresse": f"/admin/purges/{job['id']}", **detail}, actor=who)
+
+
 def lot_scored(job: dict) -> None:
     """jobs.lots.FINISHED_HOOKS entry: one « lot » entry per stored line, in the name of the lot's author."""
     user = db.session.get(User, job["user_id"]) if job["user_id"] else None
@@ -305,6 +318,11 @@ UNJOURNALED: dict[str, str] = {
     "compliance.annex": "document tiré des paramètres",
     "outcomes_admin.departures_template": "modèle de fichier vide",
     "outcomes_admin.performance": "agrégats par cohorte",
+    "admin.purges": "liste des purges (dates et nombres, sans donnée d'un salarié)",
+    "admin.request_purge": "la purge est faite par le moteur de tâches, qui écrit l'entrée « purge » à sa fin",
+    "admin.purge": "avancement d'une purge en nombres",
+    "admin.purge_status": "avancement d'une purge en nombres",
+    "admin.cancel_purge": "arrêt d'une purge ; ce qu'elle a supprimé est journalisé à sa fin",
 }
 
 #: Endpoints whose views call `record` themselves (what they journal depends on what was asked or changed).

@@ -16,9 +16,10 @@ from flask import current_app
 
 from futurisys.compliance import journal, settings
 from futurisys.compliance.employees import REGISTRY
-from futurisys.compliance.rights import held_keys, unless_held
+from futurisys.compliance.rights import held_among, held_keys, unless_held
 from futurisys.extensions import db
-from futurisys.storage.models import utcnow
+from futurisys.storage import retention as purge
+from futurisys.storage.models import Input, utcnow
 from futurisys.storage.sqlite_writes import write_turn
 
 #: Further classes other packages add (the job engine's lot files, say): each is called with the run's time and the
@@ -44,11 +45,22 @@ def apply(now: datetime | None = None) -> dict:
             continue
         setting, date_column = entry.retention
         cutoff = months_before(now, settings.months(setting))
-        expired = entry.table.c[date_column] < cutoff
-        condition = unless_held(entry.table.c[entry.ref_column], expired)
         db.session.rollback()
-        with write_turn(current_app), db.engine.begin() as connection:
-            removed = entry.delete_where(connection, condition)
+        if entry.table is Input.__table__:
+            # Evaluations can be millions of rows: the purge's bounded batches, which also keep the daily stats.
+            purged = purge.purge_older_than(
+                db.engine,
+                cutoff,
+                current_app.config["MAINTENANCE_STATEMENT_TIMEOUT"],
+                held_among=held_among,
+                pause_ratio=current_app.config["PURGE_PAUSE_RATIO"],
+            )
+            removed = {"inputs": purged.inputs, "predictions": purged.predictions}
+        else:
+            expired = entry.table.c[date_column] < cutoff
+            condition = unless_held(entry.table.c[entry.ref_column], expired)
+            with write_turn(current_app), db.engine.begin() as connection:
+                removed = entry.delete_where(connection, condition)
         report["classes"].append(
             {"classe": entry.name, "date_limite": cutoff.isoformat(), "lignes_supprimees": removed}
         )

@@ -11,6 +11,15 @@ from celery import Celery, Task
 RUN_LOT = "futurisys.jobs.run_lot"
 RECOVER = "futurisys.jobs.recover"
 DELETE_OLD_FILES = "futurisys.jobs.delete_old_files"
+RUN_PURGE = "futurisys.jobs.run_purge"
+REFRESH_STATS = "futurisys.jobs.refresh_stats"
+APPLY_RETENTION = "futurisys.jobs.apply_retention"
+#: The task that runs each kind of job (what the recovery task sends again).
+TASK_OF_KIND = {"lot": RUN_LOT, "purge": RUN_PURGE}
+
+
+def _every(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
 
 
 def broker_url(config, instance_path: str) -> str:
@@ -56,6 +65,10 @@ def celery_init_app(app) -> Celery:
         beat_schedule={
             "recover-stale-jobs": {"task": RECOVER, "schedule": timedelta(seconds=config["JOB_RECOVER_EVERY"])},
             "delete-old-lot-files": {"task": DELETE_OLD_FILES, "schedule": timedelta(hours=1)},
+            # The dashboard's daily stats and the retention classes: what `predictions stats` and
+            # `retention apply` do by hand, each in bounded batches.
+            "refresh-daily-stats": {"task": REFRESH_STATS, "schedule": _every(config["STATS_REFRESH_EVERY"])},
+            "apply-retention": {"task": APPLY_RETENTION, "schedule": _every(config["RETENTION_APPLY_EVERY"])},
         },
     )
     app.extensions["celery"] = celery

@@ -36,8 +36,8 @@ from futurisys.domain.explain import main_factors
 from futurisys.domain.risk import scale_for
 from futurisys.extensions import db, model_store
 from futurisys.jobs import files
-from futurisys.jobs.engine import RUN_LOT
 from futurisys.jobs.models import CANCELLED, DONE, FAILED, RUNNING, WAITING, Job
+from futurisys.jobs.runs import JobRun, LeaseLost, send
 from futurisys.storage.models import Input, Prediction, utcnow
 from futurisys.storage.predictions import Author, ScoringRefused, check_guards, store_lot_lines
 from futurisys.storage.sqlite_writes import write_turn
@@ -48,10 +48,6 @@ CHECK_EVERY = 5000  # lines checked between two progress writes (each one is als
 ENCODING_ORDER = ("utf-8-sig", "cp1252", "latin-1")
 #: Called with the job's row once a lot's lines are all stored (compliance journals them).
 FINISHED_HOOKS: list = []
-
-
-class LeaseLost(Exception):
-    """Another run took the job over (this one was too slow to beat), or the job was cancelled: stop here."""
 
 
 def create_lot(stream: BinaryIO, file_name: str, *, user_id: int | None, api_key_name: str | None, request_id: str):
@@ -85,16 +81,6 @@ def create_lot(stream: BinaryIO, file_name: str, *, user_id: int | None, api_key
     return job_id
 
 
-def send(job_id: str) -> bool:
-    """Hand the job to the engine; when the broker is unreachable, the recovery task sends it later."""
-    try:
-        current_app.extensions["celery"].send_task(RUN_LOT, args=[job_id])
-    except Exception:  # noqa: BLE001 — any broker failure: the job is stored, and stale jobs are sent again
-        log.warning("job %s not sent: broker unreachable, the recovery task will send it", job_id)
-        return False
-    return True
-
-
 def request_cancel(job_id: str) -> None:
     """Ask a lot to stop; one not started yet stops at once, a running one at its next chunk."""
     with write_turn(current_app), db.engine.begin() as connection:
@@ -106,27 +92,6 @@ def request_cancel(job_id: str) -> None:
         ).rowcount
         if waiting:
             files.delete_files(connection, job_id)
-
-
-def recover(stale_seconds: float) -> list[str]:
-    """Unfinished jobs silent for `stale_seconds`: their lease is revoked and they are sent again."""
-    now = utcnow()
-    with write_turn(current_app), db.engine.begin() as connection:
-        stale = (
-            connection.execute(
-                sa.select(JOBS.c.id).where(
-                    JOBS.c.status.in_((WAITING, RUNNING)), JOBS.c.heartbeat_at < now - timedelta(seconds=stale_seconds)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if stale:
-            connection.execute(JOBS.update().where(JOBS.c.id.in_(stale)).values(lease=None, heartbeat_at=now))
-    for job_id in stale:
-        log.info("job %s silent for over %g s: sent again", job_id, stale_seconds)
-        send(job_id)
-    return stale
 
 
 def delete_old_files(days: float) -> int:
@@ -180,44 +145,8 @@ def forget_employee(connection, employee_ref: str) -> int:
 # --- the worker's side --------------------------------------------------------------------------------------
 
 
-class LotRun:
+class LotRun(JobRun):
     """One attempt at running a lot, holding its lease."""
-
-    def __init__(self, job_id: str):
-        self.job_id = job_id
-        self.lease = secrets.token_hex(16)
-        self.engine = db.engine
-        self.config = current_app.config
-
-    def claim(self) -> dict | None:
-        """Take the job when it is free (new, or revoked by the recovery task); its row, else None."""
-        now = utcnow()
-        with write_turn(current_app), self.engine.begin() as connection:
-            taken = connection.execute(
-                JOBS.update()
-                .where(JOBS.c.id == self.job_id, JOBS.c.status.in_((WAITING, RUNNING)), JOBS.c.lease.is_(None))
-                .values(
-                    lease=self.lease,
-                    status=RUNNING,
-                    heartbeat_at=now,
-                    attempts=JOBS.c.attempts + 1,
-                    started_at=sa.func.coalesce(JOBS.c.started_at, now),
-                )
-            ).rowcount
-            if not taken:
-                return None
-            return dict(connection.execute(sa.select(JOBS).where(JOBS.c.id == self.job_id)).mappings().one())
-
-    def beat(self, connection, **values) -> None:
-        """Write progress (and the heartbeat) in the caller's transaction; LeaseLost when the job is not ours."""
-        row = connection.execute(
-            JOBS.update()
-            .where(JOBS.c.id == self.job_id, JOBS.c.lease == self.lease)
-            .values(heartbeat_at=utcnow(), **values)
-            .returning(JOBS.c.cancel_requested)
-        ).first()
-        if row is None or row.cancel_requested:
-            raise LeaseLost()
 
     def run(self) -> str | None:
         """Run the lot to its end (or until another run takes it over); the final status, None when not ours."""

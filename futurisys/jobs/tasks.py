@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from futurisys.jobs import lots
-from futurisys.jobs.engine import DELETE_OLD_FILES, RECOVER, RUN_LOT
+from futurisys.jobs import lots, purges, runs
+from futurisys.jobs.engine import APPLY_RETENTION, DELETE_OLD_FILES, RECOVER, REFRESH_STATS, RUN_LOT, RUN_PURGE
 
 
 @shared_task(name=RUN_LOT)
@@ -15,13 +15,36 @@ def run_lot(job_id: str) -> str | None:
     return lots.run_lot(job_id)
 
 
+@shared_task(name=RUN_PURGE)
+def run_purge(job_id: str) -> str | None:
+    """Delete the evaluations older than the purge's cut-off, in batches."""
+    return purges.run_purge(job_id)
+
+
 @shared_task(name=RECOVER)
 def recover() -> list[str]:
     """Send again the unfinished jobs whose worker went silent."""
-    return lots.recover(current_app.config["JOB_STALE_SECONDS"])
+    return runs.recover(current_app.config["JOB_STALE_SECONDS"])
 
 
 @shared_task(name=DELETE_OLD_FILES)
 def delete_old_files() -> int:
     """Delete the stored files of lots past their retention (the evaluations stay)."""
     return lots.delete_old_files(current_app.config["LOT_RETENTION_DAYS"])
+
+
+@shared_task(name=REFRESH_STATS)
+def refresh_stats() -> str:
+    """Count the days not counted yet into the dashboard's daily stats; the last day complete (ISO)."""
+    from futurisys.extensions import db
+    from futurisys.storage import stats
+
+    return stats.refresh(db.engine, current_app.config["MAINTENANCE_STATEMENT_TIMEOUT"]).isoformat()
+
+
+@shared_task(name=APPLY_RETENTION)
+def apply_retention() -> dict:
+    """Delete what each retention class keeps too long (legal holds kept), journaled like the CLI's run."""
+    from futurisys.compliance import retention
+
+    return retention.apply()

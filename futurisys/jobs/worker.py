@@ -20,6 +20,6 @@ celery = flask_app.extensions["celery"]
 def _recover_at_start(sender=None, **_):
     """A worker that starts sends again the jobs left silent (e.g. by the worker it replaces)."""
     with flask_app.app_context():
-        from futurisys.jobs import lots
+        from futurisys.jobs import runs
 
-        lots.recover(flask_app.config["JOB_STALE_SECONDS"])
+        runs.recover(flask_app.config["JOB_STALE_SECONDS"])

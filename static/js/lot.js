@@ -1,5 +1,6 @@
-// A lot's page, progressive enhancement: while the lot runs, its JSON status is read every 1.5 s and the progress
-// bar and counts follow; once it ends, the page reloads to show the outcome. Without this script, a reload does it.
+// A job's page (a lot, a purge), progressive enhancement: while it runs, its JSON status is read every 1.5 s and
+// the progress bar and counts follow; once it ends, the page reloads to show the outcome. Without this script, a
+// reload does it.
 (function () {
   "use strict";
 
