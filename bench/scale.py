@@ -6,7 +6,9 @@ by two accounts: a big one and a small one), then grown in SQL by copying those 
 year, new public ids), and its daily stats are counted. Every page is then timed through the Flask test client
 (whole body read; the export to its first chunk) on each size in turn, --repeat times, so the machine's load falls
 on all sizes alike; prints the medians, /health's in the same run and each size's ratio to the smallest; then the
-admin delete, /predict's p99 alone and during a purge. Bounded: sizes above --max-rows are not built.
+admin delete; then, on a real gunicorn (2 workers), /predict's p99 alone, while an admin loads pages, and during a
+purge of the older half of the rows run by the CLI in a process of its own (timed for --purge-seconds at most,
+then stopped). Bounded: sizes above --max-rows are not built.
 
     PYTHONPATH=. .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--repeat 5] [--bundle DIR]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -203,37 +206,74 @@ def delete_ms(app, engine) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, status
 
 
-def purge_p99(app, engine, api) -> tuple[tuple[float, int], tuple[float, int], int]:
-    """/predict's p99 alone, then while a purge of the oldest 1.5 % runs in another thread (same process)."""
+def p99_under_load(database_url: str, bundle: str, purge_seconds: float) -> dict[str, tuple[float, int]]:
+    """/predict's p99 on a real gunicorn (2 workers) alone, while admin pages load, and during a purge of the
+    older half of the table run by the CLI in a process of its own (as a job worker runs it), for at most
+    `purge_seconds`; {label: (p99 ms, requests)}, plus the inputs the purge deleted meanwhile."""
+    import subprocess
     import threading
 
-    from futurisys.storage import retention
-    from futurisys.storage.models import utcnow
+    import requests
+
+    from bench.common import gunicorn
     from tests.payloads import FEATURES
 
-    def p99(count: int, until=None) -> float:
+    def p99(session, base, count: int, until=None) -> tuple[float, int]:
         times = []
         for _ in range(count):
             if until is not None and until():
                 break
             started = time.perf_counter()
-            assert api.post("/predict", json=FEATURES).status_code == 200
+            assert session.post(f"{base}/predict", json=FEATURES, timeout=30).status_code == 200
             times.append((time.perf_counter() - started) * 1000)
-        return statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")
+        return (statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")), len(times)
 
-    alone = p99(200)
-    done, result = threading.Event(), []
+    def inputs() -> int:
+        with sa.create_engine(database_url).connect() as connection:
+            return connection.scalar(sa.text("SELECT count(*) FROM inputs"))
 
-    def purge():
-        with app.app_context():
-            result.append(retention.purge_older_than(engine, utcnow() - timedelta(days=359.5), 600))
-        done.set()
+    results: dict[str, tuple[float, int]] = {}
+    with gunicorn(database_url, bundle, workers=2, threads=4) as (base, _ready_s):
+        api = requests.Session()
+        p99(api, base, 50)  # warm-up
+        results["/predict p99 alone"] = p99(api, base, 500)
+        admin = requests.Session()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', admin.get(f"{base}/connexion", timeout=10).text)
+        login = {"csrf_token": token.group(1), "username": "admin", "password": PASSWORD}
+        assert admin.post(f"{base}/connexion", data=login, timeout=10, allow_redirects=False).status_code == 302
+        stop = threading.Event()
 
-    thread = threading.Thread(target=purge)
-    thread.start()
-    during = p99(2000, done.is_set)
-    thread.join()
-    return (alone, 200), (during, 200), result[0].inputs if result else 0
+        def browse():
+            pages_ = ("/admin/", "/admin/?sort=proba_desc", "/admin/dashboard?window=all", "/admin/drift")
+            while not stop.is_set():
+                for page in pages_:
+                    admin.get(f"{base}{page}", timeout=30)
+
+        browser = threading.Thread(target=browse)
+        browser.start()
+        results["/predict p99 during admin page loads"] = p99(api, base, 500)
+        stop.set()
+        browser.join()
+        before = inputs()
+        env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": bundle, "LOG_LEVEL": "WARNING"}
+        flask = str(Path(sys.executable).parent / "flask")
+        purge = subprocess.Popen(
+            [flask, "--app", "futurisys", "predictions", "purge", "--older-than", "182d"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + purge_seconds
+        results["/predict p99 during a purge"] = p99(
+            api, base, 1_000_000, lambda: purge.poll() is not None or time.monotonic() > deadline
+        )
+        finished = purge.poll() is not None
+        purge.terminate()
+        purge.wait()
+        deleted = before - inputs()
+        results["purge: inputs deleted while timed"] = (float(deleted), deleted)
+        print(f"the purge {'finished' if finished else 'was stopped'} after deleting {deleted:,} of {before:,} inputs")
+    return results
 
 
 def make_site(size: int, bundle: str):
@@ -294,6 +334,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bundle", help="model bundle folder (default: train one in a temporary folder)")
     parser.add_argument("--max-rows", type=int, default=10_000_000)
+    parser.add_argument("--purge-seconds", type=float, default=60, help="how long /predict is timed during the purge")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_rows]
     work = tempfile.TemporaryDirectory(prefix="futurisys-bench-scale-")
@@ -333,10 +374,12 @@ def main() -> None:
         for size in sizes:
             results[size]["/predict"] = (predict_ms(api[size], args.repeat), 200)
         for size, (app, engine, _) in sites.items():
-            row = results[size]
-            row["admin delete of one prediction"] = delete_ms(app, engine)
-            row["/predict p99 alone"], row["/predict p99 during a purge"], purged = purge_p99(app, engine, api[size])
-            print(f"{size:,}: the purge deleted {purged:,} inputs (the oldest 1.5 %) in batches")
+            results[size]["admin delete of one prediction"] = delete_ms(app, engine)
+        for size, (_app, engine, _) in sites.items():
+            loads = p99_under_load(engine.url.render_as_string(hide_password=False), bundle, args.purge_seconds)
+            for label, (ms, count) in loads.items():
+                results[size][label] = (ms, 200)
+                print(f"{size:,}: {label}: {ms:,.1f}" + (f" ms over {count} requests" if "p99" in label else ""))
         header = "".join(f"{format(size, ','):>12}" for size in sizes)
         ratios = "".join(f"{'÷ ' + format(first, ','):>12}" for size in sizes[1:])
         print(f"\n{'page (median ms; ratio to /health in brackets)':<50}{header}{ratios}")

@@ -45,3 +45,28 @@ def test_bad_ages_are_refused(app, runner, aged, value):
 
 def test_parse_age():
     assert parse_age("90d") == timedelta(days=90) and parse_age(" 12H ") == timedelta(hours=12)
+
+
+def test_purge_in_background_hands_it_to_the_job_engine(app, runner, aged):
+    import futurisys.jobs.tasks  # noqa: F401 — registers the tasks
+    from futurisys.jobs.engine import RUN_PURGE
+
+    result = runner.invoke(args=["predictions", "purge", "--older-than", "90d", "--in-background"])
+    assert result.exit_code == 0, result.output
+    job_id = result.output.split("/admin/purges/")[1].strip()
+    assert counts(app) == (4, 4)  # nothing deleted by the command itself
+    assert app.extensions["celery"].tasks[RUN_PURGE].apply(args=[job_id]).get() == "termine"
+    assert counts(app) == (2, 2)
+
+
+def test_purge_rests_between_batches_as_asked(app, runner, aged, monkeypatch):
+    from futurisys.storage import retention
+
+    rests = []
+    monkeypatch.setattr(retention.time, "sleep", rests.append)
+    result = runner.invoke(args=["predictions", "purge", "--older-than", "90d", "--pause-ratio", "0"])
+    assert result.exit_code == 0 and rests == []
+    result = runner.invoke(
+        args=["predictions", "purge", "--older-than", "2h", "--pause-ratio", "2", "--batch-size", "1"]
+    )
+    assert result.exit_code == 0 and len(rests) == 1

@@ -45,7 +45,13 @@ class AgeParam(click.ParamType):
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=retention.BATCH_SIZE, show_default=True)
 @click.option("--in-background", is_flag=True, help="Hand the purge to the job engine and print its page's address.")
-def purge_command(age: timedelta, dry_run: bool, batch_size: int, in_background: bool) -> None:
+@click.option(
+    "--pause-ratio",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Rest this many times a batch's time after it [default: PURGE_PAUSE_RATIO, 1.0].",
+)
+def purge_command(age: timedelta, dry_run: bool, batch_size: int, in_background: bool, pause_ratio) -> None:
     """Delete the inputs older than AGE together with their predictions, a batch per transaction (legal holds kept)."""
     from futurisys.compliance.rights import held_among
 
@@ -67,6 +73,7 @@ def purge_command(age: timedelta, dry_run: bool, batch_size: int, in_background:
             batch_size=batch_size,
             progress=lambda done: click.echo(f"  {done.inputs} inputs deleted so far", err=True),
             held_among=held_among,
+            pause_ratio=current_app.config["PURGE_PAUSE_RATIO"] if pause_ratio is None else pause_ratio,
         )
     from futurisys.storage.db_check import shown
 
