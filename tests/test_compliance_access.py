@@ -10,6 +10,7 @@ from tests.support import counts, evaluate, logged_in, scalar
 WRITES = [
     ("POST", "/admin/conformite/salarie/drapeaux", {"reference": "MAT-1", "objection": "y"}),
     ("POST", "/admin/conformite/salarie/effacement", {"reference": "MAT-1", "confirm": "y"}),
+    ("POST", "/admin/conformite/salarie/rectification", {"reference": "MAT-1", "new_reference": "B", "confirm": "y"}),
     ("POST", "/admin/conformite/parametres", {"evaluation_months": "1", "journal_months": "6"}),
 ]
 READS = [
@@ -24,7 +25,12 @@ READS = [
 
 def urls(app, public_id: str, prediction_id: int, prefixes: tuple[str, ...]):
     """(method, URL) of every rule of the blueprints named by `prefixes`, from the URL map."""
-    values = {"<public_id>": public_id, "<int:prediction_id>": str(prediction_id), "<any(json, html):kind>": "json"}
+    values = {
+        "<public_id>": public_id,
+        "<int:prediction_id>": str(prediction_id),
+        "<any(json, html):kind>": "json",
+        "<job_id>": "inconnue",
+    }
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(prefixes):

@@ -122,6 +122,71 @@ def test_erasure_leaves_no_row_with_the_reference(app, client):
     assert unconfirmed.status_code == 422 and "Cochez la case" in unconfirmed.get_data(as_text=True).replace(NNBSP, " ")
 
 
+def references_in(app, table: str) -> list[str]:
+    with app.app_context():
+        return sorted(db.session.scalars(sa.text(f"SELECT employee_ref FROM {table} WHERE employee_ref IS NOT NULL")))
+
+
+def test_rectification_moves_every_row_to_the_right_reference_and_is_journaled(app, client):
+    seed(app, client)
+    rows_before = {table: references_in(app, table).count(REF) for table in ("inputs", "departures")}
+    rectified = "MAT-0099"
+    response = client.post(
+        "/admin/conformite/salarie/rectification", data={"reference": REF, "new_reference": rectified, "confirm": "y"}
+    )
+    assert response.status_code == 303
+    assert REF not in references_in(app, "inputs") + references_in(app, "departures")
+    assert {table: references_in(app, table).count(rectified) for table in rows_before} == rows_before
+    assert OTHER in references_in(app, "inputs")  # the other employee's line stays theirs
+    with app.test_request_context():
+        entries = db.session.scalars(
+            sa.select(journal.JournalEntry).where(journal.JournalEntry.action == "rectification")
+        ).all()
+        assert {entry.employee_key for entry in entries} == {journal.pseudonym(REF), journal.pseudonym(rectified)}
+        assert journal.verify() == []
+    file = client.post("/admin/conformite/salarie/dossier.json", data={"reference": rectified}).get_data(as_text=True)
+    assert "Échange prévu." in file  # the HR decision followed its evaluation to the right employee
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"new_reference": "MAT-0099"}, "Cochez la case pour confirmer la rectification."),
+        ({"new_reference": REF, "confirm": "y"}, "rien à rectifier"),
+        ({"new_reference": "pas une référence !", "confirm": "y"}, "référence"),
+    ],
+)
+def test_a_rectification_with_errors_shows_them_and_moves_nothing(app, client, data, message):
+    seed(app, client)
+    before = references_in(app, "inputs")
+    response = client.post("/admin/conformite/salarie/rectification", data={"reference": REF, **data})
+    assert response.status_code == 422 and message in response.get_data(as_text=True).replace(NNBSP, " ")
+    assert references_in(app, "inputs") == before
+
+
+def test_a_legal_hold_freezes_the_reference(app, client):
+    seed(app, client)
+    client.post("/admin/conformite/salarie/drapeaux", data={"reference": REF, "legal_hold": "y"})
+    response = client.post(
+        "/admin/conformite/salarie/rectification", data={"reference": REF, "new_reference": "MAT-0099", "confirm": "y"}
+    )
+    assert response.status_code == 409
+    assert "MAT-0099" not in references_in(app, "inputs")
+
+
+def test_rectifying_onto_an_employee_with_the_same_departure_is_refused(app, client):
+    seed(app, client)
+    other_path = evaluate(client, reference_salarie=OTHER)
+    assert (
+        client.post(f"{other_path}/depart", data={"date_depart": "2025-03-31", "motif": "demission"}).status_code == 303
+    )
+    response = client.post(
+        "/admin/conformite/salarie/rectification", data={"reference": REF, "new_reference": OTHER, "confirm": "y"}
+    )
+    assert response.status_code == 422 and "même date et de même motif" in response.get_data(as_text=True)
+    assert REF in references_in(app, "inputs")
+
+
 def restamp_all(app, hours: int) -> None:
     with app.app_context(), db.engine.begin() as connection:
         for table in ("inputs", "predictions"):

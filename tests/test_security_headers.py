@@ -117,8 +117,8 @@ def test_swagger_ui_works_under_the_policy(page, live_server):
     expect(page.locator('.opblock-summary-path[data-path="/predict"]')).to_be_visible()
     operation = page.locator(".opblock-post").filter(has=page.locator('.opblock-summary-path[data-path="/predict"]'))
     operation.locator(".opblock-summary").click()
-    operation.get_by_role("button", name="Try it out").click()
-    operation.get_by_role("button", name="Execute").click()
+    operation.get_by_role("button", name="Essayer", exact=True).click()
+    operation.get_by_role("button", name="Envoyer", exact=True).click()
     expect(operation.locator(".live-responses-table tbody .response-col_status")).to_have_text("200")
     assert violations == []
 

@@ -116,4 +116,15 @@ def erase_rows(connection, employee_ref: str) -> dict[str, int]:
     return removed
 
 
+def move_rows(connection, employee_ref: str, new_ref: str) -> dict[str, int]:
+    """Give every registered row of `employee_ref` the reference `new_ref`, in the caller's transaction."""
+    moved = {}
+    for entry in REGISTRY.values():
+        column = entry.table.c[entry.ref_column]
+        moved[entry.name] = connection.execute(
+            entry.table.update().where(column == employee_ref).values({entry.ref_column: new_ref})
+        ).rowcount
+    return moved
+
+
 FLAGS = EmployeeFlag.__table__

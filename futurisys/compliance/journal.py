@@ -46,6 +46,7 @@ ACTIONS = {
     "export": "Export CSV",
     "dossier": "Dossier du salarié",
     "effacement": "Effacement du salarié",
+    "rectification": "Rectification de la référence",
     "gel": "Gel juridique",
     "opposition": "Opposition",
     "decision": "Décision RH",
@@ -334,6 +335,7 @@ SELF_JOURNALED = frozenset(
         "compliance.employee_file",
         "compliance.flags",
         "compliance.erase",
+        "compliance.rectify",
         "compliance.settings_page",
         "oversight.decision",
     }

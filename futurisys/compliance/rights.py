@@ -9,7 +9,7 @@ from flask import current_app, request
 from flask_login import current_user
 
 from futurisys.compliance import journal
-from futurisys.compliance.employees import FLAGS, erase_rows
+from futurisys.compliance.employees import FLAGS, erase_rows, move_rows
 from futurisys.compliance.models import EmployeeFlag
 from futurisys.errors import error_response
 from futurisys.extensions import db
@@ -81,6 +81,32 @@ def refuse_held_deletion():
     if reference and flags_of(reference).legal_hold:
         return error_response(409, HOLD_MESSAGE)
     return None
+
+
+class RectificationRefused(Exception):
+    """A reference cannot be rectified as asked (the message says why, in French)."""
+
+
+def rectify_reference(employee_ref: str, new_ref: str) -> dict[str, int]:
+    """Rectification (GDPR art. 16) of rows filed under the wrong employee: every row of `employee_ref` moves to
+    `new_ref`, in one transaction, journaled under both pseudonyms. The flags stay with each pseudonym (they are
+    each person's own); a legal hold on either side freezes the rows.
+    """
+    if new_ref == employee_ref:
+        raise RectificationRefused("La nouvelle référence est celle d'aujourd'hui : rien à rectifier.")
+    if flags_of(employee_ref).legal_hold or flags_of(new_ref).legal_hold:
+        raise LegalHold(HOLD_MESSAGE)
+    db.session.rollback()
+    try:
+        with write_turn(current_app), db.engine.begin() as connection:
+            moved = move_rows(connection, employee_ref, new_ref)
+    except sa.exc.IntegrityError:
+        raise RectificationRefused(
+            f"{new_ref} a déjà un départ de même date et de même motif : supprimez le doublon d'abord."
+        ) from None
+    subjects = [journal.Subject(employee_ref), journal.Subject(new_ref)]
+    journal.record("rectification", subjects, {"lignes_rattachees": moved})
+    return moved
 
 
 def erase(employee_ref: str) -> dict[str, int]:

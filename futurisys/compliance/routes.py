@@ -88,6 +88,20 @@ class EraseForm(ReferenceForm):
     )
 
 
+class RectifyForm(ReferenceForm):
+    """Rectification: the rows filed under this reference belong to another employee."""
+
+    new_reference = StringField(
+        "Référence exacte du salarié",
+        [DataRequired("Indiquez la référence exacte."), *REFERENCE_VALIDATORS],
+        filters=[_strip],
+    )
+    confirm = BooleanField(
+        "Je confirme que ces lignes concernent le salarié de la référence exacte",
+        [DataRequired("Cochez la case pour confirmer la rectification.")],
+    )
+
+
 class DecisionForm(FlaskForm):
     """What HR decided after an evaluation."""
 
@@ -202,10 +216,22 @@ def employee():
     ref = form.reference.data
     file = files.build(ref)
     journal.record("dossier", [journal.Subject(ref)], {"vue": "synthese"})
-    flags = FlagsForm(formdata=None, reference=ref, **_flag_values(file))
+    return _employee_page(ref, file)
+
+
+def _employee_page(ref: str, file: dict, status: int = 200, **forms):
+    """The employee's summary with the admins' forms (flags, rectification, erasure), `forms` replacing defaults."""
+    defaults = {
+        "flags": FlagsForm(formdata=None, reference=ref, **_flag_values(file)),
+        "rectify": RectifyForm(formdata=None, reference=ref),
+        "erase": EraseForm(formdata=None, reference=ref),
+    }
     return render_template(
-        "compliance/employee.html", form=form, file=file, flags=flags, erase=EraseForm(formdata=None, reference=ref)
-    )
+        "compliance/employee.html",
+        form=ReferenceForm(formdata=None, reference=ref),
+        file=file,
+        **{**defaults, **forms},
+    ), status
 
 
 def _flag_values(file: dict) -> dict:
@@ -239,13 +265,30 @@ def flags():
         if bool(getattr(current, name)) != form[name].data:
             rights.set_flag(ref, name, form[name].data, current_user.username)
     flash("Gel juridique et opposition enregistrés.", "success")
-    return render_template(
-        "compliance/employee.html",
-        form=ReferenceForm(formdata=None, reference=ref),
-        file=files.build(ref),
-        flags=form,
-        erase=EraseForm(formdata=None, reference=ref),
+    return _employee_page(ref, files.build(ref), flags=form)
+
+
+@bp.post("/salarie/rectification")
+def rectify():
+    """Move the rows filed under a wrong reference to the right one (admins), unless a legal hold is set."""
+    form = RectifyForm()
+    if not form.validate():
+        ref = form.reference.data if not form.reference.errors else None
+        if not ref:
+            return render_template("compliance/employee.html", form=ReferenceForm(formdata=None), file=None), 422
+        return _employee_page(ref, files.build(ref), 422, rectify=form)
+    try:
+        moved = rights.rectify_reference(form.reference.data, form.new_reference.data)
+    except rights.LegalHold as exc:
+        abort(409, str(exc))
+    except rights.RectificationRefused as exc:
+        form.new_reference.errors = [str(exc)]
+        return _employee_page(form.reference.data, files.build(form.reference.data), 422, rectify=form)
+    flash(
+        f"Rectification enregistrée : {sum(moved.values())} ligne(s) rattachée(s) à {form.new_reference.data}.",
+        "success",
     )
+    return redirect(url_for("compliance.employee"), 303)
 
 
 @bp.post("/salarie/effacement")
@@ -254,15 +297,9 @@ def erase():
     form = EraseForm()
     if not form.validate():
         ref = form.reference.data if not form.reference.errors else None
-        file = files.build(ref) if ref else None
-        flags_form = FlagsForm(formdata=None, reference=ref, **_flag_values(file)) if file else None
-        return render_template(
-            "compliance/employee.html",
-            form=ReferenceForm(formdata=None, reference=ref),
-            file=file,
-            flags=flags_form,
-            erase=form,
-        ), 422
+        if not ref:
+            return render_template("compliance/employee.html", form=ReferenceForm(formdata=None), file=None), 422
+        return _employee_page(ref, files.build(ref), 422, erase=form)
     try:
         removed = rights.erase(form.reference.data)
     except rights.LegalHold as exc:
