@@ -113,6 +113,7 @@ def grow(engine, target: int) -> float:
         )
         # The copies land in days already counted (the app itself only ever writes today): count them all again.
         connection.execute(sa.text("DELETE FROM stats_refreshes"))
+        connection.execute(sa.text("DELETE FROM outcome_summaries"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("SET statement_timeout = 0"))
         connection.execute(sa.text("VACUUM ANALYZE inputs"))

@@ -43,6 +43,7 @@ USER_TABLES = (
     "prediction_daily_stats",
     "input_feature_daily_stats",
     "stats_refreshes",
+    "outcome_summaries",
 )
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

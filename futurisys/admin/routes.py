@@ -16,7 +16,7 @@ from futurisys.domain.explain import display_raw_value, display_value, drivers
 from futurisys.domain.risk import band_for
 from futurisys.domain.schema import FEATURE_NAMES, FEATURES, RAW_FIELDS
 from futurisys.extensions import db, model_store
-from futurisys.storage import stats
+from futurisys.storage import hooks, stats
 from futurisys.storage.models import Input, Prediction
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def delete(prediction_id: int):
     if not form.validate_on_submit():
         return render_template("admin/detail.html", form=form, **context), 422
     stats.discount(db.session.connection(), context["record"].id)  # the counted days stay equal to the rows
+    hooks.predictions_changed(db.session.connection(), context["record"].created_at)
     db.session.execute(sa.delete(Input).where(Input.id == context["record"].id))
     db.session.commit()
     log.info("prediction %d and its input deleted by user %d", prediction_id, current_user.id)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from futurisys.compliance.models import Decision, EmployeeFlag
 from futurisys.outcomes.models import Departure, DepartureChange
+from futurisys.storage import hooks
 from futurisys.storage.models import Input, Prediction
 
 
@@ -111,6 +112,7 @@ def erase_rows(connection, employee_ref: str) -> dict[str, int]:
     from futurisys.jobs.lots import forget_employee
 
     removed = {"fichiers_de_lots": forget_employee(connection, employee_ref)}  # lots whose files named them
+    hooks.predictions_changed(connection)
     for entry in REGISTRY.values():
         removed.update(entry.delete_where(connection, entry.table.c[entry.ref_column] == employee_ref))
     return removed
@@ -119,6 +121,7 @@ def erase_rows(connection, employee_ref: str) -> dict[str, int]:
 def move_rows(connection, employee_ref: str, new_ref: str) -> dict[str, int]:
     """Give every registered row of `employee_ref` the reference `new_ref`, in the caller's transaction."""
     moved = {}
+    hooks.predictions_changed(connection)
     for entry in REGISTRY.values():
         column = entry.table.c[entry.ref_column]
         moved[entry.name] = connection.execute(

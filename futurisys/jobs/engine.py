@@ -14,6 +14,7 @@ DELETE_OLD_FILES = "futurisys.jobs.delete_old_files"
 RUN_PURGE = "futurisys.jobs.run_purge"
 REFRESH_STATS = "futurisys.jobs.refresh_stats"
 APPLY_RETENTION = "futurisys.jobs.apply_retention"
+REFRESH_OUTCOMES = "futurisys.jobs.refresh_outcomes"
 #: The task that runs each kind of job (what the recovery task sends again).
 TASK_OF_KIND = {"lot": RUN_LOT, "purge": RUN_PURGE}
 
@@ -69,6 +70,7 @@ def celery_init_app(app) -> Celery:
             # `retention apply` do by hand, each in bounded batches.
             "refresh-daily-stats": {"task": REFRESH_STATS, "schedule": _every(config["STATS_REFRESH_EVERY"])},
             "apply-retention": {"task": APPLY_RETENTION, "schedule": _every(config["RETENTION_APPLY_EVERY"])},
+            "refresh-outcome-summaries": {"task": REFRESH_OUTCOMES, "schedule": _every(config["STATS_REFRESH_EVERY"])},
         },
     )
     app.extensions["celery"] = celery

@@ -6,7 +6,15 @@ from celery import shared_task
 from flask import current_app
 
 from futurisys.jobs import lots, purges, runs
-from futurisys.jobs.engine import APPLY_RETENTION, DELETE_OLD_FILES, RECOVER, REFRESH_STATS, RUN_LOT, RUN_PURGE
+from futurisys.jobs.engine import (
+    APPLY_RETENTION,
+    DELETE_OLD_FILES,
+    RECOVER,
+    REFRESH_OUTCOMES,
+    REFRESH_STATS,
+    RUN_LOT,
+    RUN_PURGE,
+)
 
 
 @shared_task(name=RUN_LOT)
@@ -48,3 +56,11 @@ def apply_retention() -> dict:
     from futurisys.compliance import retention
 
     return retention.apply()
+
+
+@shared_task(name=REFRESH_OUTCOMES)
+def refresh_outcomes() -> int:
+    """Summarise the months « Performance réelle » reads (each version, each horizon); how many were."""
+    from futurisys.outcomes.performance import refresh_summaries
+
+    return refresh_summaries()

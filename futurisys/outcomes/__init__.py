@@ -13,11 +13,15 @@ def init_app(app) -> None:
     from futurisys.extensions import csrf
     from futurisys.outcomes import api, performance, views  # noqa: F401  (performance: a page of views.admin_bp)
     from futurisys.outcomes.kinds import DEFAULT_VOLUNTARY, voluntary_kinds
+    from futurisys.outcomes.summaries import forget_changed
+    from futurisys.storage.hooks import PREDICTIONS_CHANGED
 
     app.config.setdefault(
         "OUTCOMES_VOLUNTARY_KINDS", os.environ.get("OUTCOMES_VOLUNTARY_KINDS") or ",".join(DEFAULT_VOLUNTARY)
     )
     voluntary_kinds(app.config["OUTCOMES_VOLUNTARY_KINDS"])  # a mistyped type stops the boot, not a page
+    if forget_changed not in PREDICTIONS_CHANGED:
+        PREDICTIONS_CHANGED.append(forget_changed)
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(views.hr_bp)

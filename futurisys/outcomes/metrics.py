@@ -52,12 +52,17 @@ def roc_auc(target: np.ndarray, proba: np.ndarray) -> Estimate:
         return Estimate(None, None, None, len(target))
     ranks = rankdata(proba)
     auc = (ranks[target == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+    return hanley_mcneil(float(auc), positives, negatives)
+
+
+def hanley_mcneil(auc: float, positives: int, negatives: int) -> Estimate:
+    """A ROC AUC with the Hanley & McNeil (1982) 95 % interval."""
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
     variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (
         positives * negatives
     )
     half = Z * math.sqrt(max(variance, 0.0))
-    return Estimate(float(auc), max(0.0, auc - half), min(1.0, auc + half), len(target))
+    return Estimate(float(auc), max(0.0, auc - half), min(1.0, auc + half), positives + negatives)
 
 
 def brier(target: np.ndarray, proba: np.ndarray) -> Estimate:
@@ -73,10 +78,15 @@ def brier(target: np.ndarray, proba: np.ndarray) -> Estimate:
 
 def calibration_error(target: np.ndarray, proba: np.ndarray, seed: int = 0) -> Estimate:
     """The expected calibration error (the model card's bins) and a bootstrap interval redrawn bin by bin."""
-    n = len(target)
+    if len(target) == 0:
+        return NONE
+    return calibration_from_bins(reliability(target, proba)["bins"], len(target), seed)
+
+
+def calibration_from_bins(bins: list[dict], n: int, seed: int = 0) -> Estimate:
+    """The calibration error of `n` records from their reliability bins, with the bin-by-bin bootstrap interval."""
     if n == 0:
         return NONE
-    bins = reliability(target, proba)["bins"]
     value = sum(b["n"] / n * abs(b["mean_proba"] - b["observed_rate"]) for b in bins)
     sizes = np.array([b["n"] for b in bins])
     means = np.array([b["mean_proba"] for b in bins])

@@ -55,3 +55,26 @@ class DepartureChange(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"action IN ({', '.join(repr(a) for a in ACTIONS)})", name="ck_departure_changes_action"),
     )
+
+
+class OutcomeSummary(db.Model):
+    """What « Performance réelle » needs of one month of a version's predictions, for one horizon and one set of
+    voluntary exit types: counts and sums by outcome, and for a matured month the histogram its figures come from.
+
+    Not a copy of any outcome: a cache of a month's aggregate, forgotten whenever what it rests on changes (a
+    departure recorded, corrected or removed; predictions deleted), recomputed from the rows. A matured month stays
+    valid; a month still maturing is valid for the UTC day it was computed on; the current month is never stored.
+    """
+
+    __tablename__ = "outcome_summaries"
+    id = sa.Column(sa.Integer, primary_key=True)
+    model_version = sa.Column(sa.String(64), nullable=False)
+    horizon = sa.Column(sa.SmallInteger, nullable=False)
+    kinds = sa.Column(sa.String(255), nullable=False)
+    month = sa.Column(sa.Date, nullable=False, index=True)
+    mature = sa.Column(sa.Boolean, nullable=False)
+    valid_on = sa.Column(sa.Date, nullable=False)
+    data = sa.Column(sa.JSON, nullable=False)
+    __table_args__ = (
+        sa.UniqueConstraint("model_version", "horizon", "kinds", "month", name="uq_outcome_summaries_key"),
+    )

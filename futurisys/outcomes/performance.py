@@ -13,13 +13,13 @@ from futurisys.admin.insights import _reliability_chart
 from futurisys.admin.queries import model_versions
 from futurisys.domain import formatting
 from futurisys.extensions import db, model_store
-from futurisys.outcomes import clock, report
+from futurisys.outcomes import clock, report, summaries
 from futurisys.outcomes.charts import cohort_chart
 from futurisys.outcomes.horizon import DEFAULT_HORIZON, HORIZONS, STATUS_LABELS
 from futurisys.outcomes.kinds import label, voluntary_kinds
 from futurisys.outcomes.metrics import MIN_DEPARTURES
 from futurisys.outcomes.views import admin_bp
-from futurisys.storage.models import Prediction
+from futurisys.storage.sqlite_writes import write_turn
 
 #: The figures of a cohort, in the page's order: key, French name, what it says.
 FIGURES = (
@@ -43,7 +43,6 @@ FIGURES = (
     ),
 )
 PROPORTIONS = {"recall", "precision", "top_precision"}
-INLINE_MAX_PREDICTIONS = 200_000
 
 
 class PerformanceForm(FlaskForm):
@@ -96,15 +95,14 @@ def realised_figures(version: str | None = None, horizon: int = DEFAULT_HORIZON)
         if state.predictor is None:
             return None
         version = state.predictor.version
-    # The card and the dashboard must answer within the statement timeout whatever the history: past this many
-    # predictions they only link to the page (bench/outcomes_page.py: about 1 s at 100,000 on 2 busy cores).
-    stored = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Prediction).where(Prediction.model_version == version)
-    )
-    if stored > current_app.config.get("OUTCOMES_INLINE_MAX_PREDICTIONS", INLINE_MAX_PREDICTIONS):
-        return {"version": version, "horizon": horizon, "rows": [], "departures": 0, "n": 0, "too_many": stored}
     voluntary = voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
-    built = report.build(db.session, version, horizon, clock.now(), voluntary)
+    # The card and the dashboard answer fast whatever the history: months not summarised within a small part of
+    # the page's budget are left to the job engine, and the card says so rather than show partial figures.
+    budget = page_budget() * current_app.config.get("OUTCOMES_CARD_BUDGET_SHARE", 0.3)
+    built = report.build(db.session, version, horizon, clock.now(), voluntary, save=save, budget_s=budget)
+    if built.pending_months:
+        refresh_later()
+        return {"version": version, "horizon": horizon, "rows": [], "departures": 0, "n": 0, "pending": True}
     if built.overall is None:
         return {"version": version, "horizon": horizon, "rows": [], "departures": 0, "n": 0}
     cv = (
@@ -133,6 +131,47 @@ def realised_figures(version: str | None = None, horizon: int = DEFAULT_HORIZON)
     }
 
 
+def page_budget() -> float:
+    """Seconds a page may spend summarising months; the rest is left to the job engine."""
+    return float(current_app.config.get("OUTCOMES_PAGE_BUDGET", 1.0))
+
+
+def save(version: str, horizon: int, kinds: str, month, mature: bool, on, summary) -> None:
+    """report.Save: store a month's summary in a transaction of its own (a page loaded twice at once keeps one)."""
+    try:
+        with write_turn(current_app), db.engine.begin() as connection:
+            summaries.save(connection, version, horizon, kinds, month, mature, on, summary)
+    except sa.exc.IntegrityError:
+        pass  # another request stored the same month meanwhile: its summary is as good
+
+
+def refresh_later() -> None:
+    """Ask the job engine to summarise what a page left (best effort: the hourly task does it anyway)."""
+    from futurisys.jobs.engine import REFRESH_OUTCOMES
+
+    try:
+        current_app.extensions["celery"].send_task(REFRESH_OUTCOMES)
+    except Exception:  # noqa: BLE001 — broker unreachable: the beat's hourly run summarises them
+        pass
+
+
+def refresh_summaries() -> int:
+    """Summarise every month of every version and horizon not validly summarised yet; how many months were."""
+    voluntary = voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
+    done = []
+
+    def counting_save(*args) -> None:
+        done.append(args[3])
+        save(*args)
+
+    for version in model_versions():
+        for horizon in HORIZONS:
+            report.build(db.session, version, horizon, clock.now(), voluntary, save=counting_save)
+            db.session.rollback()
+    db.session.remove()
+    return len(done)
+
+
 @admin_bp.get("/performance")
 def performance():
     """Per model version: matured monthly cohorts with their realised figures, expected ones dashed beside."""
@@ -147,7 +186,11 @@ def performance():
         return render_template("outcomes/performance.html", form=form, built=None, versions=versions)
     horizon = int(form.horizon.data or DEFAULT_HORIZON)
     voluntary = voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
-    built = report.build(db.session, form.version.data, horizon, clock.now(), voluntary)
+    built = report.build(
+        db.session, form.version.data, horizon, clock.now(), voluntary, save=save, budget_s=page_budget()
+    )
+    if built.pending_months:
+        refresh_later()
     return render_template(
         "outcomes/performance.html",
         form=form,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from futurisys.extensions import db
-from futurisys.outcomes import clock
+from futurisys.outcomes import clock, summaries
 from futurisys.outcomes.kinds import parse_kind
 from futurisys.outcomes.models import Departure, DepartureChange
 from futurisys.storage.models import EMPLOYEE_REF_LENGTH
@@ -174,6 +174,8 @@ def _insert(unique: list[NewDeparture], source: str, actor: Actor, sent: int) ->
                 for departure_id, item in zip(ids, chunk, strict=True)
             ],
         )
+    if new:  # the months whose horizon holds one of them are summarised again
+        summaries.forget_around_departure(connection, min(item.departure_date for item in new))
     db.session.commit()
     return Recorded(created=len(new), known=sent - len(new))
 
@@ -224,6 +226,7 @@ def correct(departure: Departure, fixed: NewDeparture, actor: Actor) -> bool:
     )
     if clash is not None:
         raise Conflict("Ce départ (même référence, même date, même type) est déjà enregistré.")
+    summaries.forget_around_departure(db.session.connection(), min(departure.departure_date, fixed.departure_date))
     departure.employee_ref, departure.departure_date, departure.kind = (
         fixed.employee_ref,
         fixed.departure_date,
@@ -238,5 +241,6 @@ def correct(departure: Departure, fixed: NewDeparture, actor: Actor) -> bool:
 def remove(departure: Departure, actor: Actor) -> None:
     """Delete `departure`; its history keeps its last values, who removed it and when."""
     db.session.add(_history(departure, "suppression", actor, _values(departure)))
+    summaries.forget_around_departure(db.session.connection(), departure.departure_date)
     db.session.delete(departure)
     db.session.commit()

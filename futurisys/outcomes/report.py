@@ -1,9 +1,11 @@
 """« Performance réelle » of one model version: matured monthly cohorts, their realised figures and what a calibrated
-model would have given, from two queries over the outcome subquery (no Flask here)."""
+model would have given, from monthly summaries of the outcome subquery (outcomes/summaries.py; no Flask here)."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -11,18 +13,19 @@ import numpy as np
 import sqlalchemy as sa
 
 from futurisys.domain.schema import LEAVES
-from futurisys.ml.fairness import reliability
 from futurisys.outcomes import metrics
+from futurisys.outcomes.clock import as_utc, month_start, shift_months
 from futurisys.outcomes.horizon import (
     CENSURE,
     EN_ATTENTE,
     PARTI,
     RESTE,
     SANS_REFERENCE,
-    cohort_date,
     first_immature_month,
     outcomes,
 )
+from futurisys.outcomes.summaries import Summary, kinds_key, stored
+from futurisys.storage.models import Prediction
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Report:
     overall_expected: dict[str, float | None]
     overall_departures: int
     reliability_bins: list[dict]
+    pending_months: list[date] = field(default_factory=list)  # not summarised within the page's time budget
 
     @property
     def mature_cohorts(self) -> list[Cohort]:
@@ -71,84 +75,99 @@ class Report:
         return [c for c in self.cohorts if c.mature]
 
 
-#: Memory PostgreSQL may sort and hash the report's rows in (the default 4 MB spills 100,000 rows to disk).
+#: Memory PostgreSQL may sort and hash a month's rows in (the default 4 MB spills 100,000 rows to disk).
 REPORT_WORK_MEM = "64MB"
+#: Called with (version, horizon, kinds, month, mature, valid_on, summary) for each month summarised afresh.
+Save = Callable[[str, int, str, date, bool, date, Summary], None]
 
 
-def build(session, version: str, horizon: int, now: datetime, voluntary) -> Report:
-    """The report of `version` over `horizon` months as of `now`.
-
-    Two queries, each over its own months: the matured ones give their counted rows (for exact figures), the
-    others only their sums by outcome (for the maturity bar and the figures expected under calibration).
-    """
+def month_summary(session, version: str, horizon: int, now: datetime, voluntary, month: date) -> Summary:
+    """One month's summary, from its counted rows (one query over that month's predictions only)."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
-    limit = datetime.combine(first_immature_month(now, horizon), datetime.min.time(), tzinfo=UTC)
-    cohorts: dict[date, Cohort] = {}
-    maturity: dict[str, int] = defaultdict(int)
+    since = datetime.combine(month, datetime.min.time(), tzinfo=UTC)
+    rows = outcomes(dialect, horizon, now, voluntary, model_version=version, since=since, until=shift_months(since, 1))
+    found = session.execute(sa.select(rows.c.status, rows.c.proba, rows.c.label).where(rows.c.counted)).all()
+    statuses = np.array([r[0] for r in found], dtype=object)
+    proba = np.fromiter((r[1] for r in found), dtype=np.float64, count=len(found))
+    flags = np.array([r[2] == LEAVES for r in found], dtype=bool)
+    return Summary.of_rows(statuses, proba, flags)
 
-    recent = outcomes(dialect, horizon, now, voluntary, model_version=version, since=limit)
-    flagged = sa.case((recent.c.label == LEAVES, 1), else_=0)
-    grouped = session.execute(
-        sa.select(
-            recent.c.cohort,
-            recent.c.status,
-            sa.func.count(),
-            sa.func.sum(recent.c.proba),
-            sa.func.sum(flagged),
-            sa.func.sum(recent.c.proba * flagged),
-            sa.func.sum(recent.c.proba * (1 - recent.c.proba)),
+
+def months_of(session, version: str) -> list[date]:
+    """Every month from the version's first prediction to its last (two index probes)."""
+    first, last = session.execute(
+        sa.select(sa.func.min(Prediction.created_at), sa.func.max(Prediction.created_at)).where(
+            Prediction.model_version == version
         )
-        .where(recent.c.counted)
-        .group_by(recent.c.cohort, recent.c.status)
-    ).all()
-    pending: dict[date, metrics.Sums] = defaultdict(lambda: metrics.ZERO)
-    for month, status, n, sum_p, n_flagged, sum_p_flagged, sum_pq in grouped:
-        month = cohort_date(month)
-        cohorts.setdefault(month, Cohort(month, mature=False)).counts[status] = n
-        maturity[status] += n
-        if status != SANS_REFERENCE:
-            pending[month] += metrics.Sums(n, float(sum_p), int(n_flagged), float(sum_p_flagged), float(sum_pq))
-    for month, total in pending.items():
-        cohorts[month].expected = metrics.expected(total)
+    ).one()
+    if first is None:
+        return []
+    months, month, end = [], month_start(first), month_start(last)
+    while month <= end:
+        months.append(month)
+        month = shift_months(month, 1)
+    return months
 
-    matured = outcomes(dialect, horizon, now, voluntary, model_version=version, until=limit)
-    rows = session.execute(
-        sa.select(matured.c.cohort, matured.c.status, matured.c.proba, matured.c.label).where(matured.c.counted)
-    ).all()
-    ordinals: dict = {}
-    months = np.fromiter(
-        (ordinals.get(r[0]) or ordinals.setdefault(r[0], cohort_date(r[0]).toordinal()) for r in rows),
-        dtype=np.int64,
-        count=len(rows),
-    )
-    statuses = np.array([r[1] for r in rows], dtype=object)
-    proba = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    flags = np.array([r[3] == LEAVES for r in rows], dtype=bool)
-    known = (statuses == PARTI) | (statuses == RESTE)  # censored and unreferenced rows have no outcome to score
-    for ordinal in np.unique(months):
-        inside = months == ordinal
-        cohort = cohorts.setdefault(date.fromordinal(int(ordinal)), Cohort(date.fromordinal(int(ordinal)), True))
-        found, counts = np.unique(statuses[inside], return_counts=True)
-        cohort.counts = {str(s): int(n) for s, n in zip(found, counts, strict=True)}
-        for status, n in cohort.counts.items():
+
+def build(
+    session, version: str, horizon: int, now: datetime, voluntary, *, save: Save | None = None, budget_s=None
+) -> Report:
+    """The report of `version` over `horizon` months as of `now`, from monthly summaries.
+
+    A stored summary is used while valid (a matured month's for good, a maturing month's on the day it was made;
+    the current month is always read afresh); the others are computed from their rows and handed to `save`. With
+    `budget_s`, months left once that many seconds are spent are listed in `pending_months`, not computed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    kinds, today, current = kinds_key(voluntary), as_utc(now).date(), month_start(now)
+    limit = first_immature_month(now, horizon)
+    cached = stored(session.connection(), version, horizon, kinds)
+    started = time.perf_counter()
+    by_month: dict[date, Summary] = {}
+    pending: list[date] = []
+    for month in months_of(session, version):
+        mature = month < limit
+        hit = cached.get(month)
+        if hit is not None and month != current and hit[0] == mature and (mature or hit[1] == today):
+            by_month[month] = hit[2]
+            continue
+        if budget_s is not None and time.perf_counter() - started >= budget_s:
+            pending.append(month)
+            continue
+        by_month[month] = month_summary(session, version, horizon, now, voluntary, month)
+        if save is not None and month != current:
+            save(version, horizon, kinds, month, mature, today, by_month[month])
+    return _report(version, horizon, now, limit, by_month, pending)
+
+
+def _report(version, horizon, now, limit, by_month: dict[date, Summary], pending: list[date]) -> Report:
+    cohorts, maturity, matured = [], defaultdict(int), Summary()
+    for month, summary in sorted(by_month.items()):
+        if not summary.counts:
+            continue
+        mature = month < limit
+        cohort = Cohort(month, mature, counts=dict(summary.counts))
+        for status, n in summary.counts.items():
             maturity[status] += n
-        scored = inside & known
-        if scored.any():
-            target = (statuses[scored] == PARTI).astype(np.int8)
-            cohort.realised = metrics.realised(target, proba[scored], flags[scored])
-            cohort.expected = metrics.expected_from_rows(proba[scored], flags[scored])
-    target, proba, flags = (statuses[known] == PARTI).astype(np.int8), proba[known], flags[known]
-    overall = metrics.realised(target, proba, flags) if len(target) else None
+        if mature:
+            matured = matured + summary
+            cohort.realised = summary.realised()
+            if cohort.realised is not None:
+                cohort.expected = metrics.expected(summary.scored, summary.top_mean())
+        else:
+            cohort.expected = metrics.expected(summary.referenced)
+        cohorts.append(cohort)
+    overall = matured.realised()
     return Report(
         version=version,
         horizon=horizon,
         now=now,
-        cohorts=sorted(cohorts.values(), key=lambda c: c.month),
+        cohorts=cohorts,
         maturity={s: maturity.get(s, 0) for s in (EN_ATTENTE, PARTI, RESTE, CENSURE, SANS_REFERENCE)},
         overall=overall,
-        overall_expected=metrics.expected_from_rows(proba, flags) if len(target) else {},
-        overall_departures=int(target.sum()),
-        reliability_bins=reliability(target, proba)["bins"] if len(target) else [],
+        overall_expected=metrics.expected(matured.scored, matured.top_mean()) if overall else {},
+        overall_departures=matured.departures,
+        reliability_bins=matured.reliability_bins() if overall else [],
+        pending_months=pending,
     )

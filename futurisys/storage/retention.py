@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from futurisys.storage import stats
+from futurisys.storage import hooks, stats
 from futurisys.storage.db_timeouts import limit_statements, maintenance
 from futurisys.storage.models import Input, Prediction
 from futurisys.storage.sqlite_writes import write_turn
@@ -112,4 +112,5 @@ def purge_older_than(
             with write_turn(current_app), engine.begin() as connection:
                 limit_statements(connection, statement_seconds)
                 stats.forget_before(connection, cutoff)
+                hooks.predictions_changed(connection, cutoff)
     return PurgeResult(n_inputs, n_predictions)
