@@ -127,3 +127,5 @@ class Config:
     # A purge rests this many times as long as its last batch took, between batches: the database keeps serving
     # /predict while millions of rows go (0: no rest, as fast as possible).
     PURGE_PAUSE_RATIO = float(os.environ.get("PURGE_PAUSE_RATIO", 1.0))
+    # Seconds « Performance réelle » may spend summarising months; what is left goes to the job engine.
+    OUTCOMES_PAGE_BUDGET = _seconds("OUTCOMES_PAGE_BUDGET", 1.0)

@@ -18,7 +18,7 @@ from tests.support import counts, evaluate, form_data, login, make_app, make_use
 
 def field_block(html: str, name: str) -> str:
     """The HTML of the field `name` (from its wrapper to the next field), entities unescaped."""
-    start = html.index(f'name="{name}"')
+    start = html.index(f'id="{name}"')  # the visible field (hidden copies carry no id)
     start = max(html.rfind('<div class="field', 0, start), html.rfind('<fieldset class="field', 0, start))
     end = min(
         i

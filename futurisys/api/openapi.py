@@ -67,6 +67,15 @@ DETAILS_PARAMETER = {
     "schema": {"type": "boolean", "default": False},
     "description": "Ajoute les identifiants stockés, la version du modèle, le seuil et les facteurs.",
 }
+RECOMMENDATIONS_PARAMETER = {
+    "name": "recommendations",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 5, "default": 0},
+    "description": "« Que faire ? » : ajoute `Recommandations`, les N changements des leviers (catalogue des "
+    "leviers) qui baissent le plus le risque et la combinaison la moins coûteuse sous le seuil d'alerte, calculés "
+    "exactement par le modèle ; ce que le modèle prédirait, pas un effet garanti.",
+}
 REPLAYED_HEADER = {
     "Idempotent-Replayed": {
         "description": "« true » quand la réponse est celle d'une requête précédente de même Idempotency-Key.",
@@ -169,7 +178,7 @@ def _paths(config, prediction: dict, ready: dict) -> dict:
                 {"200": {**predicted, "headers": REPLAYED_HEADER}, **_errors(400, 401, 409, 413, 415, 422, 503)},
                 tag="Prediction",
                 security=security,
-                parameters=[DETAILS_PARAMETER, IDEMPOTENCY_PARAMETER],
+                parameters=[DETAILS_PARAMETER, RECOMMENDATIONS_PARAMETER, IDEMPOTENCY_PARAMETER],
                 requestBody={
                     "required": True,
                     "content": {"application/json": {"schema": ref("PredictionRequest"), "examples": body_examples}},

@@ -176,6 +176,12 @@ def response_schemas(example_prediction: dict) -> dict:
             {
                 "Prediction": {"type": "string", "enum": list(schema.CLASS_LABELS.values())},
                 "Probabilite_depart": PROBABILITY,
+                "Recommandations": {
+                    "type": "object",
+                    "description": "Avec ?recommendations=N : changements simples (`changements_simples`), "
+                    "combinaison la moins coûteuse sous le seuil (`combinaison`, ou null), sinon le plus bas atteint "
+                    "(`meilleur_possible`) et les contraintes qui l'empêchent, et l'avertissement à afficher.",
+                },
             },
             examples=[example_prediction],
         ),

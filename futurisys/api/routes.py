@@ -61,12 +61,23 @@ def _details_flag() -> bool:
     return value in ("true", "1")
 
 
+def _recommendations_count() -> int:
+    """The `recommendations` query parameter: how many single changes « Que faire ? » lists (0 to 5, 0 if absent)."""
+    from futurisys.recourse.catalogue import MAX_RECOMMENDATIONS
+
+    value = request.args.get("recommendations", "0").strip()
+    if not value.isdigit() or int(value) > MAX_RECOMMENDATIONS:
+        abort(400, f"Paramètre recommendations invalide : un entier de 0 à {MAX_RECOMMENDATIONS} attendu.")
+    return int(value)
+
+
 @bp.post("/predict", strict_slashes=False)
 @idempotency.idempotent
 def predict():
     """Score one employee, given as the original 30 features or as a raw HR record."""
     started = time.perf_counter()
     with_details = _details_flag()
+    recommendations = _recommendations_count()
     payload = read_json()
     if not isinstance(payload, dict):
         return error_response(422, "Un objet JSON est attendu.", {"_body": ["Un objet JSON est attendu."]})
@@ -74,7 +85,7 @@ def predict():
     features, raw, errors = validate_payload(payload)
     if errors:
         return error_response(422, "Données invalides.", errors)
-    rebuild = partial(_stored_answer, predictor, with_details)
+    rebuild = partial(_stored_answer, predictor, with_details, recommendations)
     replay = idempotency.prepare(rebuild)
     if replay is not None:
         return replay
@@ -93,11 +104,14 @@ def predict():
     )
     if replay is not None:
         return replay
-    return jsonify(_answer(predictor, stored, features, raw, with_details))
+    return jsonify(_answer(predictor, stored, features, raw, with_details, recommendations))
 
 
-def _answer(predictor, stored: StoredPrediction, features: dict, raw: dict | None, with_details: bool) -> dict:
-    """The body of /predict's 200 (with the ids, version, threshold and drivers when details are asked)."""
+def _answer(
+    predictor, stored: StoredPrediction, features: dict, raw: dict | None, with_details: bool, recommendations: int = 0
+) -> dict:
+    """The body of /predict's 200 (with the ids, version, threshold and drivers when details are asked, and
+    « Que faire ? » when recommendations are)."""
     body = {"Prediction": stored.score.label, "Probabilite_depart": stored.score.proba}
     if with_details:
         body.update(
@@ -108,16 +122,20 @@ def _answer(predictor, stored: StoredPrediction, features: dict, raw: dict | Non
             shape="raw" if raw is not None else "features",
             drivers=drivers(predictor, features),
         )
+    if recommendations:
+        from futurisys.recourse.catalogue import as_json, proposals
+
+        body["Recommandations"] = as_json(proposals(predictor, features, raw, recommendations))
     return body
 
 
-def _stored_answer(predictor, with_details: bool, row) -> dict:
+def _stored_answer(predictor, with_details: bool, recommendations: int, row) -> dict:
     """/predict's 200 again, from the rows a first request with the same key stored."""
     stored = StoredPrediction(
         Score(row.prediction_proba, row.prediction_label), row.id, row.input_id, row.model_version, row.threshold
     )
     features = {name: row._mapping[name] for name in FEATURE_NAMES}
-    return _answer(predictor, stored, features, row.raw_record, with_details)
+    return _answer(predictor, stored, features, row.raw_record, with_details, recommendations)
 
 
 @bp.get("/health")

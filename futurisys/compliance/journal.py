@@ -319,6 +319,7 @@ UNJOURNALED: dict[str, str] = {
     "compliance.annex": "document tiré des paramètres",
     "outcomes_admin.departures_template": "modèle de fichier vide",
     "outcomes_admin.performance": "agrégats par cohorte",
+    "recourse.catalogue": "catalogue des leviers, sans donnée d'un salarié",
     "admin.purges": "liste des purges (dates et nombres, sans donnée d'un salarié)",
     "admin.request_purge": "la purge est faite par le moteur de tâches, qui écrit l'entrée « purge » à sa fin",
     "admin.purge": "avancement d'une purge en nombres",
@@ -336,6 +337,7 @@ SELF_JOURNALED = frozenset(
         "compliance.flags",
         "compliance.erase",
         "compliance.rectify",
+        "recourse.save_lever",
         "compliance.settings_page",
         "oversight.decision",
     }

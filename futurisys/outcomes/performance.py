@@ -133,7 +133,7 @@ def realised_figures(version: str | None = None, horizon: int = DEFAULT_HORIZON)
 
 def page_budget() -> float:
     """Seconds a page may spend summarising months; the rest is left to the job engine."""
-    return float(current_app.config.get("OUTCOMES_PAGE_BUDGET", 1.0))
+    return float(current_app.config["OUTCOMES_PAGE_BUDGET"])
 
 
 def save(version: str, horizon: int, kinds: str, month, mature: bool, on, summary) -> None:
