@@ -108,3 +108,25 @@ def test_the_catalogue_is_for_admins_only(app, client):
     logged_in(app, client, "hr")
     assert client.get("/admin/leviers/").status_code == 403
     assert client.post("/admin/leviers/nb_formations_suivies", data={}).status_code == 403
+
+
+def test_a_proposal_marked_action_engagee_is_stored_shown_journaled_and_erased_with_the_employee(app, client, db):
+    logged_in(app, client, "hr")
+    path = evaluate(client, reference_salarie="MAT-0042")
+    answer = client.post(f"{path}/actions", data={"proposition": "seul-1"})
+    assert answer.status_code == 303
+    page = text(client.get(path))
+    assert "Actions engagées" in page and "Action engagée enregistrée." in page
+    assert "Action engagée" in text(client.get("/evaluations"))
+    assert db.session.scalar(sa.text("SELECT count(*) FROM engaged_actions")) == 1
+    assert db.session.scalar(sa.text("SELECT count(*) FROM access_journal WHERE action = 'action_engagee'")) == 1
+    stale = client.post(f"{path}/actions", data={"proposition": "seul-9"})
+    assert stale.status_code == 303 and "rechargez-la" in text(client.get(path))
+    db.session.rollback()
+    client.post("/deconnexion")
+    logged_in(app, client, "admin")
+    file = client.post("/admin/conformite/salarie/dossier.json", data={"reference": "MAT-0042"}).get_json()
+    assert len(file["tables"]["engaged_actions"]) == 1  # the employee's file holds it
+    erased = client.post("/admin/conformite/salarie/effacement", data={"reference": "MAT-0042", "confirm": "y"})
+    assert erased.status_code == 303
+    assert db.session.scalar(sa.text("SELECT count(*) FROM engaged_actions")) == 0

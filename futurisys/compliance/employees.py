@@ -6,7 +6,7 @@ employee's file, the erasure and the retention runs then cover it with no change
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -65,6 +65,13 @@ REGISTRY: dict[str, EmployeeTable] = {}
 def register(entry: EmployeeTable) -> None:
     """Add (or replace, by name) a table holding an employee reference."""
     REGISTRY[entry.name] = entry
+
+
+def add_child(name: str, child: sa.Table, column: str) -> None:
+    """Another package's table whose rows belong to the rows of the registered table `name` (file, erasure)."""
+    entry = REGISTRY[name]
+    if all(table is not child for table, _ in entry.children):
+        REGISTRY[name] = replace(entry, children=((child, column), *entry.children))
 
 
 register(

@@ -11,7 +11,11 @@ from futurisys.recourse import models  # noqa: F401 — the table, for the metad
 
 def init_app(app) -> None:
     """Register the catalogue page and the template helper of the evaluation page."""
-    from futurisys.recourse.views import bp, proposals_for
+    from futurisys.compliance.employees import add_child
+    from futurisys.recourse.models import EngagedAction
+    from futurisys.recourse.views import bp, engaged_among, hr_bp, proposals_for
 
+    add_child("inputs", EngagedAction.__table__, "input_id")  # in the employee's file, gone with an erasure
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(recourse_for=proposals_for)
+    app.register_blueprint(hr_bp)
+    app.jinja_env.globals.update(recourse_for=proposals_for, engaged_among=engaged_among)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -11,12 +12,15 @@ from wtforms.validators import InputRequired, NumberRange
 from futurisys.admin.forms import FrenchMeta
 from futurisys.auth.access import refuse_unless_role
 from futurisys.domain.schema import raw_field
-from futurisys.extensions import model_store
+from futurisys.extensions import db, model_store
 from futurisys.ml.recourse import CAVEAT, DIRECTIONS, LEVERS, LeverError, LeverRule
 from futurisys.recourse import catalogue
+from futurisys.recourse.models import EngagedAction
 from futurisys.web.forms import WhatIfForm
 
 bp = Blueprint("recourse", __name__, url_prefix="/admin/leviers")
+#: HR's side: marking a proposal « action engagée » on an evaluation.
+hr_bp = Blueprint("recourse_hr", __name__)
 
 
 @bp.before_request
@@ -80,6 +84,74 @@ def save_lever(name: str):
     return redirect(url_for("recourse.catalogue"), 303)
 
 
+@hr_bp.before_request
+def _hr_staff_only():
+    return refuse_unless_role("hr", "admin")
+
+
+class EngageForm(FlaskForm):
+    """Which proposal was acted on: its position on the page (« seul-1 », « combinaison »…)."""
+
+    class Meta(FrenchMeta):
+        pass
+
+    proposition = HiddenField(validators=[InputRequired()])
+
+
+def _proposal_at(recourse: dict, key: str):
+    if key.startswith("seul-") and key[5:].isdigit() and 1 <= int(key[5:]) <= len(recourse["singles"]):
+        return recourse["singles"][int(key[5:]) - 1]["proposal"]
+    entry = {"combinaison": recourse["combination"], "meilleur": recourse["best"]}.get(key)
+    return entry["proposal"] if entry else None
+
+
+@hr_bp.post("/evaluations/<public_id>/actions")
+def engage(public_id: str):
+    """Mark one of the page's proposals « action engagée » (stored with who and when, journaled)."""
+    from futurisys.compliance import journal
+    from futurisys.web.routes import evaluation_or_404
+
+    shown = evaluation_or_404(public_id)
+    form = EngageForm()
+    recourse = proposals_for(shown) if form.validate() else None
+    proposal = _proposal_at(recourse, form.proposition.data) if recourse else None
+    if proposal is None:
+        flash(
+            "Action non enregistrée : cette proposition n'est plus celle de la page, rechargez-la.", "error:que-faire"
+        )
+        return redirect(url_for("web.evaluation", public_id=public_id, _anchor="titre-que-faire"), 303)
+    db.session.add(
+        EngagedAction(
+            input_id=shown.id,
+            levers=",".join(change.lever for change in proposal.changes),
+            description=proposal.phrase[:500],
+            proba_before=recourse["found"].proba,
+            proba_after=proposal.proba,
+            user_id=current_user.id,
+            username=current_user.username,
+        )
+    )
+    db.session.commit()
+    subject = journal.Subject(shown.employee_ref, shown.id)
+    journal.record("action_engagee", [subject], {"leviers": [c.lever for c in proposal.changes]})
+    flash("Action engagée enregistrée.", "success:que-faire")
+    return redirect(url_for("web.evaluation", public_id=public_id, _anchor="titre-que-faire"), 303)
+
+
+def engaged_on(input_id: int) -> list[EngagedAction]:
+    """The actions engaged on an evaluation, oldest first."""
+    query = sa.select(EngagedAction).where(EngagedAction.input_id == input_id).order_by(EngagedAction.id)
+    return list(db.session.scalars(query))
+
+
+def engaged_among(input_ids) -> set[int]:
+    """Which of these evaluations have an action engaged (« Mes évaluations »: one query for the page)."""
+    ids = list(input_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(sa.select(EngagedAction.input_id).where(EngagedAction.input_id.in_(ids))))
+
+
 def _refusal(name: str) -> LeverError:
     from futurisys.ml.recourse import check_rule
 
@@ -114,4 +186,5 @@ def proposals_for(evaluation) -> dict | None:
         "best": entry(found.best),
         "caveat": CAVEAT,
         "lever_label": lambda name: raw_field(name).label,
+        "engaged": engaged_on(evaluation.id),
     }
