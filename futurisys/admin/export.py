@@ -12,7 +12,7 @@ import csv
 import io
 from datetime import datetime
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 
 from futurisys.admin import bp
 from futurisys.admin.forms import filter_form
@@ -44,6 +44,10 @@ HEADER = [column.name for column in COLUMNS] + SHOWN
 _PROBA, _THRESHOLD = HEADER.index("prediction_proba"), HEADER.index("threshold")
 SEPARATOR = ";"
 CHUNK_ROWS = 1000
+_REFERENCE = HEADER.index("employee_ref")
+#: Called once the export ended (or was cut off) with the employee references it sent, sorted, and its filters:
+#: the access journal names each employee an export held (compliance registers it), at no cost of its own.
+EXPORTED_HOOKS: list = []
 
 
 def cell(value) -> str:
@@ -67,8 +71,11 @@ def shown(row, high_from: float) -> list[str]:
     return [str(shown_percent(probability)), risk_band(probability, threshold, high_from).label]
 
 
-def csv_chunks(engine, statement, high_from: float):
-    """Yield the CSV in chunks: BOM and header, then rows read through a server-side cursor."""
+def csv_chunks(engine, statement, high_from: float, sent: set | None = None):
+    """Yield the CSV in chunks: BOM and header, then rows read through a server-side cursor.
+
+    The employee references of the rows yielded are added to `sent`.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=SEPARATOR, lineterminator="\r\n")
     buffer.write("\ufeff")
@@ -80,7 +87,18 @@ def csv_chunks(engine, statement, high_from: float):
             buffer.seek(0)
             buffer.truncate()
             writer.writerows([cell(value) for value in row] + shown(row, high_from) for row in rows)
+            if sent is not None:
+                sent.update(row[_REFERENCE] for row in rows if row[_REFERENCE])
             yield buffer.getvalue()
+
+
+def _journaled(chunks, sent: set, filters: dict):
+    """`chunks`, then (even when the download is cut off) the hooks told which employees were sent."""
+    try:
+        yield from chunks
+    finally:
+        for hook in EXPORTED_HOOKS:
+            hook(sorted(sent), filters)
 
 
 @bp.get("/export.csv")
@@ -91,8 +109,10 @@ def export_csv():
         return error_response(400, "Filtres invalides.", form.errors)
     statement = export_select(COLUMNS, form.filters(), form.sort.data)
     filename = f"futurisys-predictions-{datetime.now(LOCAL_TZ):%Y-%m-%d-%H%M}.csv"
+    sent: set = set()
+    chunks = csv_chunks(db.engine, statement, current_app.config["RISK_HIGH_FROM"], sent)
     return Response(
-        stream_with_context(csv_chunks(db.engine, statement, current_app.config["RISK_HIGH_FROM"])),
+        stream_with_context(_journaled(chunks, sent, dict(request.args))),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )

@@ -40,6 +40,7 @@ from futurisys.compliance import routes  # noqa: E402,F401
 
 def init_app(app) -> None:
     """Register the pages, the journal hooks, the scoring gates and the `journal` / `retention` commands."""
+    from futurisys.admin.export import EXPORTED_HOOKS
     from futurisys.compliance import journal, oversight, rights
     from futurisys.compliance.cli import journal_cli, retention_cli
     from futurisys.compliance.models import DECISION_ACTIONS
@@ -54,6 +55,8 @@ def init_app(app) -> None:
         GUARDS.append(oversight.objection_guard)
     if journal.lot_scored not in FINISHED_HOOKS:
         FINISHED_HOOKS.append(journal.lot_scored)
+    if journal.exported not in EXPORTED_HOOKS:
+        EXPORTED_HOOKS.append(journal.exported)
     if journal.purge_done not in PURGE_HOOKS:
         PURGE_HOOKS.append(journal.purge_done)
     if rights.held_among not in HOLDS:

@@ -50,6 +50,7 @@ ACTIONS = {
     "gel": "Gel juridique",
     "opposition": "Opposition",
     "decision": "Décision RH",
+    "action_engagee": "Action engagée (« Que faire ? »)",
     "parametres": "Changement de paramètre",
     "promotion": "Promotion d'un modèle",
     "suspension": "Suspension des évaluations",
@@ -252,17 +253,11 @@ def lot_scored(job: dict) -> None:
         last_id = rows[-1].id
 
 
-def _exported() -> list[Subject]:
-    """The employees whose rows the history export holds (one entry per reference, not per row)."""
-    from futurisys.admin.forms import filter_form
-    from futurisys.admin.queries import INPUT, JOINED, conditions
-
-    form = filter_form()
-    if not form.validate():
-        return []
-    query = sa.select(INPUT.c.employee_ref).select_from(JOINED).where(*conditions(form.filters()))
-    refs = db.session.scalars(query.where(INPUT.c.employee_ref.is_not(None)).distinct())
-    return [Subject(ref) for ref in sorted(refs)]
+def exported(references: list[str], filters: dict) -> None:
+    """admin.export.EXPORTED_HOOKS entry: one « export » entry per employee the download held (one without
+    subject for an export of nobody), written once the stream ended: no query of its own, whatever the history."""
+    detail = {"adresse": request.path, **({"filtres": filters} if filters else {})}
+    record("export", [Subject(ref) for ref in references], detail)
 
 
 #: Endpoints whose requests write journal entries.
@@ -279,7 +274,6 @@ JOURNALED: dict[str, Rule] = {
     "admin.history": Rule("liste"),
     "admin.detail": Rule("consultation_admin"),
     "admin.delete": Rule("suppression"),
-    "admin.export_csv": Rule("export", _exported, always=True),
     "outcomes.declare": Rule("depart_declaration"),
     "outcomes_admin.departures": Rule("departs"),
     "outcomes_admin.departure": Rule("depart"),
@@ -338,6 +332,8 @@ SELF_JOURNALED = frozenset(
         "compliance.erase",
         "compliance.rectify",
         "recourse.save_lever",
+        "recourse_hr.engage",
+        "admin.export_csv",
         "compliance.settings_page",
         "oversight.decision",
     }
