@@ -130,3 +130,12 @@ def test_a_proposal_marked_action_engagee_is_stored_shown_journaled_and_erased_w
     erased = client.post("/admin/conformite/salarie/effacement", data={"reference": "MAT-0042", "confirm": "y"})
     assert erased.status_code == 303
     assert db.session.scalar(sa.text("SELECT count(*) FROM engaged_actions")) == 0
+
+
+def test_an_evaluation_scored_by_another_model_version_asks_for_a_new_one(app, client, db):
+    logged_in(app, client, "hr")
+    path = evaluate(client)
+    db.session.execute(sa.text("UPDATE predictions SET model_version = 'fx-ancienne'"))
+    db.session.commit()
+    page = text(client.get(path))
+    assert "autre version du modèle (fx-ancienne)" in page and "Simuler ce changement" not in page

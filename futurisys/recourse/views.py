@@ -19,6 +19,8 @@ from futurisys.recourse.models import EngagedAction
 from futurisys.web.forms import WhatIfForm
 
 bp = Blueprint("recourse", __name__, url_prefix="/admin/leviers")
+#: Largest gap between the stored risk and the served model's for the proposals to start from the page's figure.
+STALE_GAP = 0.0005
 #: HR's side: marking a proposal « action engagée » on an evaluation.
 hr_bp = Blueprint("recourse_hr", __name__)
 
@@ -172,6 +174,10 @@ def proposals_for(evaluation) -> dict | None:
     features = {name: getattr(evaluation, name) for name in FEATURE_NAMES}
     raw = evaluation.raw_record
     found = catalogue.proposals(predictor, features, raw)
+    stored = evaluation.prediction
+    if stored.model_version != predictor.version or abs(found.proba - stored.prediction_proba) > STALE_GAP:
+        # Scored by another version of the model: its proposals would start from another risk than the page's.
+        return {"stale": True, "version": stored.model_version}
 
     def entry(proposal):
         if proposal is None:
