@@ -205,6 +205,8 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
     page.get_by_role("button", name="Lancer la purge").click()
     expect(page.get_by_role("heading", name=re.compile("Purge des évaluations"))).to_be_visible()
     check("admin-purge")
+    page.goto(f"{live_server}/admin/leviers/")
+    check("admin-leviers")
     context.close()
 
     assert {name: ids for name, ids in found.items() if ids} == {}
