@@ -63,7 +63,7 @@ class OutcomeSummary(db.Model):
 
     Not a copy of any outcome: a cache of a month's aggregate, forgotten whenever what it rests on changes (a
     departure recorded, corrected or removed; predictions deleted), recomputed from the rows. A matured month stays
-    valid; a month still maturing is valid for the UTC day it was computed on; the current month is never stored.
+    valid; a month still maturing (the current one too) is valid for the UTC day it was computed on.
     """
 
     __tablename__ = "outcome_summaries"

@@ -99,7 +99,9 @@ def realised_figures(version: str | None = None, horizon: int = DEFAULT_HORIZON)
     # The card and the dashboard answer fast whatever the history: months not summarised within a small part of
     # the page's budget are left to the job engine, and the card says so rather than show partial figures.
     budget = page_budget() * current_app.config.get("OUTCOMES_CARD_BUDGET_SHARE", 0.3)
-    built = report.build(db.session, version, horizon, clock.now(), voluntary, save=save, budget_s=budget)
+    built = report.build(
+        db.session, version, horizon, clock.now(), voluntary, save=save, budget_s=budget, matured_only=True
+    )
     if built.pending_months:
         refresh_later()
         return {"version": version, "horizon": horizon, "rows": [], "departures": 0, "n": 0, "pending": True}

@@ -110,17 +110,26 @@ def months_of(session, version: str) -> list[date]:
 
 
 def build(
-    session, version: str, horizon: int, now: datetime, voluntary, *, save: Save | None = None, budget_s=None
+    session,
+    version: str,
+    horizon: int,
+    now: datetime,
+    voluntary,
+    *,
+    save: Save | None = None,
+    budget_s=None,
+    matured_only: bool = False,
 ) -> Report:
     """The report of `version` over `horizon` months as of `now`, from monthly summaries.
 
-    A stored summary is used while valid (a matured month's for good, a maturing month's on the day it was made;
-    the current month is always read afresh); the others are computed from their rows and handed to `save`. With
-    `budget_s`, months left once that many seconds are spent are listed in `pending_months`, not computed.
+    A stored summary is used while valid (a matured month's for good, a maturing month's, the current one included,
+    on the UTC day it was made: predictions made later that day are counted the next day); the others are computed
+    from their rows and handed to `save`. With `budget_s`, months left once that many seconds are spent are listed
+    in `pending_months`, not computed. `matured_only` skips the months still maturing (the model card's figures).
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
-    kinds, today, current = kinds_key(voluntary), as_utc(now).date(), month_start(now)
+    kinds, today = kinds_key(voluntary), as_utc(now).date()
     limit = first_immature_month(now, horizon)
     cached = stored(session.connection(), version, horizon, kinds)
     started = time.perf_counter()
@@ -128,15 +137,17 @@ def build(
     pending: list[date] = []
     for month in months_of(session, version):
         mature = month < limit
+        if matured_only and not mature:
+            continue
         hit = cached.get(month)
-        if hit is not None and month != current and hit[0] == mature and (mature or hit[1] == today):
+        if hit is not None and hit[0] == mature and (mature or hit[1] == today):
             by_month[month] = hit[2]
             continue
         if budget_s is not None and time.perf_counter() - started >= budget_s:
             pending.append(month)
             continue
         by_month[month] = month_summary(session, version, horizon, now, voluntary, month)
-        if save is not None and month != current:
+        if save is not None:
             save(version, horizon, kinds, month, mature, today, by_month[month])
     return _report(version, horizon, now, limit, by_month, pending)
 
