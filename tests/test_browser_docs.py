@@ -53,7 +53,8 @@ ENGLISH = (
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_docs_are_french_and_axe_clean_open_tried_and_authorizing(page, live_server, artifacts_dir, viewport):
-    """axe-core finds nothing at each step a reader takes: the list, an operation tried, all open, the key dialog."""
+    """axe-core finds nothing at each step a reader takes: the list, an operation tried, all open, the key dialog
+    (on the phone, the list and a try: the rest is the same markup)."""
     page.set_viewport_size(VIEWPORTS[viewport])
     page.goto(f"{live_server}/docs")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
@@ -66,6 +67,9 @@ def test_docs_are_french_and_axe_clean_open_tried_and_authorizing(page, live_ser
     found["essai"] = axe_violations(page)
     (artifacts_dir / viewport).mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts_dir / viewport / "docs-essai.png"), full_page=True)
+    if viewport == "telephone":  # the same markup at either size: the phone checks the list and a try only
+        assert {step: ids for step, ids in found.items() if ids} == {}
+        return
     for summary in page.locator(".opblock-summary-control").all()[1:]:
         summary.click()
     found["tout-ouvert"] = axe_violations(page)

@@ -161,20 +161,19 @@ def test_the_purge_rests_between_batches_in_proportion_to_their_time(app, monkey
     assert len(rests) == 3 and all(rest > 0 for rest in rests)  # batches of 2, 2 and 1
 
 
-def test_the_periodic_tasks_count_the_daily_stats_and_apply_retention(app):
-    _insert_inputs(app, [3, 2000], lambda i: f"MAT-{i}")
-    with app.app_context():
-        with db.engine.begin() as connection:
-            connection.execute(sa.text("DELETE FROM stats_refreshes"))
-    counted = task(app, REFRESH_STATS)
-    assert counted < utcnow().date().isoformat()  # complete through yesterday at the latest (today is still open)
-    with app.app_context():
-        assert db.session.scalar(sa.text("SELECT count(*) FROM stats_refreshes")) >= 1
+def test_the_periodic_tasks_apply_retention_and_count_the_daily_stats(app):
+    _insert_inputs(app, [3, 800], lambda i: f"MAT-{i}")
     report = task(app, APPLY_RETENTION)
-    assert report["classes"][0]["lignes_supprimees"] == {"inputs": 1, "predictions": 1}  # 2,000 days > 24 months
+    assert report["classes"][0]["lignes_supprimees"] == {"inputs": 1, "predictions": 1}  # 800 days > 24 months
     assert left(app) == (1, 1)
     with app.app_context():
         assert db.session.scalars(sa.select(JournalEntry).where(JournalEntry.action == "retention")).all()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM stats_refreshes"))
+    counted = task(app, REFRESH_STATS)  # from the first stored day, three days ago
+    assert counted < utcnow().date().isoformat()  # complete through yesterday at the latest (today is still open)
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT count(*) FROM stats_refreshes")) >= 1
 
 
 def test_the_beat_schedules_the_stats_and_the_retention(app):
