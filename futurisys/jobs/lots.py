@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import secrets
 import time
 from collections import Counter
 from datetime import timedelta
@@ -37,7 +36,7 @@ from futurisys.domain.risk import scale_for
 from futurisys.extensions import db, model_store
 from futurisys.jobs import files
 from futurisys.jobs.models import CANCELLED, DONE, FAILED, RUNNING, WAITING, Job
-from futurisys.jobs.runs import JobRun, LeaseLost, send
+from futurisys.jobs.runs import JobRun, LeaseLost, insert_job, send
 from futurisys.storage.models import Input, Prediction, utcnow
 from futurisys.storage.predictions import Author, ScoringRefused, check_guards, store_lot_lines
 from futurisys.storage.sqlite_writes import write_turn
@@ -52,28 +51,14 @@ FINISHED_HOOKS: list = []
 
 def create_lot(stream: BinaryIO, file_name: str, *, user_id: int | None, api_key_name: str | None, request_id: str):
     """Store the upload and its job in one transaction, then send the job to a worker; return the job's id."""
-    job_id = secrets.token_urlsafe(16)
-    now = utcnow()
     with write_turn(current_app), db.engine.begin() as connection:
-        connection.execute(
-            JOBS.insert(),
-            {
-                "id": job_id,
-                "kind": "lot",
-                "status": WAITING,
-                "checked": 0,
-                "done": 0,
-                "errors": 0,
-                "user_id": user_id,
-                "api_key_name": api_key_name,
-                "file_name": file_name[:255],
-                "file_bytes": 0,
-                "request_id": request_id,
-                "created_at": now,
-                "heartbeat_at": now,
-                "attempts": 0,
-                "cancel_requested": False,
-            },
+        job_id = insert_job(
+            connection,
+            "lot",
+            user_id=user_id,
+            request_id=request_id,
+            api_key_name=api_key_name,
+            file_name=file_name[:255],
         )
         size = files.write_stream(connection, job_id, "upload", stream)
         connection.execute(JOBS.update().where(JOBS.c.id == job_id).values(file_bytes=size))

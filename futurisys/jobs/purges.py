@@ -10,14 +10,13 @@ in progress; what was deleted stays deleted.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime
 
 from flask import current_app
 
 from futurisys.extensions import db
-from futurisys.jobs.models import CANCELLED, DONE, FAILED, WAITING
-from futurisys.jobs.runs import JOBS, JobRun, LeaseLost, send
+from futurisys.jobs.models import CANCELLED, DONE, FAILED
+from futurisys.jobs.runs import JOBS, JobRun, LeaseLost, insert_job, send
 from futurisys.storage import retention
 from futurisys.storage.models import utcnow
 from futurisys.storage.sqlite_writes import write_turn
@@ -31,28 +30,9 @@ HOLDS: list[retention.HeldAmong] = []
 
 def create_purge(cutoff: datetime, *, user_id: int | None, request_id: str) -> str:
     """Store a purge of the evaluations older than `cutoff` and send it to a worker; return the job's id."""
-    job_id = secrets.token_urlsafe(16)
-    now = utcnow()
     with write_turn(current_app), db.engine.begin() as connection:
-        connection.execute(
-            JOBS.insert(),
-            {
-                "id": job_id,
-                "kind": "purge",
-                "status": WAITING,
-                "checked": 0,
-                "done": 0,
-                "errors": 0,
-                "user_id": user_id,
-                "file_bytes": 0,
-                "request_id": request_id,
-                "created_at": now,
-                "heartbeat_at": now,
-                "attempts": 0,
-                "cancel_requested": False,
-                "detail": {"date_limite": cutoff.isoformat()},
-            },
-        )
+        detail = {"date_limite": cutoff.isoformat()}
+        job_id = insert_job(connection, "purge", user_id=user_id, request_id=request_id, detail=detail)
     send(job_id, "purge")
     return job_id
 

@@ -16,12 +16,35 @@ from flask import current_app
 
 from futurisys.extensions import db
 from futurisys.jobs.engine import TASK_OF_KIND
-from futurisys.jobs.models import RUNNING, WAITING, Job
+from futurisys.jobs.models import RUNNING, WAITING, Job, new_job_id
 from futurisys.storage.models import utcnow
 from futurisys.storage.sqlite_writes import write_turn
 
 JOBS = Job.__table__
 log = logging.getLogger(__name__)
+
+
+def insert_job(connection, kind: str, *, user_id: int | None, request_id: str, **values) -> str:
+    """Insert a new job of `kind`, waiting for a worker, in the caller's transaction; its unguessable id."""
+    job_id = new_job_id()
+    now = utcnow()
+    row = {
+        "id": job_id,
+        "kind": kind,
+        "status": WAITING,
+        "checked": 0,
+        "done": 0,
+        "errors": 0,
+        "user_id": user_id,
+        "file_bytes": 0,
+        "request_id": request_id,
+        "created_at": now,
+        "heartbeat_at": now,
+        "attempts": 0,
+        "cancel_requested": False,
+    }
+    connection.execute(JOBS.insert(), {**row, **values})
+    return job_id
 
 
 def send(job_id: str, kind: str = "lot") -> bool:
