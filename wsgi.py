@@ -35,6 +35,9 @@ if os.environ.get("PREPARE_DATABASE") == "1":
         raise SystemExit(1) from None
 # Load the model here, in gunicorn's arbiter (preload_app): the forked workers share it and are ready at once.
 state = model_store.state(app)
+with app.app_context():
+    for engine in db.engines.values():
+        engine.dispose()  # reading the registry's aliases opened a connection: none may cross the fork
 if state.predictor is None:
     log.error("Futurisys ne peut pas démarrer. Le modèle ne se charge pas depuis %s (%s)", state.source, state.error)
     raise SystemExit(1)

@@ -65,9 +65,9 @@ def create_app(config: dict | None = None) -> Flask:
                 db_timeouts.install(engine)
             db_timeouts.scope_by_blueprint(app)
 
-    from futurisys import admin, api, auth, cli, compliance, errors, jobs, metrics, outcomes, recourse, web
+    from futurisys import admin, api, auth, cli, compliance, errors, jobs, metrics, outcomes, recourse, registry, web
 
-    for part in (api, web, jobs, auth, admin, outcomes, recourse, compliance, errors, cli, metrics, security):
+    for part in (api, web, jobs, auth, admin, outcomes, recourse, registry, compliance, errors, cli, metrics, security):
         part.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]

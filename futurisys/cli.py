@@ -56,6 +56,11 @@ def prepare_database(report: Callable[[str], None] = click.echo) -> None:
 
     upgrade()
     report(load_reference_rows())
+    from futurisys.registry.versions import register_configured
+
+    said = register_configured(current_app)
+    if said:
+        report(said)
     lines = bootstrap_admin(generate=os.environ.get("FIRST_ADMIN") == "generate")
     if len(lines) == 1:
         report(lines[0])  # a remark, no password
@@ -96,7 +101,7 @@ def database_shown() -> str:
 def train_command(out_dir: str | None, with_protected: bool) -> None:
     """Cross-validate both variants (5x5), fit the chosen one on all the data and write a model bundle."""
     from futurisys.ml import train
-    from futurisys.model_store import model_dir
+    from futurisys.registry.loading import model_dir
 
     settings = train.with_protected(train.TrainSettings()) if with_protected else train.TrainSettings()
     out = Path(out_dir) if out_dir else model_dir(current_app)
@@ -110,6 +115,7 @@ def train_command(out_dir: str | None, with_protected: bool) -> None:
         metadata = train.train_bundle(out, settings, progress=lambda: bar.update(1), workers=workers)
     metrics, variants = metadata["metrics"], metadata["variants"]
     click.echo(f"bundle {metadata['version']} written to {out}")
+    _register(out, "installation", None)
     excluded = ", ".join(metadata["excluded_features"]) or "none"
     click.echo(f"features left out of the score: {excluded}")
     for name, figures in variants.items():
@@ -136,9 +142,9 @@ def pull_command(repo: str | None, revision: str | None, out_dir: str | None) ->
     """Fetch a bundle from the Hugging Face Hub (HF_HUB_OFFLINE and the hub cache are honoured)."""
     import shutil
 
-    from futurisys.hub import fetch_bundle
     from futurisys.ml.predictor import BundleError, Predictor
-    from futurisys.model_store import model_dir
+    from futurisys.registry.hub import fetch_bundle
+    from futurisys.registry.loading import model_dir
 
     repo = repo or current_app.config.get("MODEL_REPO")
     if not repo:
@@ -154,6 +160,7 @@ def pull_command(repo: str | None, revision: str | None, out_dir: str | None) ->
     out = Path(out_dir) if out_dir else model_dir(current_app)
     shutil.copytree(folder, out, dirs_exist_ok=True)
     click.echo(f"bundle {version} from {repo}@{revision} copied to {out}")
+    _register(out, "hub", f"{repo}@{revision}")
 
 
 @model_cli.command("push")
@@ -168,9 +175,9 @@ def push_command(repo: str, bundle_dir: str | None, private: bool) -> None:
     """Publish a model bundle to the Hugging Face Hub (write token from HF_TOKEN)."""
     import os
 
-    from futurisys.hub import push_bundle
     from futurisys.ml.predictor import BundleError, Predictor
-    from futurisys.model_store import model_dir
+    from futurisys.registry.hub import push_bundle
+    from futurisys.registry.loading import model_dir
 
     folder = Path(bundle_dir) if bundle_dir else model_dir(current_app)
     try:
@@ -185,6 +192,26 @@ def push_command(repo: str, bundle_dir: str | None, private: bool) -> None:
     except Exception as exc:  # the Hub client raises many kinds (auth, unknown namespace, network...)
         raise click.ClickException(f"cannot push to {repo}: {type(exc).__name__}: {exc}") from None
     click.echo(f"bundle {version} pushed to {repo} (commit {commit})")
+
+
+def _register(folder: Path, source: str, detail: str | None) -> None:
+    """Store a bundle the command wrote as a registry version, when the database has the registry (say so)."""
+    from futurisys.ml.predictor import BundleError
+    from futurisys.registry.versions import register_folder
+
+    try:
+        version, created = register_folder(folder, source=source, detail=detail)
+    except BundleError as exc:
+        click.echo(f"not registered: {exc}")
+        return
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        click.echo("not registered: the database has no model registry yet (`flask --app futurisys db upgrade`)")
+        return
+    if created:
+        click.echo(f"registered as version #{version.id}: promote it from « Modèles » (/admin/modeles) to serve it")
+    else:
+        click.echo(f"already registered as version #{version.id}")
 
 
 class DatabaseProblem(click.ClickException):

@@ -86,6 +86,11 @@ class Config:
     MODEL_DIR = os.environ.get("MODEL_DIR")  # None means: <instance>/model
     MODEL_REPO = os.environ.get("MODEL_REPO")
     MODEL_REVISION = os.environ.get("MODEL_REVISION", "main")
+    # Each process reads the registry's aliases this often: a promoted version is served everywhere within it.
+    REGISTRY_CHECK_SECONDS = float(os.environ.get("REGISTRY_CHECK_SECONDS", "2"))
+    MODEL_CACHE_DIR = os.environ.get("MODEL_CACHE_DIR")  # unpacked registry versions; None means <instance>/registry
+    # Repeats of the 5-fold cross-validation of a training from « Modèles » (5 as `model train`; tests use 1).
+    TRAINING_CV_REPEATS = int(os.environ.get("TRAINING_CV_REPEATS", "5"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     BATCH_MAX_RECORDS = int(os.environ.get("BATCH_MAX_RECORDS", 10_000))
     API_KEYS_REQUIRED = _flag("API_KEYS_REQUIRED")

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from futurisys.extensions import db, login_manager
 from futurisys.metrics import count_db_error
-from futurisys.model_store import ModelUnavailable
+from futurisys.registry.loading import ModelUnavailable
 from futurisys.storage.predictions import OutcomeUnknown, database_unavailable
 
 try:  # gunicorn's body reader raises these inside the app (a bad chunked body): a client error

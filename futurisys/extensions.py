@@ -5,7 +5,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from futurisys.model_store import ModelStore
+from futurisys.registry.loading import ModelStore
 
 db = SQLAlchemy()
 migrate = Migrate()

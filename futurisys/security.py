@@ -66,7 +66,7 @@ def refuse_nul_bytes() -> None:
 
 
 #: Uploads of lots, read as a stream into the database: bounded by LOT_MAX_BYTES, not MAX_CONTENT_LENGTH.
-LOT_UPLOADS = frozenset({"web.batch", "api.create_lot"})
+LOT_UPLOADS = frozenset({"web.batch", "api.create_lot", "models.upload_dataset"})
 
 
 def allow_lot_sizes() -> None:

@@ -44,6 +44,10 @@ USER_TABLES = (
     "input_feature_daily_stats",
     "stats_refreshes",
     "outcome_summaries",
+    "model_alias_events",
+    "model_aliases",
+    "model_versions",
+    "training_datasets",
 )
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

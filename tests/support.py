@@ -78,6 +78,8 @@ def make_app(url: str, bundle: Path, **overrides):
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         # Jobs sent by route tests go to kombu's in-memory broker (no worker); the worker tests use Redis.
         "CELERY_BROKER_URL": "memory://",
+        # Registry versions are unpacked beside the run's bundle, not in the project's instance folder.
+        "MODEL_CACHE_DIR": str(Path(bundle).parent / "registry-cache"),
     }
     config.update(overrides)
     app = create_app(config)

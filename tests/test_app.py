@@ -6,7 +6,7 @@ import pytest
 
 from futurisys import create_app
 from futurisys.config import DEV_SECRET_KEY, database_url
-from futurisys.model_store import EXTENSION_KEY, ModelStore
+from futurisys.registry.loading import EXTENSION_KEY, ModelStore
 from tests.support import make_app
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import abort, current_app, render_template, request
 from markupsafe import Markup
 
 from futurisys.admin import bp, model_charts
@@ -17,6 +17,7 @@ from futurisys.domain.formatting import number, percent
 from futurisys.domain.schema import FEATURE_NAMES, FEATURES, feature
 from futurisys.extensions import db, model_store
 from futurisys.ml import drift, shape
+from futurisys.ml.data import REFERENCE_MD5
 from futurisys.ml.predictor import library_versions
 from futurisys.storage import stats
 from futurisys.storage.models import EmployeeDataset
@@ -214,13 +215,34 @@ def bundle_origin(source: str) -> str:
     """Where the bundle comes from, without revealing a server path."""
     if source.startswith("hf://"):
         return f"Hugging Face Hub, dépôt {source.removeprefix('hf://')}"
+    if source.startswith("registre:"):
+        return f"registre des modèles du service, version {source.removeprefix('registre:')}"
     return "dossier local du serveur (MODEL_DIR)"
+
+
+def _chosen_state():
+    """The served model's state, or the registry version `?version=N` asks for (404 when unknown)."""
+    version_id = request.args.get("version", type=int)
+    if version_id is None:
+        return model_store.state()
+    from futurisys.registry.loading import ModelState
+    from futurisys.registry.models import ModelVersion
+    from futurisys.registry.versions import load_version
+
+    row = db.session.get(ModelVersion, version_id)
+    if row is None:
+        abort(404, "Version introuvable.")
+    predictor, _ = load_version(current_app, row.id)
+    return ModelState(predictor, f"registre:{row.version}")
 
 
 @bp.get("/model")
 def model_card():
-    """The model card: identity, intended use, both variants, fairness, calibration, how it sees each factor."""
-    state = model_store.state()
+    """The model card: identity, intended use, both variants, fairness, calibration, how it sees each factor.
+
+    `?version=N` shows a registry version instead of the one served (the comparison before a promotion).
+    """
+    state = _chosen_state()
     if state.predictor is None:
         return render_template("admin/model.html", state=state, meta=None), 503
     predictor = state.predictor
@@ -256,4 +278,5 @@ def model_card():
         group_labels=GROUP_LABELS,
         attribute_labels=ATTRIBUTE_LABELS,
         running=library_versions(),
+        reference_md5=REFERENCE_MD5,
     )

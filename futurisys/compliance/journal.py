@@ -319,6 +319,17 @@ UNJOURNALED: dict[str, str] = {
     "admin.purge": "avancement d'une purge en nombres",
     "admin.purge_status": "avancement d'une purge en nombres",
     "admin.cancel_purge": "arrêt d'une purge ; ce qu'elle a supprimé est journalisé à sa fin",
+    "models.index": "versions, alias et jeux de données en nombres, sans donnée d'un salarié",
+    "models.upload_dataset": "historique d'entraînement : les 30 variables et le départ, sans référence de salarié",
+    "models.start_training": "l'entraînement est fait par le moteur de tâches, sur des données sans référence",
+    "models.training_page": "avancement et indicateurs agrégés d'un entraînement",
+    "models.training_status": "avancement d'un entraînement en nombres",
+    "models.training_out_of_fold": "probabilités hors échantillon par numéro de ligne, sans référence de salarié",
+    "models.cancel_training": "arrêt d'un entraînement",
+    "models.version_page": "fiche d'une version de modèle",
+    "models.promote": "changement d'alias, gardé dans l'historique des modèles",
+    "models.clear_challenger": "retrait du challenger, gardé dans l'historique des modèles",
+    "models.agreement": "accord du challenger en agrégats",
 }
 
 #: Endpoints whose views call `record` themselves (what they journal depends on what was asked or changed).

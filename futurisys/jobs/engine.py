@@ -15,8 +15,9 @@ RUN_PURGE = "futurisys.jobs.run_purge"
 REFRESH_STATS = "futurisys.jobs.refresh_stats"
 APPLY_RETENTION = "futurisys.jobs.apply_retention"
 REFRESH_OUTCOMES = "futurisys.jobs.refresh_outcomes"
+RUN_TRAINING = "futurisys.jobs.run_training"
 #: The task that runs each kind of job (what the recovery task sends again).
-TASK_OF_KIND = {"lot": RUN_LOT, "purge": RUN_PURGE}
+TASK_OF_KIND = {"lot": RUN_LOT, "purge": RUN_PURGE, "training": RUN_TRAINING}
 
 
 def _every(seconds: float) -> timedelta:

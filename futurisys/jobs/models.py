@@ -20,7 +20,7 @@ STATUS_LABELS = {
     CANCELLED: "Annulé",
 }
 FINISHED = (DONE, FAILED, CANCELLED)
-KINDS = ("lot", "purge")
+KINDS = ("lot", "purge", "training")
 #: The files of a job: the upload, the scored result, the list of every error.
 FILE_ROLES = ("upload", "result", "errors")
 CHUNK_BYTES = 1024 * 1024  # a file is stored 1 MiB at a time: never held whole in a worker's or a request's memory

@@ -14,6 +14,7 @@ from futurisys.jobs.engine import (
     REFRESH_STATS,
     RUN_LOT,
     RUN_PURGE,
+    RUN_TRAINING,
 )
 
 
@@ -27,6 +28,14 @@ def run_lot(job_id: str) -> str | None:
 def run_purge(job_id: str) -> str | None:
     """Delete the evaluations older than the purge's cut-off, in batches."""
     return purges.run_purge(job_id)
+
+
+@shared_task(name=RUN_TRAINING)
+def run_training(job_id: str) -> str | None:
+    """Train a model version on the chosen data and compare it with the active one."""
+    from futurisys.registry import training
+
+    return training.run_training(job_id)
 
 
 @shared_task(name=RECOVER)

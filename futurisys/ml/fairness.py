@@ -22,8 +22,10 @@ FOUR_FIFTHS = 0.8
 CALIBRATION_BINS = 10
 
 
-def age_band(age: float) -> str:
-    """The age band key of an age ("<30", "30-44", "45+")."""
+def age_band(age: float | None) -> str:
+    """The age band key of an age ("<30", "30-44", "45+"; "inconnu" when it was not given)."""
+    if age is None:
+        return "inconnu"
     return next(key for key, low, high in AGE_BANDS if low <= age < high)
 
 
@@ -31,8 +33,10 @@ def groups_of(records: Sequence[Mapping]) -> dict[str, np.ndarray]:
     """For each fairness attribute, every record's group key."""
     out = {}
     for attribute, source in FAIRNESS_ATTRIBUTES:
-        values = [record[source] for record in records]
-        out[attribute] = np.array([age_band(v) for v in values] if source == "age" else values, dtype=object)
+        values = [record.get(source) for record in records]
+        if source == "age":
+            values = [age_band(v) for v in values]
+        out[attribute] = np.array(["inconnu" if v is None else v for v in values], dtype=object)
     return out
 
 

@@ -246,18 +246,63 @@ def bundle_version(settings: TrainSettings, data_md5: str) -> str:
     return "fx-" + hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
+@dataclass
+class TrainingData:
+    """What a bundle is trained on: 30-feature records, their departures (1 = left), and the data's digest."""
+
+    records: list[dict]
+    target: np.ndarray
+    md5: str
+    part_md5s: tuple[str, ...] = ()  # the digest of each source, when several were put end to end
+
+    @property
+    def leavers(self) -> int:
+        """How many of the rows left."""
+        return int(self.target.sum())
+
+
+def reference_data() -> TrainingData:
+    """The reference dataset (IBM's sample mapped to the French schema), as every install trains on it."""
+    features, target_series = data.training_matrix()
+    return TrainingData(features.to_dict("records"), target_series.to_numpy(), data.md5_hex(data.reference_csv_bytes()))
+
+
+@dataclass
+class TrainingResult:
+    """A trained bundle's metadata and, for comparisons, the folds and out-of-fold probabilities behind it."""
+
+    metadata: dict
+    tests: list[np.ndarray]
+    out_of_fold: np.ndarray  # (repeats, rows): each row's probability from the fold that held it out
+
+
+def fit_count(settings: TrainSettings) -> int:
+    """How many fits a training makes (both variants on every fold, then the final one): its progress total."""
+    return 2 * settings.cv_splits * settings.cv_repeats + 1
+
+
 def train_bundle(
     out_dir: str | Path,
     settings: TrainSettings = TrainSettings(),
     progress: Callable[[], None] = lambda: None,
     workers: int | None = None,
+    training: TrainingData | None = None,
 ) -> dict:
-    """Evaluate both variants by repeated CV, fit the chosen one on all the reference data, write the bundle."""
-    features, target_series = data.training_matrix()
-    records = features.to_dict("records")
-    data_md5 = data.md5_hex(data.reference_csv_bytes())
+    """Evaluate both variants by repeated CV, fit the chosen one on all the data, write the bundle; its metadata."""
+    return train(out_dir, settings, progress, workers, training).metadata
+
+
+def train(
+    out_dir: str | Path,
+    settings: TrainSettings = TrainSettings(),
+    progress: Callable[[], None] = lambda: None,
+    workers: int | None = None,
+    training: TrainingData | None = None,
+) -> TrainingResult:
+    """`train_bundle`, keeping the folds and out-of-fold probabilities (default data: the reference dataset)."""
+    training = training or reference_data()
+    records, data_md5, target = training.records, training.md5, training.target
     matrix = FeatureEncoder().encode_many(records)
-    target = target_series.to_numpy()
     without, with_all = replace(settings, excluded_features=fairness.PROTECTED_FEATURES), with_protected(settings)
     cv_without, cv_with = cross_validate_variants(matrix, target, [without, with_all], workers, progress)
     cv = cv_with if not settings.excluded_features else cv_without
@@ -326,4 +371,4 @@ def train_bundle(
     final.booster.save_model(str(out / BOOSTER_FILE))
     (out / LINEAR_FILE).write_text(json.dumps(final.linear, indent=1), encoding="utf-8")
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
-    return metadata
+    return TrainingResult(metadata, cv["tests"], cv["out_of_fold"])

@@ -1,14 +1,22 @@
-"""The model as a Flask extension: the bundle is loaded once per app, when first needed, kept in `app.extensions`."""
+"""The model as a Flask extension: the bundle is loaded once per app, when first needed, kept in `app.extensions`.
+
+The registry's `actif` alias, when set, says which stored version is served (and `challenger`, which one is scored
+in the shadow); MODEL_DIR/MODEL_REPO give the bundle of a first start. Every REGISTRY_CHECK_SECONDS, one request
+of each process reads the aliases (one small query) and loads a version that changed; the others go on with the
+predictor they hold, so a request in flight finishes on the version it started with.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from futurisys.ml.predictor import BundleError, Predictor
 
@@ -27,6 +35,14 @@ class ModelState:
     predictor: Predictor | None
     source: str
     error: str | None = None
+    #: The registry versions served (None: the configured folder or Hub bundle, before any registration).
+    served: object | None = None
+    challenger: Predictor | None = None
+    challenger_served: object | None = None
+
+    def same_aliases(self, aliases: dict) -> bool:
+        """Whether `aliases` (registry.versions.served_aliases) name the versions this state serves."""
+        return aliases.get("actif") == self.served and aliases.get("challenger") == self.challenger_served
 
 
 def bundle_location(app: Flask) -> str:
@@ -69,12 +85,56 @@ def load_predictor(folder: Path) -> Predictor:
     return _load_unchanged(folder, stamp)
 
 
+def _context(app: Flask):
+    """An app context of `app`, unless one is current already."""
+    if has_app_context() and current_app._get_current_object() is app:
+        return contextlib.nullcontext()
+    return app.app_context()
+
+
+def read_aliases(app: Flask) -> dict | None:
+    """The registry's aliases (None when the registry cannot be read: not migrated yet, database down)."""
+    from futurisys.extensions import db
+    from futurisys.registry.versions import served_aliases
+
+    try:
+        with _context(app), db.engine.connect() as connection:
+            return served_aliases(connection)
+    except Exception as exc:  # noqa: BLE001 — no table yet, database unreachable: the configured bundle serves
+        log.debug("model registry not read: %s", type(exc).__name__)
+        return None
+
+
+def registry_state(app: Flask, aliases: dict) -> ModelState:
+    """The state serving the registry's `actif` version (and its challenger); raises when one cannot be loaded."""
+    from futurisys.registry.versions import load_version
+
+    with _context(app):
+        predictor, served = load_version(app, aliases["actif"].version_id)
+        challenger = challenger_served = None
+        if "challenger" in aliases and aliases["challenger"] != aliases["actif"]:
+            challenger, challenger_served = load_version(app, aliases["challenger"].version_id)
+    log.info("model %s loaded from the registry", predictor.version)
+    return ModelState(predictor, f"registre:{served.version}", None, served, challenger, challenger_served)
+
+
 def load_state(app: Flask) -> ModelState:
-    """Load the configured bundle; never raises, the reason goes into the state."""
+    """Load the registry's active version, else the configured bundle; never raises, the reason goes into the state."""
+    aliases = read_aliases(app)
+    if aliases and "actif" in aliases:
+        try:
+            return registry_state(app, aliases)
+        except Exception as exc:  # noqa: BLE001 — a stored version that does not load: say so, serve the folder
+            log.warning("registry version not loaded (%s): serving the configured bundle", exc)
+    return configured_state(app)
+
+
+def configured_state(app: Flask) -> ModelState:
+    """Load the configured bundle (MODEL_DIR or MODEL_REPO); never raises, the reason goes into the state."""
     source = bundle_location(app)
     try:
         if app.config.get("MODEL_REPO"):
-            from futurisys.hub import fetch_bundle
+            from futurisys.registry.hub import fetch_bundle
 
             folder = fetch_bundle(app.config["MODEL_REPO"], app.config["MODEL_REVISION"])
         else:
@@ -96,6 +156,7 @@ class LazyModel:
 
     state: ModelState | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    checked_at: float = 0.0  # time.monotonic() of the last reading of the registry's aliases
 
 
 class ModelStore:
@@ -129,7 +190,28 @@ class ModelStore:
             with slot.lock:
                 if slot.state is None:
                     slot.state = load_state(app)
+                    slot.checked_at = time.monotonic()
+            return slot.state
+        # One thread checks while the others go on with the state they have (never waiting on the check).
+        due = time.monotonic() - slot.checked_at >= app.config["REGISTRY_CHECK_SECONDS"]
+        if due and slot.lock.acquire(blocking=False):
+            try:
+                slot.checked_at = time.monotonic()
+                slot.state = _switched(app, slot.state)
+            finally:
+                slot.lock.release()
         return slot.state
+
+    @staticmethod
+    def challenger_of(predictor: Predictor, app: Flask | None = None) -> Predictor | None:
+        """The challenger scored in the shadow of `predictor` (None when none is set, or the state moved on)."""
+        app = app or current_app._get_current_object()
+        state = app.extensions[EXTENSION_KEY].state
+        return state.challenger if state is not None and state.predictor is predictor else None
+
+    def forget(self, app: Flask | None = None) -> None:
+        """Read the aliases on the next use (after a promotion in this process: no need to wait for the check)."""
+        (app or current_app._get_current_object()).extensions[EXTENSION_KEY].checked_at = 0.0
 
     def reload(self, app: Flask | None = None) -> ModelState:
         """Load the bundle again (after `model train` or `model pull`)."""
@@ -146,3 +228,19 @@ class ModelStore:
         if state.predictor is None:
             raise ModelUnavailable(state.error or "no model loaded")
         return state.predictor
+
+
+def _switched(app: Flask, state: ModelState) -> ModelState:
+    """The state to serve after reading the aliases: `state` itself while they did not move (or cannot be read)."""
+    aliases = read_aliases(app)
+    if aliases is None or state.same_aliases(aliases) or "actif" not in aliases:
+        return state
+    try:
+        return registry_state(app, aliases)
+    except Exception as exc:  # noqa: BLE001 — the new version does not load: keep serving the one in hand
+        log.warning(
+            "registry version not loaded (%s): version %s still served",
+            exc,
+            state.predictor and state.predictor.version,
+        )
+        return state

@@ -140,6 +140,9 @@ class Prediction(db.Model):
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     latency_ms = sa.Column(sa.Float, nullable=False)
     api_key_name = sa.Column(sa.String(64), nullable=True)
+    # The challenger's probability for the same input, scored in the shadow (never shown to HR nor returned).
+    challenger_proba = sa.Column(sa.Float, nullable=True)
+    challenger_version = sa.Column(sa.String(64), nullable=True)
     input = db.relationship(Input, backref=db.backref("prediction", uselist=False, passive_deletes=True))
     # One index per (filter, sort) of the history, each ending in the keyset's tie-breaker `id`; no index on a
     # column of a handful of values alone (label, version): those lead composite ones instead.
@@ -150,6 +153,13 @@ class Prediction(db.Model):
         sa.Index("ix_predictions_label_proba", "prediction_label", "prediction_proba", "id"),
         sa.Index("ix_predictions_version_created_at", "model_version", "created_at", "id"),
         sa.Index("ix_predictions_version_proba", "model_version", "prediction_proba", "id"),
+        # The shadow's summary reads the latest challenger-scored rows: a partial index, empty without a challenger.
+        sa.Index(
+            "ix_predictions_challenger",
+            "id",
+            postgresql_where=sa.text("challenger_proba IS NOT NULL"),
+            sqlite_where=sa.text("challenger_proba IS NOT NULL"),
+        ),
     )
 
 

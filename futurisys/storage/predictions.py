@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -14,13 +15,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from futurisys.config import SCORING_BIND
-from futurisys.extensions import db
+from futurisys.extensions import db, model_store
 from futurisys.metrics import count_predictions
 from futurisys.ml.predictor import Predictor, Score
 from futurisys.storage.db_timeouts import refuse_while_cooling_down
 from futurisys.storage.models import Input, Prediction, compact_raw, utcnow
 from futurisys.storage.pg_copy import copy_rows
 from futurisys.storage.sqlite_writes import write_turn
+
+log = logging.getLogger(__name__)
 
 STORE_CHUNK = 1000  # rows built and written at a time by the batch paths
 
@@ -84,6 +87,22 @@ class _Request:
     latency_ms: float
     api_key_name: str | None
     created_at: datetime
+    challenger_version: str | None = None
+
+
+def shadow_scores(predictor: Predictor, records: list[dict]) -> tuple[str | None, list[float | None]]:
+    """The registry's challenger's probabilities for `records` (never shown, never returned), when one is set.
+
+    A challenger that fails never fails the request: its probabilities are then left empty.
+    """
+    challenger = model_store.challenger_of(predictor)
+    if challenger is None:
+        return None, [None] * len(records)
+    try:
+        return challenger.version, [score.proba for score in challenger.predict_many(records)]
+    except Exception as exc:  # noqa: BLE001 — the active model's answer stands alone
+        log.warning("challenger %s failed to score: %s", challenger.version, type(exc).__name__)
+        return None, [None] * len(records)
 
 
 def _rows(
@@ -93,6 +112,7 @@ def _rows(
     request: _Request,
     author: Author | None = None,
     parent_input_id: int | None = None,
+    challenger_proba: float | None = None,
 ) -> tuple[dict, dict]:
     """The `inputs` and `predictions` rows of one scored record."""
     input_row = {
@@ -114,6 +134,8 @@ def _rows(
         "created_at": request.created_at,
         "latency_ms": request.latency_ms,
         "api_key_name": request.api_key_name,
+        "challenger_proba": challenger_proba,
+        "challenger_version": request.challenger_version if challenger_proba is not None else None,
     }
     return input_row, prediction_row
 
@@ -232,9 +254,10 @@ def predict_and_store(
     """
     _guard([author])
     score = predictor.predict_one(features)
+    challenger_version, (challenger_proba,) = shadow_scores(predictor, [features])
     latency_ms = (time.perf_counter() - started) * 1000
-    request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
-    input_row, prediction_row = _rows(features, raw, score, request, author, parent_input_id)
+    request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow(), challenger_version)
+    input_row, prediction_row = _rows(features, raw, score, request, author, parent_input_id, challenger_proba)
     input_id, prediction_id = _store_pair(input_row, prediction_row, key_row)
     count_predictions((score.label,), predictor.version)
     return StoredPrediction(
@@ -265,8 +288,9 @@ def predict_and_store_many(
         return []
     _guard(authors or [])
     scores = predictor.predict_many([features for features, _ in items])
+    challenger_version, shadows = shadow_scores(predictor, [features for features, _ in items])
     latency_ms = (time.perf_counter() - started) * 1000
-    request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow())
+    request = _Request(predictor, source, request_id, latency_ms, api_key_name, utcnow(), challenger_version)
     authors = authors or [None] * len(items)
     with write_turn(current_app), db.engine.connect() as connection:
         transaction = connection.begin()
@@ -276,8 +300,10 @@ def predict_and_store_many(
         for start in range(0, len(items), STORE_CHUNK):
             chunk = slice(start, start + STORE_CHUNK)
             rows = [
-                _rows(features, raw, score, request, author)
-                for (features, raw), score, author in zip(items[chunk], scores[chunk], authors[chunk], strict=False)
+                _rows(features, raw, score, request, author, challenger_proba=shadow)
+                for (features, raw), score, author, shadow in zip(
+                    items[chunk], scores[chunk], authors[chunk], shadows[chunk], strict=False
+                )
             ]
             _store_rows(connection, rows)
         try:
@@ -306,10 +332,11 @@ def store_lot_lines(
 
     Each input row carries the lot and its line number, unique together: a line cannot be stored twice.
     """
-    request = _Request(predictor, "lot", request_id, latency_ms, None, utcnow())
+    challenger_version, shadows = shadow_scores(predictor, [features for features, _ in items])
+    request = _Request(predictor, "lot", request_id, latency_ms, None, utcnow(), challenger_version)
     rows = []
-    for (features, raw), score, author, line in zip(items, scores, authors, lines, strict=True):
-        input_row, prediction_row = _rows(features, raw, score, request, author)
+    for (features, raw), score, author, line, shadow in zip(items, scores, authors, lines, shadows, strict=True):
+        input_row, prediction_row = _rows(features, raw, score, request, author, challenger_proba=shadow)
         rows.append(({**input_row, "lot_id": lot_id, "lot_line": line}, prediction_row))
     _store_rows(connection, rows)
     count_predictions((score.label for score in scores), predictor.version)

@@ -17,7 +17,7 @@ from futurisys.domain.risk import band_for, scale_for, shown_percent
 from futurisys.domain.schema import FEATURE_NAMES, RAW_NAMES, raw_field
 from futurisys.extensions import db, model_store
 from futurisys.ml.features import derive_features
-from futurisys.model_store import ModelUnavailable
+from futurisys.registry.loading import ModelUnavailable
 from futurisys.storage.models import Input
 from futurisys.storage.predictions import Author, OutcomeUnknown, predict_and_store
 from futurisys.web import bp
