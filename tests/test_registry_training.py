@@ -74,7 +74,7 @@ def test_a_training_compares_the_new_version_with_the_active_one_on_the_same_fol
         assert job.done == job.total == 11  # both variants on 5 folds, then the final fit
         data = stored(db.session.scalar(sa.select(TrainingDataset)))
     assert comparison["actif"]["version_id"] == active.id and comparison["lignes"] == 300
-    assert comparison["actif"]["dans_l_echantillon"] is False  # the active one was trained on the whole reference
+    assert comparison["actif"]["part_vue"] == 1.0  # these 300 employees are in the reference the active one saw
     rows = out_of_fold(client, job_id)
     assert len(rows) == 300
     # The same folds as scikit-learn's own split of these rows with the documented seed.
@@ -96,6 +96,7 @@ def test_a_training_compares_the_new_version_with_the_active_one_on_the_same_fol
     assert "Comparaison sur les mêmes blocs des mêmes données" in page
     shown = re.search(r'data-figure="nouveau-roc_auc">([\d,]+)<', page).group(1)
     assert float(shown.replace(",", ".")) == new["roc_auc"]
+    assert "Le modèle actif a été entraîné sur 100 % de ces lignes" in page
     assert "300 lignes dont" in page and "validation croisée stratifiée 5 blocs × 1 répétition" in page
 
 

@@ -89,6 +89,29 @@ def check_trainable(data: TrainingData, settings: TrainSettings) -> None:
         )
 
 
+def seen_share(trained_on: str | None, data: TrainingData) -> float:
+    """The share of `data`'s rows the active version was trained on (1 when it was trained on this very data)."""
+    from futurisys.ml.data import REFERENCE_MD5
+    from futurisys.ml.train import reference_data
+
+    if trained_on in {data.md5, *data.part_md5s}:
+        return (
+            1.0
+            if trained_on == data.md5
+            else _share_in(reference_data() if trained_on == REFERENCE_MD5 else None, data)
+        )
+    if trained_on == REFERENCE_MD5:  # an HR history may hold IBM's sample, or part of it
+        return _share_in(reference_data(), data)
+    return 0.0
+
+
+def _share_in(known: TrainingData | None, data: TrainingData) -> float:
+    if known is None or not len(data.records):
+        return 0.0
+    rows = {tuple(sorted(record.items())) for record in known.records}
+    return sum(tuple(sorted(record.items())) in rows for record in data.records) / len(data.records)
+
+
 class TrainingRun(JobRun):
     """One attempt at a training, holding its lease (a retried one starts over: a fit leaves nothing behind)."""
 
@@ -178,13 +201,12 @@ class TrainingRun(JobRun):
             active_proba = np.array([score.proba for score in active.predict_many(data.records)])
             repeated = np.tile(active_proba, (result.out_of_fold.shape[0], 1))
             figures = compare.figures(target, result.tests, repeated, active.threshold, groups)
-            trained_on = active_row.bundle_metadata.get("training_data_md5")
             out["actif"] = {
                 **figures,
                 "version_id": active_row.id,
                 "version": active_row.version,
                 # A fitted model scored on rows it was trained on: its figures are in-sample, better than fair.
-                "dans_l_echantillon": trained_on in {data.md5, *data.part_md5s},
+                "part_vue": seen_share(active_row.bundle_metadata.get("training_data_md5"), data),
             }
         out["issues"] = self._realised(version, active_row)
         self._write_out_of_fold(result, target, active_proba)

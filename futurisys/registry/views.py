@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from futurisys.admin.forms import FrenchMeta
+from futurisys.admin.insights import ATTRIBUTE_LABELS, GROUP_LABELS
 from futurisys.auth.access import refuse_unless_role
 from futurisys.domain.csv_io import MAX_LINES_SHOWN, CsvProblem
 from futurisys.extensions import db, model_store
@@ -253,6 +254,8 @@ def training_page(job_id: str):
         progress=progress(job),
         version=version,
         comparison=detail.get("comparaison"),
+        attribute_labels=ATTRIBUTE_LABELS,
+        group_labels=GROUP_LABELS,
         file_kept=files.has_file(db.session.connection(), job.id, "result"),
     )
 
