@@ -65,6 +65,17 @@ def journal_unlocked(connection):
         connection.execute(sa.text(sql))
 
 
+#: Full-page screenshots of the browser tests (test-artifacts/), when TEST_SCREENSHOTS=1: they cost a quarter of
+#: the browser tests' time and only people look at them.
+SCREENSHOTS = os.environ.get("TEST_SCREENSHOTS") == "1"
+
+
+def shot(page, path) -> None:
+    """A full-page screenshot of `page` at `path`, when TEST_SCREENSHOTS=1."""
+    if SCREENSHOTS:
+        page.screenshot(path=str(path), full_page=True)
+
+
 def make_app(url: str, bundle: Path, **overrides):
     """A test app on `url` (CSRF off, as route tests want; the CSRF and browser tests turn it on)."""
     config = {

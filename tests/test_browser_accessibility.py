@@ -18,7 +18,7 @@ from futurisys.extensions import db, model_store
 from futurisys.storage.models import Prediction
 from futurisys.storage.predictions import Author, predict_and_store, predict_and_store_many
 from tests.payloads import FEATURES, IDS, RAW, french_csv, french_row
-from tests.support import PASSWORD, sign_in
+from tests.support import PASSWORD, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -120,7 +120,7 @@ def test_every_page_has_no_axe_violation_and_fits_the_screen(browser, live_app, 
             found[f"{device}/{name}"] = axe_violations(page)
             overflow[f"{device}/{name}"] = sideways_scroll(page)
             wide[f"{device}/{name}"] = page.evaluate(WIDE_CHARTS)
-            page.screenshot(path=str(artifacts_dir / device / f"{name}.png"), full_page=True)
+            shot(page, str(artifacts_dir / device / f"{name}.png"))
 
     bad_file = french_csv(
         [

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.payloads import FEATURES, RAW
-from tests.support import PASSWORD, store
+from tests.support import PASSWORD, shot, store
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_admin_journey(page, live_app, live_server, artifacts_dir, reference_fea
     expect(page.locator(".summary")).to_contain_text("« Part »")
     n_parts = parts.count()
     assert n_parts >= 1  # employee 1, who left, is predicted "Part"
-    page.screenshot(path=str(artifacts_dir / "admin-history.png"), full_page=True)
+    shot(page, str(artifacts_dir / "admin-history.png"))
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Exporter en CSV").click()
@@ -55,16 +55,16 @@ def test_admin_journey(page, live_app, live_server, artifacts_dir, reference_fea
     page.locator("table.data tbody tr").first.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Principaux facteurs")).to_be_visible()
     expect(page.get_by_role("heading", name="Variables du modèle")).to_be_visible()
-    page.screenshot(path=str(artifacts_dir / "admin-detail.png"), full_page=True)
+    shot(page, str(artifacts_dir / "admin-detail.png"))
 
     page.get_by_role("link", name="Modèle", exact=True).click()
     expect(page.get_by_role("heading", name="Importance globale des variables")).to_be_visible()
-    page.screenshot(path=str(artifacts_dir / "admin-model.png"), full_page=True)
+    shot(page, str(artifacts_dir / "admin-model.png"))
     page.get_by_role("link", name="Dérive des données").click()
     expect(page.get_by_role("alert")).to_contain_text("Trop peu d'entrées récentes")
 
     page.get_by_role("link", name="Tableau de bord").click()
     expect(page.locator("figure.chart svg")).to_have_count(3)  # one model version: a sentence, not a one-bar chart
-    page.screenshot(path=str(artifacts_dir / "admin-dashboard.png"), full_page=True)
+    shot(page, str(artifacts_dir / "admin-dashboard.png"))
     page.get_by_role("button", name="Se déconnecter (claire)").click()
     expect(page.get_by_text("Vous êtes déconnecté.")).to_be_visible()

@@ -11,6 +11,7 @@ from futurisys.extensions import db
 from futurisys.jobs.models import Job
 from futurisys.storage.models import Input
 from tests.payloads import raw_csv
+from tests.support import shot
 from tests.test_jobs_worker import big_export, wait_for
 
 pytestmark = pytest.mark.browser
@@ -39,14 +40,14 @@ def test_upload_progress_then_download_the_scored_file(
         expect(page.locator('[data-field="lignes_evaluees"]')).to_contain_text(re.compile(r"sur 6\s000"))
         for width, name in ((1366, "ordinateur"), (390, "telephone")):
             page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=artifacts_dir / f"lot-en-cours-{name}.png", full_page=True)
+            shot(page, artifacts_dir / f"lot-en-cours-{name}.png")
         holder.rollback()
     # Once done, the page reloads itself with the outcome.
     expect(page.get_by_role("heading", name="Salariés à risque")).to_be_visible(timeout=60_000)
     expect(page.get_by_role("heading", name="État : Terminé")).to_be_visible()
     for width, name in ((1366, "ordinateur"), (390, "telephone")):
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=artifacts_dir / f"lot-termine-{name}.png", full_page=True)
+        shot(page, artifacts_dir / f"lot-termine-{name}.png")
     page.set_viewport_size({"width": 1280, "height": 900})
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger le fichier évalué").click()
@@ -78,7 +79,7 @@ def test_errors_are_shown_by_line_on_the_lot_page(hr_page, live_server, lot_work
     expect(errors).to_contain_text("age")
     expect(errors).to_contain_text("Doit être un nombre entier.")
     expect(page.get_by_role("heading", name="État : Échoué")).to_be_visible()
-    page.screenshot(path=artifacts_dir / "batch-errors.png", full_page=True)
+    shot(page, artifacts_dir / "batch-errors.png")
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger la liste des erreurs").click()
     assert "quarante" in download.value.path().read_bytes().decode("utf-8-sig")

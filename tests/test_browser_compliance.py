@@ -4,7 +4,7 @@ sideways; screenshots go to test-artifacts/<size>/conformite-*.png."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import sign_in
+from tests.support import shot, sign_in
 from tests.test_browser_accessibility import VIEWPORTS, axe_violations, populate, sideways_scroll
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def test_compliance_pages_have_no_axe_violation(browser, live_app, live_server, 
             found[f"{device}/{name}"] = axe_violations(page)
             overflow[f"{device}/{name}"] = sideways_scroll(page)
             (artifacts_dir / device).mkdir(exist_ok=True)
-            page.screenshot(path=str(artifacts_dir / device / f"conformite-{name}.png"), full_page=True)
+            shot(page, str(artifacts_dir / device / f"conformite-{name}.png"))
 
     sign_in(page, live_server, "claire")
     page.goto(f"{live_server}/evaluations?reference=MAT-0001")

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.support import shot
 from tests.test_browser_accessibility import VIEWPORTS, axe_violations
 
 pytestmark = pytest.mark.browser
@@ -28,7 +29,7 @@ def test_try_it_out_scores_an_employee(page, live_server, artifacts_dir):
     expect(live.locator("tbody .response-col_status")).to_have_text("200")
     expect(live.locator("tbody .response-col_description")).to_contain_text('"Prediction"')
     expect(live.locator("tbody .response-col_description")).to_contain_text('"Probabilite_depart"')
-    page.screenshot(path=str(artifacts_dir / "docs.png"), full_page=True)
+    shot(page, str(artifacts_dir / "docs.png"))
     assert hosts == {urlsplit(live_server).netloc}, f"requests left the service: {hosts}"
 
 
@@ -66,7 +67,7 @@ def test_docs_are_french_and_axe_clean_open_tried_and_authorizing(page, live_ser
     expect(operation.get_by_text("Réponse du serveur")).to_be_visible()
     found["essai"] = axe_violations(page)
     (artifacts_dir / viewport).mkdir(exist_ok=True)
-    page.screenshot(path=str(artifacts_dir / viewport / "docs-essai.png"), full_page=True)
+    shot(page, str(artifacts_dir / viewport / "docs-essai.png"))
     if viewport == "telephone":  # the same markup at either size: the phone checks the list and a try only
         assert {step: ids for step, ids in found.items() if ids} == {}
         return

@@ -12,7 +12,7 @@ from futurisys.extensions import db
 from futurisys.storage.models import Input
 from futurisys.web.forms import option_value, widget_for
 from tests.payloads import RAW, employee
-from tests.support import counts, make_user, sign_in
+from tests.support import counts, make_user, shot, sign_in
 
 pytestmark = pytest.mark.browser
 PERCENT = re.compile(r"^(\d+|moins de 1)\u00a0%$")
@@ -52,7 +52,7 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     page.get_by_label("Référence salarié").fill("MAT-0042")
     fill(page, RAW)
     expect(page.get_by_label("Âge")).to_have_value("41")
-    page.screenshot(path=artifacts_dir / "form.png", full_page=True)
+    shot(page, artifacts_dir / "form.png")
     page.get_by_role("button", name="Évaluer le risque de départ").click()
 
     expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
@@ -72,7 +72,7 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     expect(drivers).to_have_count(5)
     expect(drivers.filter(has_text="Fait des heures supplémentaires — augmente le risque")).to_contain_text("levier")
     assert page.locator(".driver__bar").first.bounding_box()["width"] > 0
-    page.screenshot(path=artifacts_dir / "result.png", full_page=True)
+    shot(page, artifacts_dir / "result.png")
     page.reload()
     expect(page.get_by_role("heading", name="Résultat de l'évaluation")).to_be_visible()
     assert counts(live_app) == (1, 1)  # a reload shows the result again and stores nothing
@@ -86,10 +86,10 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     expect(page.get_by_test_id("probability")).to_have_text([f"{whole_percent(p)}\u00a0%" for p in (proba, new_proba)])
     expect(page.locator(".changes")).to_contain_text("Heures supplémentaires : Oui → Non")
     expect(page.get_by_test_id("delta")).to_have_text(re.compile(r"^Risque en baisse de \d+ points?\.$"))
-    page.screenshot(path=artifacts_dir / "whatif.png", full_page=True)
+    shot(page, artifacts_dir / "whatif.png")
     page.set_viewport_size({"width": 390, "height": 844})
     assert fits_the_width(page)
-    page.screenshot(path=artifacts_dir / "whatif-phone.png", full_page=True)
+    shot(page, artifacts_dir / "whatif-phone.png")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Mes évaluations").first.click()
@@ -99,7 +99,7 @@ def test_hr_evaluates_reloads_simulates_and_finds_it_again(hr_page, live_server,
     page.get_by_role("button", name="Filtrer").click()
     expect(page.get_by_test_id("evaluation-row")).to_have_count(2)
     expect(page.get_by_test_id("evaluation-row").last).to_contain_text("Formulaire RH")
-    page.screenshot(path=artifacts_dir / "mes-evaluations.png", full_page=True)
+    shot(page, artifacts_dir / "mes-evaluations.png")
     page.get_by_test_id("evaluation-row").last.get_by_role("link").click()
     assert page.url == result_url
 
@@ -133,8 +133,8 @@ def test_invalid_form_shows_the_messages_and_keeps_the_values(hr_page, live_serv
     expect(page.locator("#departement")).to_have_value(employee(2)["departement"])
     summary.get_by_role("link", name=re.compile("^Âge")).click()
     expect(page.get_by_label("Âge")).to_be_focused()
-    page.screenshot(path=artifacts_dir / "form-errors.png", full_page=True)
+    shot(page, artifacts_dir / "form-errors.png")
     page.set_viewport_size({"width": 390, "height": 844})
     assert fits_the_width(page)
-    page.screenshot(path=artifacts_dir / "form-errors-phone.png", full_page=True)
+    shot(page, artifacts_dir / "form-errors-phone.png")
     assert stored(live_app, "form") == []

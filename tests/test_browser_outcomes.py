@@ -14,7 +14,7 @@ from futurisys.outcomes import clock
 from futurisys.storage.predictions import Author, predict_and_store
 from tests.outcome_rows import NOW, history
 from tests.payloads import FEATURES, RAW
-from tests.support import PASSWORD, sign_in
+from tests.support import PASSWORD, shot, sign_in
 from tests.test_browser_accessibility import VIEWPORTS, axe_violations, sideways_scroll
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def test_outcome_pages_are_usable_and_accessible_on_both_screens(
             page.set_viewport_size(viewport)
             found[f"{device}/{name}"] = axe_violations(page)
             overflow[f"{device}/{name}"] = sideways_scroll(page)
-            page.screenshot(path=str(artifacts_dir / device / f"{name}.png"), full_page=True)
+            shot(page, str(artifacts_dir / device / f"{name}.png"))
 
     sign_in(page, live_server, "claire")
     page.goto(f"{live_server}/evaluations/{stored.public_id}")

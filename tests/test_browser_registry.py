@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from futurisys.registry.training import run_training
-from tests.support import sign_in
+from tests.support import shot, sign_in
 from tests.test_browser_accessibility import VIEWPORTS, axe_violations, populate, sideways_scroll
 from tests.test_registry import IDS, history_csv, installed, register, variant_bundle
 
@@ -35,7 +35,7 @@ def test_the_models_pages_are_usable_and_accessible_on_both_screens(
             found[f"{device}/{name}"] = axe_violations(page)
             overflow[f"{device}/{name}"] = sideways_scroll(page)
             (artifacts_dir / device).mkdir(exist_ok=True)
-            page.screenshot(path=str(artifacts_dir / device / f"modeles-{name}.png"), full_page=True)
+            shot(page, str(artifacts_dir / device / f"modeles-{name}.png"))
 
     def send_history(name: str, content: bytes) -> None:
         page.get_by_label("Nom du jeu de données").fill(name)
