@@ -193,12 +193,12 @@ def test_a_worse_version_needs_je_confirme_and_the_warning_is_kept(app, client, 
     logged_in(app, client, "admin")
     asked = promote(client, worse, reason="Essai")
     assert asked.status_code == 409
-    assert "ROC AUC plus faible : 0.6100 contre" in text(asked) and "Je confirme" in text(asked)
+    assert "ROC AUC plus faible : 0,6100 contre" in text(asked) and "Je confirme" in text(asked)
     assert len(events(app)) == 1
     confirmed = promote(client, worse, reason="Essai assumé", confirm="y")
     assert confirmed.status_code == 303
     warnings = events(app)[-1][5]
-    assert warnings and warnings[0].startswith("ROC AUC plus faible : 0.6100")
+    assert warnings and warnings[0].startswith("ROC AUC plus faible : 0,6100")
     assert "Confirmé malgré" in text(client.get("/admin/modeles/"))
 
 

@@ -118,7 +118,7 @@ def test_worse_figures_of_every_kind_are_warned():
     active = {"roc_auc": 0.85, "pr_auc": 0.6, "brier": 0.1, "ece": 0.02, "flag_ratios": {"genre": {"F": 1, "M": 0.9}}}
     worse = {"roc_auc": 0.8, "pr_auc": 0.5, "brier": 0.2, "ece": 0.05, "flag_ratios": {"genre": {"F": 1, "M": 0.7}}}
     found = versions.warnings_between(worse, active)
-    assert len(found) == 5 and "score de Brier plus élevé : 0.2000 contre 0.1000." in found
+    assert len(found) == 5 and "score de Brier plus élevé : 0,2000 contre 0,1000." in found
     assert found[-1].startswith("Équité : le groupe « M » (genre)")
     assert versions.warnings_between(active, active) == []
 

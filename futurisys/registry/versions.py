@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from futurisys.domain.formatting import number
 from futurisys.extensions import db
 from futurisys.ml.compare import HIGHER_IS_BETTER, LOWER_IS_BETTER, below_four_fifths
 from futurisys.ml.predictor import METADATA_FILE, BundleError, Predictor
@@ -185,15 +186,19 @@ def figures_of(version: ModelVersion) -> dict:
 FIGURE_LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "brier": "score de Brier", "ece": "erreur de calibration"}
 
 
+def _both(candidate: float, active: float) -> str:
+    return f"{number(candidate, 4)} contre {number(active, 4)}"
+
+
 def warnings_between(candidate: dict, active: dict) -> list[str]:
     """Why promoting `candidate` over `active` needs a confirmation: a worse figure, a group newly under 4/5."""
     found = []
     for name in HIGHER_IS_BETTER:
         if candidate.get(name) is not None and active.get(name) is not None and candidate[name] < active[name] - _TIE:
-            found.append(f"{FIGURE_LABELS[name]} plus faible : {candidate[name]:.4f} contre {active[name]:.4f}.")
+            found.append(f"{FIGURE_LABELS[name]} plus faible : {_both(candidate[name], active[name])}.")
     for name in LOWER_IS_BETTER:
         if candidate.get(name) is not None and active.get(name) is not None and candidate[name] > active[name] + _TIE:
-            found.append(f"{FIGURE_LABELS[name]} plus élevé : {candidate[name]:.4f} contre {active[name]:.4f}.")
+            found.append(f"{FIGURE_LABELS[name]} plus élevé : {_both(candidate[name], active[name])}.")
     newly_below = below_four_fifths(candidate.get("flag_ratios", {})) - below_four_fifths(active.get("flag_ratios", {}))
     for attribute, group in sorted(newly_below):
         found.append(
