@@ -196,3 +196,24 @@ def test_empty_cache_offline_starts_without_a_model(offline_cache, tmp_path):
     assert client.post("/predict", json=FEATURES).status_code == 503
     result = app.test_cli_runner().invoke(args=["model", "pull"])
     assert result.exit_code == 1 and f"cannot fetch {REPO}@main" in result.output
+
+
+def test_a_pulled_bundle_and_a_hub_first_start_enter_the_registry(offline_cache, bundle_dir, tmp_path):
+    from flask_migrate import upgrade
+
+    from futurisys.extensions import db
+    from futurisys.registry import versions
+    from futurisys.registry.models import ACTIVE, ModelVersion
+
+    fill_hub_cache(offline_cache, bundle_dir)
+    app = make_app(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path / "unused", MODEL_REPO=REPO)
+    with app.app_context():
+        upgrade()
+        said = versions.register_configured(app)  # what the boot's `data prepare` does
+        assert said.endswith("registered and made active"), said
+        active = versions.alias_target(ACTIVE)
+        assert (active.source, active.source_detail) == ("hub", f"{REPO}@main")
+    result = app.test_cli_runner().invoke(args=["model", "pull", "--out", str(tmp_path / "pulled")])
+    assert result.exit_code == 0 and "already registered as version #1" in result.output, result.output
+    with app.app_context():
+        assert db.session.query(ModelVersion).count() == 1
