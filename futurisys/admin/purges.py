@@ -12,7 +12,7 @@ from futurisys.admin import bp
 from futurisys.admin.forms import PurgeForm
 from futurisys.extensions import db
 from futurisys.jobs import lots, purges
-from futurisys.jobs.models import RUNNING, STATUS_LABELS, WAITING, Job
+from futurisys.jobs.models import RUNNING, STATUS_LABELS, WAITING, Job, bar_state
 from futurisys.storage.models import utcnow
 
 PURGES_SHOWN = 20
@@ -32,22 +32,11 @@ def purge_or_404(job_id: str) -> Job:
 
 def progress(job: Job) -> dict:
     """What the progress bar shows (the same fields as a lot's, read by static/js/lot.js)."""
-    percent = 100 * job.done / job.total if job.total else (100 if job.status == "termine" else 0)
     remaining = None
     if job.status == RUNNING and job.phase == "suppression" and job.done and job.total:
         started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=utcnow().tzinfo)
         remaining = max(0, round((utcnow() - started).total_seconds() * (job.total - job.done) / job.done))
-    return {
-        "statut": job.status,
-        "statut_libelle": STATUS_LABELS[job.status],
-        "phase": job.phase,
-        "phase_libelle": PHASE_LABELS.get(job.phase, ""),
-        "lignes_evaluees": job.done,
-        "a_evaluer": job.total,
-        "pourcent": round(min(percent, 100), 1),
-        "secondes_restantes": remaining,
-        "termine": job.finished,
-    }
+    return bar_state(job, PHASE_LABELS.get(job.phase, ""), remaining)
 
 
 @bp.get("/purges", endpoint="purges")

@@ -78,6 +78,22 @@ class Job(db.Model):
         return self.status in FINISHED
 
 
+def bar_state(job: Job, phase_label: str, remaining: int | None = None) -> dict:
+    """A counted job's progress bar as its page's script reads it (static/js/lot.js): `done` out of `total`."""
+    percent = 100 * job.done / job.total if job.total else (100 if job.status == DONE else 0)
+    return {
+        "statut": job.status,
+        "statut_libelle": STATUS_LABELS[job.status],
+        "phase": job.phase,
+        "phase_libelle": phase_label,
+        "lignes_evaluees": job.done,
+        "a_evaluer": job.total,
+        "pourcent": round(min(percent, 100), 1),
+        "secondes_restantes": remaining,
+        "termine": job.finished,
+    }
+
+
 class JobChunk(db.Model):
     """A piece of a job's file (upload, result, errors), in order: files are written and read as streams."""
 

@@ -25,7 +25,7 @@ from futurisys.auth.access import refuse_unless_role
 from futurisys.domain.csv_io import MAX_LINES_SHOWN, CsvProblem
 from futurisys.extensions import db, model_store
 from futurisys.jobs import files, lots
-from futurisys.jobs.models import RUNNING, STATUS_LABELS, WAITING, Job
+from futurisys.jobs.models import RUNNING, STATUS_LABELS, WAITING, Job, bar_state
 from futurisys.registry import datasets, training, versions
 from futurisys.registry.models import ACTIVE, ALIASES, CHALLENGER, SOURCES, AliasEvent, ModelVersion
 
@@ -224,21 +224,10 @@ def _training_or_404(job_id: str) -> Job:
 
 def progress(job: Job) -> dict:
     """What the progress bar shows (the fields static/js/lot.js reads): fits done out of all the folds'."""
-    percent = 100 * job.done / job.total if job.total else (100 if job.status == "termine" else 0)
     label = training.PHASE_LABELS.get(job.phase, "")
     if job.phase == "validation" and job.total:
         label = f"Validation croisée : ajustement {min(job.done + 1, job.total)} sur {job.total}"
-    return {
-        "statut": job.status,
-        "statut_libelle": STATUS_LABELS[job.status],
-        "phase": job.phase,
-        "phase_libelle": label,
-        "lignes_evaluees": job.done,
-        "a_evaluer": job.total,
-        "pourcent": round(min(percent, 100), 1),
-        "secondes_restantes": None,
-        "termine": job.finished,
-    }
+    return bar_state(job, label)
 
 
 @bp.get("/entrainements/<job_id>")
