@@ -65,9 +65,24 @@ def create_app(config: dict | None = None) -> Flask:
                 db_timeouts.install(engine)
             db_timeouts.scope_by_blueprint(app)
 
-    from futurisys import admin, api, auth, cli, compliance, errors, jobs, metrics, outcomes, recourse, registry, web
+    from futurisys import (
+        admin,
+        api,
+        auth,
+        cli,
+        compliance,
+        errors,
+        jobs,
+        metrics,
+        outcomes,
+        recourse,
+        registry,
+        teams,
+        web,
+    )
 
-    for part in (api, web, jobs, auth, admin, outcomes, recourse, registry, compliance, errors, cli, metrics, security):
+    audiences = (api, web, jobs, auth, admin, outcomes, recourse, registry, teams, compliance)
+    for part in (*audiences, errors, cli, metrics, security):
         part.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]

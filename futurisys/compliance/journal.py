@@ -330,6 +330,8 @@ UNJOURNALED: dict[str, str] = {
     "models.promote": "changement d'alias, gardé dans l'historique des modèles",
     "models.clear_challenger": "retrait du challenger, gardé dans l'historique des modèles",
     "models.agreement": "accord du challenger en agrégats",
+    "teams.index": "agrégats par équipe ; tout groupe de moins de k salariés est masqué (futurisys/teams)",
+    "teams.export": "les mêmes agrégats en CSV, passés par le même masquage",
 }
 
 #: Endpoints whose views call `record` themselves (what they journal depends on what was asked or changed).

@@ -31,18 +31,21 @@ class Spec:
     label: str
     minimum: int | None = None
     maximum: int | None = None
+    unit: str = "mois"
 
 
 SPECS = {
     "evaluation_months": Spec("24", "Conservation des évaluations (mois)", 1, 120),
     "journal_months": Spec("12", "Conservation du journal des accès (mois)", JOURNAL_MIN_MONTHS, 60),
     "departure_months": Spec("60", "Conservation des départs enregistrés (mois)", 1, 120),
+    # The smallest group « Vue équipes » shows (futurisys/teams/suppression.py: MIN_K, 3, is the floor).
+    "team_min_group": Spec("5", "Taille minimale d'un groupe affiché dans la Vue équipes", 3, 100, unit="salariés"),
     "organisation": Spec("[nom de l'employeur]", "Responsable du traitement (employeur)"),
     "dpo_contact": Spec("[adresse du délégué à la protection des données]", "Contact du DPO"),
     "scoring_suspended": Spec("0", "Évaluations suspendues"),
     "suspension_reason": Spec("", "Motif de la suspension"),
 }
-MONTH_SETTINGS = tuple(key for key, spec in SPECS.items() if spec.minimum is not None)
+MONTH_SETTINGS = tuple(key for key, spec in SPECS.items() if spec.minimum is not None and spec.unit == "mois")
 
 
 def all_settings() -> dict[str, str]:
@@ -66,6 +69,11 @@ def months(key: str) -> int:
     return int(get(key))
 
 
+def team_min_group() -> int:
+    """The smallest group of employees « Vue équipes » shows (k)."""
+    return int(get("team_min_group"))
+
+
 def suspended() -> bool:
     """Whether an admin has suspended all scoring."""
     return get("scoring_suspended") == "1"
@@ -77,7 +85,7 @@ def validate(key: str, value: str) -> str | None:
     if spec.minimum is None:
         return "Texte trop long (500 caractères au plus)." if len(value) > 500 else None
     if not value.strip().isdigit() or not spec.minimum <= int(value) <= spec.maximum:
-        return f"Un nombre entier de mois entre {spec.minimum} et {spec.maximum}."
+        return f"Un nombre entier de {spec.unit} entre {spec.minimum} et {spec.maximum}."
     return None
 
 

@@ -99,6 +99,11 @@ def full_day(value) -> str:
     return format_date(value, "d MMM y", locale=LOCALE)
 
 
+def month(value) -> str:
+    """A month ("janv. 2026")."""
+    return format_date(value, "MMM y", locale=LOCALE)
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """ "1 variable", "20 variables": the count in French and the noun agreed with it."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")
@@ -170,6 +175,8 @@ FILTERS = {
     "date_heure": date_time,
     "date_fr": date,
     "pluriel": plural,
+    "mois": month,
+    "jour": full_day,
     "sur_cent": out_of_100,
     "typographie": typography,
 }

@@ -41,7 +41,7 @@ def first_immature_month(now: datetime, horizon: int) -> date:
     return matured_before(now, horizon).date().replace(day=1)
 
 
-def _day(dialect: str, column, months: int = 0):
+def utc_day(dialect: str, column, months: int = 0):
     """The UTC calendar day of a timestamp column, moved `months` months."""
     if dialect == "postgresql":
         moment = sa.func.timezone("UTC", column)
@@ -51,7 +51,7 @@ def _day(dialect: str, column, months: int = 0):
     return sa.func.date(column, f"+{int(months)} months") if months else sa.func.date(column)
 
 
-def _month(dialect: str, column):
+def utc_month(dialect: str, column):
     """The first day of a timestamp's UTC month (a date on PostgreSQL, 'YYYY-MM-01' on SQLite)."""
     if dialect == "postgresql":
         return sa.cast(sa.func.date_trunc("month", sa.func.timezone("UTC", column)), sa.Date)
@@ -81,8 +81,8 @@ def _first_departures(dialect: str, horizon: int, today: date, kinds, scope):
         DEPARTURES,
         sa.and_(
             DEPARTURES.c.employee_ref == INPUTS.c.employee_ref,
-            day > _day(dialect, PREDICTIONS.c.created_at),
-            day <= _day(dialect, PREDICTIONS.c.created_at, horizon),
+            day > utc_day(dialect, PREDICTIONS.c.created_at),
+            day <= utc_day(dialect, PREDICTIONS.c.created_at, horizon),
             day <= today,
         ),
     )
@@ -131,7 +131,7 @@ def outcomes(
         (PREDICTIONS.c.created_at <= matured_before(now, horizon), RESTE),
         else_=EN_ATTENTE,
     )
-    month = _month(dialect, PREDICTIONS.c.created_at)
+    month = utc_month(dialect, PREDICTIONS.c.created_at)
     rank = sa.func.row_number().over(
         partition_by=(PREDICTIONS.c.model_version, reference, month),
         order_by=(PREDICTIONS.c.created_at, PREDICTIONS.c.id),
