@@ -191,3 +191,38 @@ def test_realised_departures_show_once_recorded_and_unreferenced_evaluations_are
     assert "9 salariés évalués" in page
     assert "partis 33 %" in page  # 3 voluntary departures of 9; the dismissal is not one
     assert "1 évaluation sans référence de salarié n'est pas comptée" in page
+
+
+def test_acted_on_and_other_employees_at_risk_are_compared_once_departures_exist(app, client, db):
+    from futurisys.recourse.models import EngagedAction
+
+    logged_in(app, client, "admin")
+    acted = seed(app, {("Manager", "Consulting"): 6}, "admin", "A", proba=0.6)
+    others = seed(app, {("Manager", "Commercial"): 7}, "admin", "O", proba=0.5)
+    seed(app, {("Manager", "Commercial"): 5}, "admin", "L", proba=0.01)  # under the threshold: not compared
+    with app.app_context():
+        _db.session.execute(sa.update(Input).values(created_at=datetime.now(UTC) - timedelta(days=40)))
+        for ref in acted:
+            input_id = _db.session.scalar(sa.select(Input.id).where(Input.employee_ref == ref))
+            _db.session.add(
+                EngagedAction(input_id=input_id, levers="heure_supplementaires", description="Supprimer les heures",
+                              proba_before=0.6, proba_after=0.4)
+            )  # fmt: skip
+        for ref in (acted[0], others[0], others[1]):
+            _db.session.add(Departure(employee_ref=ref, departure_date=date.today(), kind="demission", source="form"))
+        _db.session.commit()
+    assert action_rows(client) == {
+        "Action engagée": ["6", "60 %", "17 %"],  # 1 of 6 left
+        "Sans action engagée": ["7", "50 %", "29 %"],  # 2 of 7; the 5 under the threshold are not compared
+    }
+    settings.save({"team_min_group": "7"}, "admin")
+    # 6 under 7: hidden, and the other group with it (the company's total would give it back).
+    assert action_rows(client) == {"Action engagée": ["masqué"], "Sans action engagée": ["masqué"]}
+
+
+def action_rows(client) -> dict[str, list[str]]:
+    """The « Actions engagées et départs » table: each group's cells."""
+    page = text(client.get("/equipes"))
+    table = re.search(r'<table class="actions-table" data-testid="actions">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', table, re.S)
+    return {label: [cell.strip() for cell in re.findall(r"<td[^>]*>([^<]*)</td>", cells)] for label, cells in rows}

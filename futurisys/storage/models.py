@@ -104,6 +104,16 @@ class Input(db.Model):
             postgresql_where=sa.text("public_id IS NOT NULL"),
             sqlite_where=sa.text("public_id IS NOT NULL"),
         ),
+        # « Vue équipes » (futurisys/teams/queries.py): each reference's evaluations in time order, and the next
+        # reference after one (a skip scan over the references, whatever the number of evaluations).
+        sa.Index(
+            "ix_inputs_evaluations_ref_created_at",
+            "employee_ref",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("public_id IS NOT NULL"),
+            sqlite_where=sa.text("public_id IS NOT NULL"),
+        ),
     )
     stored_raw = __table__.c.raw_record
 

@@ -84,10 +84,24 @@ def _scope(form: TeamFilterForm) -> queries.Scope:
     )
 
 
+def _voluntary() -> frozenset[str]:
+    return voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
+
+
+def _actions_table(scope: queries.Scope) -> TeamTable | None:
+    """Acted-on and other employees at or above the threshold, and who of them left: once departures exist."""
+    if not queries.has_departures():
+        return None
+    tallies = queries.action_tallies(scope, _voluntary(), local_time(utcnow()).date())
+    if not any(key[0] == queries.ACTED for key in tallies):
+        return None
+    rows = (queries.ACTED, queries.NOT_ACTED)
+    return publish(tallies, settings.team_min_group(), with_departures=True, rows=rows, columns=("Tous",))
+
+
 def _team_table(scope: queries.Scope) -> TeamTable:
     high_from = current_app.config.get("RISK_HIGH_FROM", HIGH_RISK_FROM)
-    voluntary = voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
-    tallies = queries.period_tallies(scope, high_from, voluntary, local_time(utcnow()).date())
+    tallies = queries.period_tallies(scope, high_from, _voluntary(), local_time(utcnow()).date())
     return publish(
         tallies,
         settings.team_min_group(),
@@ -128,6 +142,7 @@ def index():
         "teams/index.html",
         form=form,
         table=_team_table(scope),
+        actions=_actions_table(scope),
         rows_label=queries.ROW_CHOICES[scope.rows],
         levels=levels,
         notice=notice,
