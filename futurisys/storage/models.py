@@ -105,14 +105,23 @@ class Input(db.Model):
             sqlite_where=sa.text("public_id IS NOT NULL"),
         ),
         # « Vue équipes » (futurisys/teams/queries.py): each reference's evaluations in time order, and the next
-        # reference after one (a skip scan over the references, whatever the number of evaluations).
+        # reference after one (a skip scan over the references, whatever the number of evaluations); what the
+        # page reads of each is in the index too, so that PostgreSQL answers from it without visiting the table.
         sa.Index(
             "ix_inputs_evaluations_ref_created_at",
             "employee_ref",
             "created_at",
             "id",
+            postgresql_include=["departement", "poste", "source", "user_id"],
             postgresql_where=sa.text("public_id IS NOT NULL"),
             sqlite_where=sa.text("public_id IS NOT NULL"),
+        ),
+        # …and the evaluations without a reference it does not count, but names (usually none or a few).
+        sa.Index(
+            "ix_inputs_unreferenced_evaluations",
+            "created_at",
+            postgresql_where=sa.text("public_id IS NOT NULL AND employee_ref IS NULL"),
+            sqlite_where=sa.text("public_id IS NOT NULL AND employee_ref IS NULL"),
         ),
     )
     stored_raw = __table__.c.raw_record

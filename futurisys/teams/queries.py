@@ -249,8 +249,10 @@ def unreferenced_count(scope: Scope) -> int:
 
 
 def has_levels(scope: Scope) -> bool:
-    """Whether any evaluation of the scope gives a manager level (the optional field): the rows may then be levels."""
-    query = sa.select(Input.id).where(*_where(scope), LEVEL.is_not(None)).limit(1)
+    """Whether the latest evaluation of any employee of the scope gives a manager level (the optional field): the
+    rows may then be levels. Read among the latest evaluations only: one probe per employee, like the table."""
+    latest = _latest_of_each(Scope(scope.start, scope.end, "niveau", scope.author_id))
+    query = sa.select(latest.c.input_id).where(latest.c.row_value.is_not(None)).limit(1)
     return db.session.scalar(query) is not None
 
 

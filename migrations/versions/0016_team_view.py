@@ -1,4 +1,4 @@
-"""« Vue équipes »: the evaluations of each employee reference in time order (the team view's latest per employee)
+"""« Vue équipes »: each reference's evaluations in time order (the latest per employee), and those without one
 
 Revision ID: 0016_team_view
 Revises: 0015_registry
@@ -15,6 +15,7 @@ branch_labels = None
 depends_on = None
 
 EVALUATIONS = sa.text("public_id IS NOT NULL")
+UNREFERENCED = sa.text("public_id IS NOT NULL AND employee_ref IS NULL")
 
 
 def upgrade():
@@ -22,10 +23,19 @@ def upgrade():
         "ix_inputs_evaluations_ref_created_at",
         "inputs",
         ["employee_ref", "created_at", "id"],
+        postgresql_include=["departement", "poste", "source", "user_id"],
         postgresql_where=EVALUATIONS,
         sqlite_where=EVALUATIONS,
+    )
+    op.create_index(
+        "ix_inputs_unreferenced_evaluations",
+        "inputs",
+        ["created_at"],
+        postgresql_where=UNREFERENCED,
+        sqlite_where=UNREFERENCED,
     )
 
 
 def downgrade():
+    op.drop_index("ix_inputs_unreferenced_evaluations", table_name="inputs")
     op.drop_index("ix_inputs_evaluations_ref_created_at", table_name="inputs")
