@@ -42,6 +42,7 @@ def test_the_switch_suspends_every_scoring_entry_point(app, client):
             "evaluation_months": "24",
             "journal_months": "12",
             "departure_months": "60",
+            "team_min_group": "5",
             "organisation": "ACME",
             "dpo_contact": "dpo@acme.fr",
             "scoring_suspended": "y",
@@ -70,7 +71,7 @@ def test_the_switch_suspends_every_scoring_entry_point(app, client):
     assert invalid.status_code == 422 and "entre 6 et 60" in invalid.get_data(as_text=True).replace(NNBSP, " ")
     client.post(
         "/admin/conformite/parametres",
-        data={"evaluation_months": "24", "journal_months": "12", "departure_months": "60"},
+        data={"evaluation_months": "24", "journal_months": "12", "departure_months": "60", "team_min_group": "5"},
     )
     assert client.post("/predict", json=FEATURES).status_code == 200
 

@@ -73,3 +73,18 @@ def test_boolean_feature_is_categorical_and_report_keeps_every_column():
 def test_empty_recent_data_does_not_crash():
     result = drift.numeric_drift("age", pd.Series(np.arange(100.0)), pd.Series([], dtype=float))
     assert np.isfinite(result.psi) and all(b.recent == 0 for b in result.bins)
+
+
+def test_the_windows_are_whole_days_of_the_daily_stats(app, db):
+    """« 30 derniers jours » is today and the 29 days before, in the stats' calendar: no day read in part."""
+    from datetime import timedelta
+
+    from futurisys.admin.forms import read_window
+    from futurisys.storage import stats
+
+    with app.test_request_context("/admin/drift?window=30d"):
+        connection = db.session.connection()
+        window = read_window()
+        assert window.since == stats.day_start(connection, stats.today(connection) - timedelta(days=29))
+    with app.test_request_context("/admin/drift?window=all"):
+        assert read_window().since is None

@@ -32,7 +32,9 @@ from wtforms.widgets import NumberInput
 
 from futurisys.admin.queries import model_versions
 from futurisys.domain.schema import LEAVES, STAYS
-from futurisys.storage.models import EMPLOYEE_REF_LENGTH, SOURCES, utcnow
+from futurisys.extensions import db
+from futurisys.storage import stats
+from futurisys.storage.models import EMPLOYEE_REF_LENGTH, SOURCES
 
 SOURCE_LABELS = {
     "api": "API",
@@ -174,7 +176,12 @@ def read_window(default: str = "30d") -> Window:
     if key not in WINDOWS:
         abort(400, f"Fenêtre inconnue : choisissez parmi {', '.join(WINDOWS)}.")
     span = WINDOWS[key][1]
-    return Window(key, utcnow() - span if span else None)
+    if span is None:
+        return Window(key, None)
+    # Whole days of the daily stats' calendar (today and the days before it): every past day of the window is read
+    # from the stats, none in part from its raw rows (at 10M predictions a day holds some 27,000).
+    connection = db.session.connection()
+    return Window(key, stats.day_start(connection, stats.today(connection) - span + timedelta(days=1)))
 
 
 class PurgeForm(FlaskForm):
