@@ -179,6 +179,8 @@ def pages(app, engine) -> list[tuple[str, str, object]]:
         ("drift, all", "/admin/drift?window=all", admin),
         ("admin detail", f"/admin/predictions/{detail}", admin),
         ("export, first chunk", "/admin/export.csv", admin),
+        ("Vue équipes (admin)", "/equipes", admin),
+        ("Vue équipes (big account)", "/equipes", rh),
     ]
 
 
