@@ -14,7 +14,7 @@ from futurisys.domain.formatting import NNBSP
 from futurisys.extensions import db
 from futurisys.jobs.engine import APPLY_RETENTION, RECOVER, REFRESH_STATS, RUN_PURGE
 from futurisys.jobs.models import Job
-from futurisys.storage import retention
+from futurisys.storage import retention, stats
 from futurisys.storage.models import Input, Prediction, utcnow
 from tests.support import JOBS_REDIS_URL, logged_in, make_app, worker
 from tests.test_compliance_oversight import _insert_inputs
@@ -171,8 +171,10 @@ def test_the_periodic_tasks_apply_retention_and_count_the_daily_stats(app):
         with db.engine.begin() as connection:
             connection.execute(sa.text("DELETE FROM stats_refreshes"))
     counted = task(app, REFRESH_STATS)  # from the first stored day, three days ago
-    assert counted < utcnow().date().isoformat()  # complete through yesterday at the latest (today is still open)
     with app.app_context():
+        # Complete through yesterday at the latest (today is still open), in the stats' calendar: Paris days on
+        # PostgreSQL, so from 23:00 UTC (22:00 in summer) their today is already the next UTC day's.
+        assert counted < stats.today(db.session.connection()).isoformat()
         assert db.session.scalar(sa.text("SELECT count(*) FROM stats_refreshes")) >= 1
 
 
