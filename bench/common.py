@@ -136,3 +136,18 @@ def gunicorn(database_url: str, bundle: str, workers: int, threads: int, timeout
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def copy_predictions(connection, prediction_columns: list[str]) -> None:
+    """Give every input copied by a bench (request id `copy-<seed input id>`) its seed's prediction, once."""
+    columns = ", ".join(prediction_columns)
+    connection.execute(
+        sa.text(
+            f"""
+            INSERT INTO predictions (input_id, {columns}, created_at)
+            SELECT i.id, {", ".join("p." + c for c in prediction_columns)}, i.created_at
+            FROM inputs i JOIN predictions p ON p.input_id = substr(i.request_id, 6)::int
+            WHERE i.request_id LIKE 'copy-%' AND NOT EXISTS (SELECT 1 FROM predictions q WHERE q.input_id = i.id)
+            """
+        )
+    )

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import recreate_database  # noqa: E402
+from bench.common import copy_predictions, recreate_database  # noqa: E402
 from tests.payloads import RAW  # noqa: E402
 
 PASSWORD = "bench-password-123"
@@ -101,16 +101,7 @@ def grow(engine, target: int) -> float:
             ),
             {"have": have, "target": target, "seeds": seeds},
         )
-        connection.execute(
-            sa.text(
-                f"""
-                INSERT INTO predictions (input_id, {", ".join(copied_p)}, created_at)
-                SELECT i.id, {", ".join("p." + c for c in copied_p)}, i.created_at
-                FROM inputs i JOIN predictions p ON p.input_id = substr(i.request_id, 6)::int
-                WHERE i.request_id LIKE 'copy-%' AND NOT EXISTS (SELECT 1 FROM predictions q WHERE q.input_id = i.id)
-                """
-            )
-        )
+        copy_predictions(connection, copied_p)
         # The copies land in days already counted (the app itself only ever writes today): count them all again.
         connection.execute(sa.text("DELETE FROM stats_refreshes"))
         connection.execute(sa.text("DELETE FROM outcome_summaries"))

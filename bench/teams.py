@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import announce, model_bundle, throwaway_database  # noqa: E402
+from bench.common import announce, copy_predictions, model_bundle, throwaway_database  # noqa: E402
 
 PASSWORD = "bench-password-123"
 PAGES = (("/health", "/health"), ("Vue équipes", "/equipes"), ("Vue équipes (CSV)", "/equipes.csv"))
@@ -109,16 +109,7 @@ def grow(engine, target: int) -> None:
             ),
             {"have": have, "target": target},
         )  # fmt: skip
-        connection.execute(
-            sa.text(
-                f"""
-                INSERT INTO predictions (input_id, {", ".join(copied_p)}, created_at)
-                SELECT i.id, {", ".join("p." + c for c in copied_p)}, i.created_at
-                FROM inputs i JOIN predictions p ON p.input_id = substr(i.request_id, 6)::int
-                WHERE i.request_id LIKE 'copy-%'
-                """
-            )
-        )
+        copy_predictions(connection, copied_p)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("SET statement_timeout = 0"))
         connection.execute(sa.text("VACUUM ANALYZE inputs"))

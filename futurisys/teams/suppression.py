@@ -41,10 +41,6 @@ class Suppression:
     columns: frozenset[Hashable]
     total: bool
 
-    def cell(self, row: Hashable, column: Hashable) -> bool:
-        """Whether the cell (row, column) is hidden."""
-        return (row, column) in self.cells
-
     def hides(self, kind: str, key) -> bool:
         """Whether a group is hidden: kind "cell" (key (row, column)), "row", "column" or "total" (key None)."""
         if kind == "total":

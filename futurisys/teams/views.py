@@ -88,9 +88,9 @@ def _voluntary() -> frozenset[str]:
     return voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"])
 
 
-def _actions_table(scope: queries.Scope) -> TeamTable | None:
+def _actions_table(scope: queries.Scope, with_departures: bool) -> TeamTable | None:
     """Acted-on and other employees at or above the threshold, and who of them left: once departures exist."""
-    if not queries.has_departures():
+    if not with_departures:
         return None
     tallies = queries.action_tallies(scope, _voluntary(), local_time(utcnow()).date())
     if not any(key[0] == queries.ACTED for key in tallies):
@@ -99,14 +99,14 @@ def _actions_table(scope: queries.Scope) -> TeamTable | None:
     return publish(tallies, settings.team_min_group(), with_departures=True, rows=rows, columns=("Tous",))
 
 
-def _team_table(scope: queries.Scope) -> TeamTable:
+def _team_table(scope: queries.Scope, with_departures: bool) -> TeamTable:
     high_from = current_app.config.get("RISK_HIGH_FROM", HIGH_RISK_FROM)
     tallies = queries.period_tallies(scope, high_from, _voluntary(), local_time(utcnow()).date())
     return publish(
         tallies,
         settings.team_min_group(),
         monthly=queries.monthly_tallies(scope),
-        with_departures=queries.has_departures(),
+        with_departures=with_departures,
         rows=_ordered_rows(scope.rows, tallies),
     )
 
@@ -124,13 +124,18 @@ def _field_of(rows: str) -> str:
     return "poste" if rows == "poste" else "niveau_hierarchique_poste"
 
 
+def _filters() -> tuple[TeamFilterForm, queries.Scope | None]:
+    """The query string's filters, and the scope they ask for (None when invalid: the form says what to fix)."""
+    form = TeamFilterForm(request.args)
+    return form, (_scope(form) if form.validate() else None)
+
+
 @bp.get("/equipes")
 def index():
     """The heatmap, with its legend, the period's form and the export link."""
-    form = TeamFilterForm(request.args)
-    if not form.validate():
+    form, scope = _filters()
+    if scope is None:
         return render_template("teams/index.html", form=form, table=None), 422
-    scope = _scope(form)
     form.date_from.data, form.date_to.data = form.period()  # the form shows the period the table covers
     levels = queries.has_levels(scope)
     notice = None
@@ -138,11 +143,12 @@ def index():
         scope = queries.Scope(scope.start, scope.end, "poste", scope.author_id)
         notice = "Aucune évaluation de la période ne renseigne le niveau hiérarchique : le tableau est par poste."
     args = {name: request.args[name] for name in form._fields if request.args.get(name)}
+    with_departures = queries.has_departures()
     return render_template(
         "teams/index.html",
         form=form,
-        table=_team_table(scope),
-        actions=_actions_table(scope),
+        table=_team_table(scope, with_departures),
+        actions=_actions_table(scope, with_departures),
         rows_label=queries.ROW_CHOICES[scope.rows],
         levels=levels,
         notice=notice,
@@ -157,11 +163,10 @@ def index():
 @bp.get("/equipes.csv")
 def export():
     """The same table as CSV (`;`, UTF-8 with BOM for Excel): hidden groups read « masqué »."""
-    form = TeamFilterForm(request.args)
-    if not form.validate():
+    form, scope = _filters()
+    if scope is None:
         return render_template("teams/index.html", form=form, table=None), 422
-    scope = _scope(form)
-    body = team_csv(_team_table(scope), queries.ROW_CHOICES[scope.rows])
+    body = team_csv(_team_table(scope, queries.has_departures()), queries.ROW_CHOICES[scope.rows])
     response = Response(body, mimetype="text/csv")
     start, end = form.period()
     response.headers.set("Content-Disposition", "attachment", filename=f"vue_equipes_{start}_{end}.csv")
