@@ -4,6 +4,7 @@ read-only database, and gunicorn's shared control socket."""
 from __future__ import annotations
 
 import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,15 @@ def test_gunicorn_has_no_shared_control_socket_unless_one_is_named(monkeypatch):
     monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/futurisys-8000.ctl")
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert settings["control_socket_disable"] is False and settings["control_socket"] == "/run/futurisys-8000.ctl"
+
+
+def test_gunicorn_workers_hand_the_gil_over_sooner_than_pythons_default(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setenv("GUNICORN_SWITCH_INTERVAL_MS", "0.25")
+    before = sys.getswitchinterval()
+    try:
+        runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_worker_init"](None)
+        assert sys.getswitchinterval() == pytest.approx(0.00025)
+    finally:
+        sys.setswitchinterval(before)
