@@ -324,6 +324,22 @@ def make_site(size: int, bundle: str):
     return app, engine, database
 
 
+def job_engine_refresh(app) -> float:
+    """Run the job engine's hourly outcomes task as a worker does (its own statement limit); seconds taken."""
+    from futurisys import create_app
+    from futurisys.config import Config
+    from futurisys.extensions import db
+    from futurisys.jobs.tasks import refresh_outcomes
+
+    worker = create_app({**app.config, "DB_STATEMENT_TIMEOUT": Config.JOB_STATEMENT_TIMEOUT})
+    started = time.perf_counter()
+    with worker.app_context():
+        refresh_outcomes()
+        for engine in db.engines.values():
+            engine.dispose()
+    return time.perf_counter() - started
+
+
 def fill(size: int, app, engine) -> None:
     """Grow one site to `size` predictions, count its daily stats and print what it stores."""
     from futurisys.storage import stats
@@ -335,6 +351,7 @@ def fill(size: int, app, engine) -> None:
     with app.app_context():
         stats.refresh(engine, 600)
     refresh_s = time.perf_counter() - started
+    outcomes_s = job_engine_refresh(app)
     with engine.connect() as connection:
         disk = connection.scalar(
             sa.text("SELECT pg_total_relation_size('inputs') + pg_total_relation_size('predictions')")
@@ -344,7 +361,8 @@ def fill(size: int, app, engine) -> None:
         )
         full_bytes = connection.scalar(sa.text("SELECT pg_column_size(CAST(:doc AS json))"), {"doc": json.dumps(RAW)})
     print(
-        f"{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s, inputs + predictions "
+        f"{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s, outcome summaries and "
+        f"counts (the job engine's hourly task) in {outcomes_s:.1f} s, inputs + predictions "
         f"{disk / 2**20:,.0f} MiB ({disk / 2**20 / size * 1e6:,.0f} MiB per 1M); raw_record "
         f"{float(raw_bytes or 0):.0f} bytes per raw record (all 27 fields: {full_bytes}); load {os.getloadavg()[0]:.2f}"
     )

@@ -44,6 +44,7 @@ USER_TABLES = (
     "input_feature_daily_stats",
     "stats_refreshes",
     "outcome_summaries",
+    "known_outcome_counts",
     "model_alias_events",
     "model_aliases",
     "model_versions",

@@ -69,7 +69,11 @@ def apply_retention() -> dict:
 
 @shared_task(name=REFRESH_OUTCOMES)
 def refresh_outcomes() -> int:
-    """Summarise the months « Performance réelle » reads (each version, each horizon); how many were."""
+    """Summarise the months « Performance réelle » reads (each version, each horizon) and count the known outcomes
+    « Modèles » offers a training; how many months were summarised."""
     from futurisys.outcomes.performance import refresh_summaries
+    from futurisys.registry.datasets import refresh_known_counts
 
-    return refresh_summaries()
+    summarised = refresh_summaries()
+    refresh_known_counts()
+    return summarised

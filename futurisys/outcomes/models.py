@@ -78,3 +78,16 @@ class OutcomeSummary(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("model_version", "horizon", "kinds", "month", name="uq_outcome_summaries_key"),
     )
+
+
+class KnownOutcomeCount(db.Model):
+    """How many employees have a known outcome, and how many of them left, for one set of voluntary exit types:
+    what the « Modèles » page offers a training. A cache counted by the job engine (or by the page when the count is
+    quick), forgotten with the summaries whenever departures or predictions change.
+    """
+
+    __tablename__ = "known_outcome_counts"
+    kinds = sa.Column(sa.String(255), primary_key=True)
+    employees = sa.Column(sa.Integer, nullable=False)
+    leavers = sa.Column(sa.Integer, nullable=False)
+    counted_at = sa.Column(sa.DateTime(timezone=True), nullable=False)

@@ -23,10 +23,11 @@ from futurisys.ml.fairness import CALIBRATION_BINS
 from futurisys.outcomes import metrics
 from futurisys.outcomes.clock import as_utc, shift_months
 from futurisys.outcomes.horizon import HORIZONS, PARTI, RESTE, SANS_REFERENCE
-from futurisys.outcomes.models import OutcomeSummary
+from futurisys.outcomes.models import KnownOutcomeCount, OutcomeSummary
 
 RESOLUTION = 10_000
 TABLE = OutcomeSummary.__table__
+KNOWN_COUNTS = KnownOutcomeCount.__table__  # forgotten with the summaries: they rest on the same rows
 SUM_FIELDS = ("n", "sum_p", "flagged", "sum_p_flagged", "sum_pq")
 
 
@@ -224,7 +225,9 @@ def save(connection, version: str, horizon: int, kinds: str, month: date, mature
 
 
 def forget(connection, since: date | None = None, months: list[date] | None = None) -> None:
-    """Forget the summaries of `months`, or of every month from `since` on, or all of them."""
+    """Forget the summaries of `months`, or of every month from `since` on, or all of them (and the known outcomes'
+    counts, which any of them may change)."""
+    connection.execute(KNOWN_COUNTS.delete())
     query = TABLE.delete()
     if months is not None:
         query = query.where(TABLE.c.month.in_([m.replace(day=1) for m in months]))
@@ -240,6 +243,7 @@ def forget_around_departure(connection, day: date) -> None:
 
 def forget_changed(connection, up_to=None) -> None:
     """storage.hooks listener: predictions made up to `up_to` (any, when None) changed; forget their months."""
+    connection.execute(KNOWN_COUNTS.delete())
     if up_to is None:
         connection.execute(TABLE.delete())
     else:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO
 
 import numpy as np
@@ -19,6 +21,7 @@ from flask import current_app
 from futurisys.domain import csv_io, schema
 from futurisys.extensions import db
 from futurisys.ml.train import TrainingData
+from futurisys.outcomes.models import KnownOutcomeCount
 from futurisys.registry.models import TrainingDataset
 from futurisys.storage.models import utcnow
 from futurisys.storage.sqlite_writes import write_turn
@@ -30,6 +33,7 @@ DEPARTURE_LABEL = "A quitté l'entreprise"
 MAX_ROWS = 100_000
 #: The sources a training may draw on, as the form names them.
 REFERENCE, OUTCOMES = "reference", "issues"
+KNOWN_COUNTS = KnownOutcomeCount.__table__
 
 
 @dataclass
@@ -116,23 +120,31 @@ def stored(dataset: TrainingDataset) -> TrainingData:
     return TrainingData(content["records"], np.asarray(content["target"], dtype=np.int64), dataset.md5)
 
 
-def matured_outcomes(now=None) -> TrainingData:
-    """The service's evaluations whose outcome is known (left voluntarily, or stayed past the horizon).
-
-    One row per employee (their latest counted evaluation), features as stored; what-ifs and evaluations without
-    an employee reference are never outcomes.
-    """
+def _known(now=None):
+    """The counted evaluations with a known outcome and an employee reference, as a subquery of the outcomes."""
     from futurisys.outcomes.horizon import DEFAULT_HORIZON, PARTI, RESTE, outcomes
     from futurisys.outcomes.kinds import voluntary_kinds
-    from futurisys.storage.models import Input, Prediction
 
-    inputs, predictions = Input.__table__, Prediction.__table__
     known = outcomes(
         db.engine.dialect.name,
         DEFAULT_HORIZON,
         now or utcnow(),
         voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"]),
     )
+    return known, sa.and_(known.c.counted, known.c.status.in_((PARTI, RESTE)), known.c.employee_ref.is_not(None))
+
+
+def matured_outcomes(now=None) -> TrainingData:
+    """The service's evaluations whose outcome is known (left voluntarily, or stayed past the horizon).
+
+    One row per employee (their latest counted evaluation), features as stored; what-ifs and evaluations without
+    an employee reference are never outcomes.
+    """
+    from futurisys.outcomes.horizon import PARTI
+    from futurisys.storage.models import Input, Prediction
+
+    inputs, predictions = Input.__table__, Prediction.__table__
+    known, kept = _known(now)
     query = (
         sa.select(known.c.employee_ref, known.c.status, *(inputs.c[name] for name in schema.FEATURE_NAMES))
         .select_from(
@@ -140,7 +152,7 @@ def matured_outcomes(now=None) -> TrainingData:
                 inputs, inputs.c.id == predictions.c.input_id
             )
         )
-        .where(known.c.counted, known.c.status.in_((PARTI, RESTE)), known.c.employee_ref.is_not(None))
+        .where(kept)
         .order_by(known.c.created_at.desc(), known.c.prediction_id.desc())
     )
     records, target, seen = [], [], set()
@@ -154,6 +166,75 @@ def matured_outcomes(now=None) -> TrainingData:
     return TrainingData(
         records, np.asarray(target, dtype=np.int64), hashlib.md5(plain, usedforsecurity=False).hexdigest()
     )
+
+
+@dataclass(frozen=True)
+class KnownCounts:
+    """How many employees matured_outcomes() would give, how many of them left, and when that was counted."""
+
+    employees: int
+    leavers: int
+    counted_at: datetime
+
+
+def count_known_outcomes(connection, now=None) -> KnownCounts:
+    """Count in SQL what matured_outcomes() gives (one row per employee: their latest known outcome)."""
+    from futurisys.outcomes.horizon import PARTI
+
+    known, kept = _known(now)
+    latest = sa.func.row_number().over(
+        partition_by=known.c.employee_ref, order_by=(known.c.created_at.desc(), known.c.prediction_id.desc())
+    )
+    ranked = sa.select(known.c.status, latest.label("latest")).where(kept).subquery("ranked")
+    employees, leavers = connection.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ranked.c.status == PARTI, 1), else_=0)), 0))
+        .select_from(ranked)
+        .where(ranked.c.latest == 1)
+    ).one()
+    return KnownCounts(int(employees), int(leavers), now or utcnow())
+
+
+def _kinds() -> str:
+    from futurisys.outcomes.kinds import voluntary_kinds
+    from futurisys.outcomes.summaries import kinds_key
+
+    return kinds_key(voluntary_kinds(current_app.config["OUTCOMES_VOLUNTARY_KINDS"]))
+
+
+def stored_known_counts() -> KnownCounts | None:
+    """The last count of the known outcomes kept for the configured exit types, if any."""
+    row = db.session.execute(sa.select(KNOWN_COUNTS).where(KNOWN_COUNTS.c.kinds == _kinds())).first()
+    return KnownCounts(row.employees, row.leavers, row.counted_at) if row else None
+
+
+def refresh_known_counts(budget_s: float | None = None) -> KnownCounts | None:
+    """Count the known outcomes and keep the count; with `budget_s` (a page), give up past that many seconds on
+    PostgreSQL (None then: the job engine counts them)."""
+    from futurisys.storage.db_timeouts import limit_statements, maintenance
+
+    # The job engine's count is maintenance work: the limit of long commands, not a request's.
+    seconds = budget_s if budget_s is not None else float(current_app.config["MAINTENANCE_STATEMENT_TIMEOUT"])
+    try:
+        # A read: the write turn (SQLite) is taken only to keep the count.
+        with maintenance(seconds) if budget_s is None else nullcontext(), db.engine.begin() as connection:
+            limit_statements(connection, seconds)
+            counts = count_known_outcomes(connection)
+    except sa.exc.OperationalError:
+        if budget_s is None:
+            raise
+        return None  # over the page's budget (PostgreSQL cancelled the count): the job engine counts it
+    kinds = _kinds()
+    try:
+        with write_turn(current_app), db.engine.begin() as connection:
+            connection.execute(KNOWN_COUNTS.delete().where(KNOWN_COUNTS.c.kinds == kinds))
+            connection.execute(
+                KNOWN_COUNTS.insert(),
+                {"kinds": kinds, "employees": counts.employees, "leavers": counts.leavers}
+                | {"counted_at": counts.counted_at},
+            )
+    except sa.exc.IntegrityError:
+        pass  # another request kept its count meanwhile: as good as this one
+    return counts
 
 
 def combined(parts: list[TrainingData]) -> TrainingData:

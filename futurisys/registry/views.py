@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -26,8 +28,11 @@ from futurisys.domain.csv_io import MAX_LINES_SHOWN, CsvProblem
 from futurisys.extensions import db, model_store
 from futurisys.jobs import files, lots
 from futurisys.jobs.models import RUNNING, STATUS_LABELS, WAITING, Job, bar_state
+from futurisys.outcomes.clock import as_utc
+from futurisys.outcomes.performance import refresh_later
 from futurisys.registry import datasets, training, versions
 from futurisys.registry.models import ACTIVE, ALIASES, CHALLENGER, SOURCES, AliasEvent, ModelVersion
+from futurisys.storage.models import utcnow
 
 bp = Blueprint("models", __name__, url_prefix="/admin/modeles")
 TRAININGS_SHOWN = 10
@@ -97,6 +102,26 @@ def _source_choices(sources: dict) -> list[SelectChoice]:
     return [SelectChoice(key, row["libelle"]) for key, row in sources.items()]
 
 
+#: After a count over the page's budget, pages of this process leave the count to the job engine for this long.
+COUNT_RETRY_S = 600
+
+
+def known_counts() -> datasets.KnownCounts | None:
+    """The known outcomes' count: kept today, else counted within the page's budget, else the last one kept (the
+    job engine is asked to count them); None when never counted."""
+    gave_up = current_app.extensions.setdefault("registry_count_gave_up_at", [None])
+    kept = datasets.stored_known_counts()
+    if kept is not None and as_utc(kept.counted_at).date() == utcnow().date():
+        return kept
+    if gave_up[0] is None or time.monotonic() - gave_up[0] > COUNT_RETRY_S:
+        counted = datasets.refresh_known_counts(budget_s=float(current_app.config["OUTCOMES_PAGE_BUDGET"]))
+        if counted is not None:
+            return counted
+        gave_up[0] = time.monotonic()
+    refresh_later()
+    return kept
+
+
 def training_sources() -> dict[str, dict]:
     """Each source a training may use, with how many rows and leavers it brings."""
     from futurisys.ml.train import reference_data
@@ -109,11 +134,12 @@ def training_sources() -> dict[str, dict]:
             "departs": reference.leavers,
         }
     }
-    matured = datasets.matured_outcomes()
+    known = known_counts()
     sources[datasets.OUTCOMES] = {
         "libelle": training.source_label(datasets.OUTCOMES),
-        "lignes": len(matured.target),
-        "departs": matured.leavers,
+        "lignes": known.employees if known else None,
+        "departs": known.leavers if known else None,
+        "compte_le": known.counted_at if known else None,
     }
     for dataset in datasets.datasets():
         sources[f"jeu:{dataset.id}"] = {
@@ -208,7 +234,7 @@ def start_training():
     form.sources.choices = _source_choices(sources)
     if not form.validate_on_submit():
         return _page(training_form=form, status=422)
-    if not sum(sources[key]["lignes"] for key in form.sources.data):
+    if all(sources[key]["lignes"] == 0 for key in form.sources.data):  # None: not counted yet, the job will tell
         form.sources.errors = ["Les sources choisies ne comptent aucune ligne."]
         return _page(training_form=form, status=422)
     job_id = training.create_training(form.sources.data, user_id=current_user.id, request_id=g.get("request_id", ""))
