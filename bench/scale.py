@@ -212,6 +212,19 @@ ADMIN_PAGES = ("/admin/", "/admin/?sort=proba_desc", "/admin/dashboard?window=al
 PREDICTS = 1500  # /predict calls per p99: a p99 over 15 slowest, a few seconds each
 
 
+def connections_per_worker(base: str) -> list[int]:
+    """How many client connections each gunicorn worker holds (ss): [1, 1] when /predict's and the admin's
+    connections are served by different workers, [2] when by the same one."""
+    import subprocess
+
+    port = base.rsplit(":", 1)[1]
+    listing = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=False
+    ).stdout
+    pids = re.findall(r"pid=(\d+)", listing)
+    return sorted((pids.count(pid) for pid in set(pids)), reverse=True)
+
+
 def browse_admin(base: str, pace_s: float, stop, loaded) -> None:
     """An admin's browser (a process of its own): signs in, loads ADMIN_PAGES in turn, pausing `pace_s` after
     each, until `stop`; puts the first page's status on `loaded`, then the others' when stopped."""
@@ -271,6 +284,7 @@ def p99_under_load(database_url: str, bundle: str, purge_seconds: float) -> dict
             browser = multiprocessing.Process(target=browse_admin, args=(base, pace, stop, loaded))
             browser.start()
             statuses = loaded.get(timeout=60)  # the first page is in: the admin is signed in and browsing
+            print(f"admin pages {label}: connections per gunicorn worker {connections_per_worker(base)}")
             results[f"/predict p99 during admin page loads, {label}"] = p99(api, base, PREDICTS)
             stop.set()
             statuses += loaded.get(timeout=60)
