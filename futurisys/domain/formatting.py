@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -17,6 +18,9 @@ PARIS = ZoneInfo("Europe/Paris")
 NBSP = "\u00a0"  # between a number and its unit ("12 %", "2 414 €")
 
 
+# Cached: a chart formats the same few values hundreds of times (its axis, each bar's tooltip), and Babel's pattern
+# machinery is most of a dashboard's time.
+@lru_cache(maxsize=8192)
 def number(value, decimals: int = 0) -> str:
     """A number in French: narrow no-break space between thousands, decimal comma ("3 500", "0,25")."""
     if value is None:
@@ -25,6 +29,7 @@ def number(value, decimals: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
 
 
+@lru_cache(maxsize=8192)
 def short_number(value, max_decimals: int = 2) -> str:
     """A number with only the decimals it needs, up to `max_decimals` ("16", "0,05", "3 500,5")."""
     if value is None:
