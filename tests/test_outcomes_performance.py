@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -85,3 +87,38 @@ def test_model_card_and_dashboard_show_the_realised_figures_beside_the_cross_val
         connection.execute(sa.text("DELETE FROM outcome_summaries"))
     app.config["OUTCOMES_PAGE_BUDGET"] = 0  # nothing summarised within the page: left to the job engine
     assert "en cours de calcul" in client.get("/admin/dashboard").get_data(as_text=True).replace(NNBSP, " ")
+
+
+def test_a_month_longer_to_summarise_than_the_pages_budget_is_left_pending_not_a_503(
+    app, client, db, monkeypatch, database_url
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the page's budget is PostgreSQL's statement limit")
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    monkeypatch.setitem(app.config, "OUTCOMES_PAGE_BUDGET", 0.3)
+    history(months=4, per_month=6)
+    logged_in(app, client, "admin")
+    # Another session holds the departures: each month's count waits on the lock until the page's budget is spent.
+    locker = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with locker.begin() as connection:
+            connection.execute(sa.text("LOCK TABLE departures IN ACCESS EXCLUSIVE MODE"))
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        page = client.get("/admin/performance", query_string={"version": "v1", "horizon": "3"})
+    finally:
+        release.set()
+        holder.join()
+        locker.dispose()
+    assert page.status_code == 200
+    assert "en cours de calcul" in page.get_data(as_text=True)
+    assert db.session.scalar(sa.text("SELECT count(*) FROM outcome_summaries")) == 0
+    again = client.get("/admin/performance", query_string={"version": "v1", "horizon": "3"})
+    assert again.status_code == 200 and "en cours de calcul" not in again.get_data(as_text=True)

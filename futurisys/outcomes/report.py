@@ -143,13 +143,35 @@ def build(
         if hit is not None and hit[0] == mature and (mature or hit[1] == today):
             by_month[month] = hit[2]
             continue
-        if budget_s is not None and time.perf_counter() - started >= budget_s:
+        left = None if budget_s is None else budget_s - (time.perf_counter() - started)
+        if left is not None and left <= 0:
             pending.append(month)
             continue
-        by_month[month] = month_summary(session, version, horizon, now, voluntary, month)
+        summary = _summary_within(session, left, version, horizon, now, voluntary, month)
+        if summary is None:
+            pending.append(month)
+            continue
+        by_month[month] = summary
         if save is not None:
-            save(version, horizon, kinds, month, mature, today, by_month[month])
+            save(version, horizon, kinds, month, mature, today, summary)
     return _report(version, horizon, now, limit, by_month, pending)
+
+
+def _summary_within(session, seconds: float | None, *month_args) -> Summary | None:
+    """month_summary(), given up past `seconds` on PostgreSQL (None then): one month of a big table may take
+    longer than a page may wait, and the job engine summarises it instead."""
+    if seconds is None or session.get_bind().dialect.name != "postgresql":
+        return month_summary(session, *month_args)
+    usual = session.execute(sa.text("SHOW statement_timeout")).scalar()
+    try:
+        with session.begin_nested():  # a cancelled count rolls back to here, the page's transaction goes on
+            session.execute(sa.text(f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}"))
+            summary = month_summary(session, *month_args)
+    except sa.exc.OperationalError:
+        return None
+    finally:
+        session.execute(sa.text("SELECT set_config('statement_timeout', :usual, true)"), {"usual": usual})
+    return summary
 
 
 def _report(version, horizon, now, limit, by_month: dict[date, Summary], pending: list[date]) -> Report:
