@@ -70,6 +70,29 @@ def journal_unlocked(connection):
 SCREENSHOTS = os.environ.get("TEST_SCREENSHOTS") == "1"
 
 
+@contextmanager
+def table_locked(url: str, table: str) -> Iterator[None]:
+    """Inside the block, another session holds `table` (ACCESS EXCLUSIVE): a query of it waits on the lock."""
+    locker = sa.create_engine(url)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with locker.begin() as connection:
+            connection.execute(sa.text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10), f"{table} not locked"
+        yield
+    finally:
+        release.set()
+        holder.join()
+        locker.dispose()
+
+
 def shot(page, path) -> None:
     """A full-page screenshot of `page` at `path`, when TEST_SCREENSHOTS=1."""
     if SCREENSHOTS:

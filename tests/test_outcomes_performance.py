@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -13,7 +11,7 @@ from futurisys.domain.formatting import NNBSP  # pages are typeset: compared her
 from futurisys.extensions import model_store
 from futurisys.outcomes import clock, metrics, report
 from tests.outcome_rows import NOW, VOLUNTARY, history
-from tests.support import logged_in
+from tests.support import logged_in, table_locked
 
 
 def test_realised_figures_agree_with_scikit_learn_on_the_same_rows():
@@ -99,24 +97,8 @@ def test_a_month_longer_to_summarise_than_the_pages_budget_is_left_pending_not_a
     history(months=4, per_month=6)
     logged_in(app, client, "admin")
     # Another session holds the departures: each month's count waits on the lock until the page's budget is spent.
-    locker = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    locked, release = threading.Event(), threading.Event()
-
-    def hold():
-        with locker.begin() as connection:
-            connection.execute(sa.text("LOCK TABLE departures IN ACCESS EXCLUSIVE MODE"))
-            locked.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with table_locked(app.config["SQLALCHEMY_DATABASE_URI"], "departures"):
         page = client.get("/admin/performance", query_string={"version": "v1", "horizon": "3"})
-    finally:
-        release.set()
-        holder.join()
-        locker.dispose()
     assert page.status_code == 200
     assert "en cours de calcul" in page.get_data(as_text=True)
     assert db.session.scalar(sa.text("SELECT count(*) FROM outcome_summaries")) == 0

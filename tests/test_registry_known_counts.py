@@ -4,11 +4,9 @@ would take longer than the page's budget."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from futurisys.extensions import db
 from futurisys.jobs.tasks import refresh_outcomes
@@ -16,7 +14,7 @@ from futurisys.outcomes.record import Actor, NewDeparture, record_departures
 from futurisys.registry import datasets
 from futurisys.storage.models import utcnow
 from tests.outcome_rows import VOLUNTARY, add_departures, add_predictions, clear
-from tests.support import logged_in
+from tests.support import logged_in, table_locked
 from tests.test_registry import text
 
 KIND = next(iter(VOLUNTARY))
@@ -78,24 +76,8 @@ def test_a_count_over_the_pages_budget_is_left_to_the_job_engine(app, client, ou
     app.config["OUTCOMES_PAGE_BUDGET"] = 0.2
     logged_in(app, client, "admin")
     # Another session holds the predictions: the page's count waits on the lock until its budget is spent.
-    locker = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    locked, release = threading.Event(), threading.Event()
-
-    def hold():
-        with locker.begin() as connection:
-            connection.execute(sa.text("LOCK TABLE predictions IN ACCESS EXCLUSIVE MODE"))
-            locked.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with table_locked(app.config["SQLALCHEMY_DATABASE_URI"], "predictions"):
         answer = client.get("/admin/modeles/")
-    finally:
-        release.set()
-        holder.join()
-        locker.dispose()
     assert answer.status_code == 200
     assert f"{LABEL} : pas encore comptées" in text(answer)
     with app.app_context():
