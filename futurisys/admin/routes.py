@@ -86,7 +86,7 @@ def delete(prediction_id: int):
     context = _detail_context(prediction_id)
     if not form.validate_on_submit():
         return render_template("admin/detail.html", form=form, **context), 422
-    stats.discount(db.session.connection(), context["record"].id)  # the counted days stay equal to the rows
+    stats.discount(db.session.connection(), stats.INPUT.c.id == context["record"].id)  # counted stats follow
     hooks.predictions_changed(db.session.connection(), context["record"].created_at)
     db.session.execute(sa.delete(Input).where(Input.id == context["record"].id))
     db.session.commit()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from futurisys.compliance.models import Decision, EmployeeFlag
 from futurisys.outcomes.models import Departure, DepartureChange
-from futurisys.storage import hooks
+from futurisys.storage import hooks, stats
 from futurisys.storage.models import Input, Prediction
 
 
@@ -120,6 +120,7 @@ def erase_rows(connection, employee_ref: str) -> dict[str, int]:
 
     removed = {"fichiers_de_lots": forget_employee(connection, employee_ref)}  # lots whose files named them
     hooks.predictions_changed(connection)
+    stats.discount(connection, Input.__table__.c.employee_ref == employee_ref)  # the dashboard's counts follow
     for entry in REGISTRY.values():
         removed.update(entry.delete_where(connection, entry.table.c[entry.ref_column] == employee_ref))
     return removed

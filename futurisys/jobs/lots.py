@@ -37,6 +37,7 @@ from futurisys.extensions import db, model_store
 from futurisys.jobs import files
 from futurisys.jobs.models import CANCELLED, DONE, FAILED, RUNNING, WAITING, Job
 from futurisys.jobs.runs import JobRun, LeaseLost, insert_job, send
+from futurisys.storage import stats
 from futurisys.storage.models import Input, Prediction, utcnow
 from futurisys.storage.predictions import Author, ScoringRefused, check_guards, store_lot_lines
 from futurisys.storage.sqlite_writes import write_turn
@@ -125,6 +126,13 @@ def forget_employee(connection, employee_ref: str) -> int:
                 detail[key] = [entry for entry in detail[key] if entry.get("reference") != employee_ref]
         connection.execute(JOBS.update().where(JOBS.c.id == job_id).values(detail=detail, files_deleted_at=utcnow()))
     return len(job_ids)
+
+
+def remove_lot_rows(connection, job_id: str) -> None:
+    """Delete what a lot stored (it is all or nothing), taking it out of the dashboard's counted stats first."""
+    inputs = Input.__table__
+    stats.discount(connection, inputs.c.lot_id == job_id)
+    connection.execute(inputs.delete().where(inputs.c.lot_id == job_id))
 
 
 # --- the worker's side --------------------------------------------------------------------------------------
@@ -342,8 +350,7 @@ class LotRun(JobRun):
         """Mark the job failed after too many attempts, removing the lines it stored."""
         message = "Le traitement a échoué à plusieurs reprises : aucune ligne n'est enregistrée. Réessayez plus tard."
         with write_turn(current_app), self.engine.begin() as connection:
-            inputs = Input.__table__
-            connection.execute(inputs.delete().where(inputs.c.lot_id == self.job_id))
+            remove_lot_rows(connection, self.job_id)
             self.beat(
                 connection,
                 status=FAILED,
@@ -367,8 +374,7 @@ class LotRun(JobRun):
                 or row.status not in (WAITING, RUNNING)
             ):
                 return None
-            inputs = Input.__table__
-            connection.execute(inputs.delete().where(inputs.c.lot_id == self.job_id))
+            remove_lot_rows(connection, self.job_id)
             files.delete_files(connection, self.job_id)
             connection.execute(
                 JOBS.update()

@@ -285,4 +285,6 @@ class StatsRefresh(db.Model):
     __tablename__ = "stats_refreshes"
     name = sa.Column(sa.String(32), primary_key=True)
     through = sa.Column(sa.Date, nullable=True)  # last complete Paris day
+    # The next day's rows created before this instant are counted too (today so far; None: none of them).
+    counted_until = sa.Column(sa.DateTime(timezone=True), nullable=True)
     fingerprint = sa.Column(sa.String(64), nullable=True)

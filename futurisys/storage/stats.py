@@ -2,10 +2,12 @@
 
 `refresh()` counts each complete day once (Paris days; UTC days on SQLite, which has no time zones) into
 `prediction_daily_stats` (per source, label, shown whole percentage and model version: count and sum of probabilities)
-and `input_feature_daily_stats` (per source, feature and drift bin). Pages then add those days to the raw rows of
-what is not counted yet (today, the partial first day of a window): a bounded read whatever the history's length.
-`refresh()` is a plain function, run by `flask --app futurisys predictions stats` or a periodic job; the purge and
-the admin delete keep the counted days equal to the raw rows (`forget_before`, `discount`).
+and `input_feature_daily_stats` (per source, feature and drift bin), then recounts today up to a few minutes ago (the
+mark's `counted_until`). Pages add those rows to the raw rows of what is not counted yet (the minutes since the last
+refresh, the partial first day of a window): a read bounded by the refresh's period, not by the history's length nor
+by today's volume. `refresh()` is a plain function, run by `flask --app futurisys predictions stats` or a periodic job;
+the purge, the admin delete, an erasure and a lot's removal keep the counted rows equal to the raw rows
+(`forget_before`, `discount`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -35,6 +38,9 @@ HISTOGRAM_BINS = 101  # one per shown whole percentage, 0 to 100
 PREDICTIONS_MARK, FEATURES_MARK = "predictions", "features"
 #: Days counted per transaction of a refresh (a statement reads this many days of rows at most).
 DAYS_PER_STEP = 7
+#: Rows younger than this may belong to a transaction not committed yet (a lot's chunk): a refresh counts up to
+#: this long ago, and the pages read the rest raw.
+SETTLE = timedelta(minutes=5)
 PRED, INPUT = Prediction.__table__, Input.__table__
 JOINED = PRED.join(INPUT, INPUT.c.id == PRED.c.input_id)
 DAILY, FEATURE_DAILY, MARKS = DailyStat.__table__, FeatureDailyStat.__table__, StatsRefresh.__table__
@@ -88,20 +94,49 @@ def is_part(label):
 
 
 def _mark(connection, name: str):
-    return connection.execute(sa.select(MARKS.c.through, MARKS.c.fingerprint).where(MARKS.c.name == name)).first()
+    return connection.execute(
+        sa.select(MARKS.c.through, MARKS.c.counted_until, MARKS.c.fingerprint).where(MARKS.c.name == name)
+    ).first()
 
 
-def _set_mark(connection, name: str, through: date | None, fingerprint: str | None = None) -> None:
+def _set_mark(
+    connection, name: str, through: date | None, fingerprint: str | None = None, until: datetime | None = None
+) -> None:
     connection.execute(MARKS.delete().where(MARKS.c.name == name))
-    connection.execute(MARKS.insert().values(name=name, through=through, fingerprint=fingerprint))
+    connection.execute(MARKS.insert().values(name=name, through=through, fingerprint=fingerprint, counted_until=until))
 
 
 def counted_through(connection, name: str = PREDICTIONS_MARK, fingerprint: str | None = None) -> date | None:
-    """The last day the stats hold (None: none, or counted in other bins than `fingerprint`)."""
+    """The last whole day the stats hold (None: none, or counted in other bins than `fingerprint`)."""
     mark = _mark(connection, name)
     if mark is None or (fingerprint is not None and mark.fingerprint != fingerprint):
         return None
     return mark.through
+
+
+class Reach(NamedTuple):
+    """How far the stats go: rows up to the day `last_day` are counted, those created from `raw_from` are not."""
+
+    last_day: date
+    raw_from: datetime
+
+
+def counted(connection, name: str = PREDICTIONS_MARK, fingerprint: str | None = None) -> Reach | None:
+    """How far the stats hold the rows: the whole days, and the part of the next day counted (None: nothing)."""
+    mark = _mark(connection, name)
+    if mark is None or mark.through is None or (fingerprint is not None and mark.fingerprint != fingerprint):
+        return None
+    until = _aware(mark.counted_until) if mark.counted_until is not None else None
+    if until is not None and _calendar_day(connection, until) == mark.through + timedelta(days=1):
+        return Reach(mark.through + timedelta(days=1), until)
+    return Reach(mark.through, day_start(connection, mark.through + timedelta(days=1)))
+
+
+def _counted_end(connection, reach: Reach | None, day: date) -> datetime | None:
+    """Up to which instant `day`'s rows are counted (None: not at all)."""
+    if reach is None or day > reach.last_day:
+        return None
+    return reach.raw_from if day == reach.last_day else day_start(connection, day + timedelta(days=1))
 
 
 def raw_prediction_groups(connection, where: list):
@@ -129,24 +164,24 @@ def _between(column, connection, first: date, last: date) -> list:
 def prediction_groups(connection, since: datetime | None):
     """Predictions made since `since` (all when None) as (day, source, label, bin, version, n, proba_sum) groups.
 
-    Counted days come from the daily stats; the partial first day and the days not counted yet from the raw rows.
+    Counted rows come from the daily stats; the partial first day and the rows not counted yet from the raw rows.
     """
-    through = counted_through(connection)
+    reach = counted(connection)
     parts, raw_from = [], since
-    if through is not None:
+    if reach is not None:
         first = date.min if since is None else _day_after_instant(connection, since)
-        if first <= through:
-            counted = sa.select(*(DAILY.c[name] for name in (*GROUPS, "n", "proba_sum"))).where(
-                DAILY.c.day >= first, DAILY.c.day <= through
+        if first <= reach.last_day:
+            counted_rows = sa.select(*(DAILY.c[name] for name in (*GROUPS, "n", "proba_sum"))).where(
+                DAILY.c.day >= first, DAILY.c.day <= reach.last_day
             )
-            parts.append(counted)
+            parts.append(counted_rows)
             if since is not None and since < day_start(connection, first):
                 parts.append(
                     raw_prediction_groups(
                         connection, [PRED.c.created_at >= since, PRED.c.created_at < day_start(connection, first)]
                     )
                 )
-            raw_from = day_start(connection, through + timedelta(days=1))
+            raw_from = reach.raw_from
     parts.append(raw_prediction_groups(connection, [PRED.c.created_at >= raw_from] if raw_from is not None else []))
     return sa.union_all(*parts).subquery("groups") if len(parts) > 1 else parts[0].subquery("groups")
 
@@ -169,14 +204,14 @@ def _first_stored_day(connection) -> date | None:
     first = connection.scalar(sa.select(sa.func.min(PRED.c.created_at)))
     if first is None:
         return None
-    if isinstance(first, str):
-        first = datetime.fromisoformat(first)
-    return _calendar_day(connection, first if first.tzinfo else first.replace(tzinfo=UTC))
+    return _calendar_day(connection, _aware(first))
 
 
-def _count_predictions(connection, first: date, last: date) -> None:
+def _count_predictions(connection, first: date, last: date, until: datetime | None = None) -> None:
+    """(Re)count the days `first` to `last` from the raw rows (the last one only up to `until` when given)."""
     connection.execute(DAILY.delete().where(DAILY.c.day >= first, DAILY.c.day <= last))
-    groups = raw_prediction_groups(connection, _between(PRED.c.created_at, connection, first, last))
+    window = _between(PRED.c.created_at, connection, first, last) + ([PRED.c.created_at < until] if until else [])
+    groups = raw_prediction_groups(connection, window)
     connection.execute(DAILY.insert().from_select([*GROUPS, "n", "proba_sum"], groups))
 
 
@@ -239,30 +274,36 @@ def raw_feature_groups(connection, where: list, edges: dict[str, list[float] | N
 
 
 def feature_groups(connection, since: datetime | None, sources, edges: dict[str, list[float] | None]):
-    """Inputs from `sources` since `since` as (day, source, feature, bin, n) groups, counted days from the stats."""
-    through = counted_through(connection, FEATURES_MARK, fingerprint(edges))
+    """Inputs from `sources` since `since` as (day, source, feature, bin, n) groups, counted rows from the stats."""
+    reach = counted(connection, FEATURES_MARK, fingerprint(edges))
     chosen = INPUT.c.source.in_(sources)
     parts, raw_from = [], since
-    if through is not None:
+    if reach is not None:
         first = date.min if since is None else _day_after_instant(connection, since)
-        if first <= through:
+        if first <= reach.last_day:
             parts.append(
                 sa.select(FEATURE_DAILY).where(
-                    FEATURE_DAILY.c.day >= first, FEATURE_DAILY.c.day <= through, FEATURE_DAILY.c.source.in_(sources)
+                    FEATURE_DAILY.c.day >= first,
+                    FEATURE_DAILY.c.day <= reach.last_day,
+                    FEATURE_DAILY.c.source.in_(sources),
                 )
             )
             if since is not None and since < day_start(connection, first):
                 window = [INPUT.c.created_at >= since, INPUT.c.created_at < day_start(connection, first)]
                 parts += raw_feature_groups(connection, [chosen, *window], edges)
-            raw_from = day_start(connection, through + timedelta(days=1))
+            raw_from = reach.raw_from
     where = [chosen] + ([INPUT.c.created_at >= raw_from] if raw_from is not None else [])
     parts += raw_feature_groups(connection, where, edges)
     return sa.union_all(*parts).subquery("feature_groups")
 
 
-def _count_features(connection, first: date, last: date, edges: dict[str, list[float] | None]) -> None:
+def _count_features(
+    connection, first: date, last: date, edges: dict[str, list[float] | None], until: datetime | None = None
+) -> None:
+    """(Re)count the feature bins of the days `first` to `last` (the last one only up to `until` when given)."""
     connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day >= first, FEATURE_DAILY.c.day <= last))
-    groups = raw_feature_groups(connection, _between(INPUT.c.created_at, connection, first, last), edges)
+    window = _between(INPUT.c.created_at, connection, first, last) + ([INPUT.c.created_at < until] if until else [])
+    groups = raw_feature_groups(connection, window, edges)
     connection.execute(
         FEATURE_DAILY.insert().from_select(["day", "source", "feature", "bin", "n"], sa.union_all(*groups))
     )
@@ -272,18 +313,21 @@ def _count_features(connection, first: date, last: date, edges: dict[str, list[f
 
 
 def refresh(engine, statement_seconds: float, through: date | None = None) -> date:
-    """Count every complete day not counted yet (up to yesterday, or `through`), a few days per transaction.
+    """Count every complete day not counted yet (up to yesterday, or `through`), a few days per transaction, then
+    (without `through`) today's rows up to `SETTLE` ago.
 
     Feature bins are counted only once the reference data is loaded (they are its quantile bins). Each statement runs
-    under the maintenance limit `statement_seconds`. Returns the last day counted.
+    under the maintenance limit `statement_seconds`. Returns the last whole day counted.
     """
     with maintenance(statement_seconds):
         return _refresh(engine, statement_seconds, through)
 
 
 def _refresh(engine, statement_seconds: float, through: date | None) -> date:
+    settled = utcnow() - SETTLE
     with engine.connect() as connection:
-        last = through or today(connection) - timedelta(days=1)
+        settled_day = _calendar_day(connection, settled)
+        last = through or settled_day - timedelta(days=1)
         first_stored = _first_stored_day(connection)
         edges = drift_edges(connection)
     marks = [(PREDICTIONS_MARK, None)] + ([(FEATURES_MARK, fingerprint(edges))] if edges is not None else [])
@@ -294,18 +338,29 @@ def _refresh(engine, statement_seconds: float, through: date | None) -> date:
         if start is None:  # nothing stored yet: nothing before `last` will ever need counting
             with engine.begin() as connection:
                 _set_mark(connection, name, last, digest)
-            continue
+            start = last + timedelta(days=1)
         while start <= last:
             end = min(start + timedelta(days=DAYS_PER_STEP - 1), last)
             with engine.begin() as connection:
                 limit_statements(connection, statement_seconds)
-                if name == PREDICTIONS_MARK:
-                    _count_predictions(connection, start, end)
-                else:
-                    _count_features(connection, start, end, edges)
+                _count(connection, name, start, end, edges)
                 _set_mark(connection, name, end, digest)
             start = end + timedelta(days=1)
+        if through is None and start == settled_day:
+            # Today so far: recounted whole at each refresh (a row committed late is in the next one), so the pages
+            # read raw only what came since, whatever the day's volume.
+            with engine.begin() as connection:
+                limit_statements(connection, statement_seconds)
+                _count(connection, name, settled_day, settled_day, edges, until=settled)
+                _set_mark(connection, name, last, digest, until=settled)
     return last
+
+
+def _count(connection, name: str, first: date, last: date, edges, until: datetime | None = None) -> None:
+    if name == PREDICTIONS_MARK:
+        _count_predictions(connection, first, last, until)
+    else:
+        _count_features(connection, first, last, edges, until)
 
 
 def forget_before(connection, cutoff: datetime) -> None:
@@ -313,49 +368,55 @@ def forget_before(connection, cutoff: datetime) -> None:
     day = _calendar_day(connection, cutoff)
     connection.execute(DAILY.delete().where(DAILY.c.day < day))
     connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day < day))
-    through = counted_through(connection)
-    if through is not None and day <= through:
-        _count_predictions(connection, day, day)
-    _recount_features(connection, day)
+    recount_days(connection, [day])
 
 
-def _recount_features(connection, day: date) -> None:
-    """Recount one counted day's feature bins from its raw rows."""
+def recount_days(connection, days) -> None:
+    """Recount these days' stats from their raw rows, as far as each was counted (rows deleted from them)."""
     edges = drift_edges(connection)
-    through = counted_through(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
-    if through is None or day > through:
-        return
-    connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day == day))
-    groups = raw_feature_groups(connection, _between(INPUT.c.created_at, connection, day, day), edges)
-    connection.execute(
-        FEATURE_DAILY.insert().from_select(["day", "source", "feature", "bin", "n"], sa.union_all(*groups))
-    )
+    reaches = [(PREDICTIONS_MARK, counted(connection))]
+    if edges is not None:
+        reaches.append((FEATURES_MARK, counted(connection, FEATURES_MARK, fingerprint(edges))))
+    for day in sorted(days):
+        for name, reach in reaches:
+            end = _counted_end(connection, reach, day)
+            if end is not None:
+                _count(connection, name, day, day, edges, until=end)
 
 
-def discount(connection, input_id: int) -> None:
-    """Before deleting one input: take its prediction and its features out of the counted days (admin delete).
+def discount(connection, which) -> None:
+    """Before deleting inputs (`which`: a condition on `inputs`): take their predictions and features out of the
+    counted rows (admin delete, erasure, a lot removed).
 
-    A decrement of the few stats rows it was counted in (found with the very expressions that counted it): a cost
-    that does not grow with the day's rows or the table's.
+    A decrement of the few stats rows they were counted in (found with the very expressions that counted them): a
+    cost that grows with the rows deleted, not with the day's rows or the table's.
     """
-    through = counted_through(connection)
-    own = connection.execute(raw_prediction_groups(connection, [INPUT.c.id == input_id])).first()
-    if own is None or through is None or _as_date(own.day) > through:
-        return  # not counted (yet): pages read that day's raw rows
-    key = [DAILY.c[name] == getattr(own, name) for name in GROUPS[1:]] + [DAILY.c.day == _as_date(own.day)]
-    connection.execute(
-        DAILY.update().where(*key).values(n=DAILY.c.n - own.n, proba_sum=DAILY.c.proba_sum - own.proba_sum)
-    )
-    connection.execute(DAILY.delete().where(*key, DAILY.c.n <= 0))
+    reach = counted(connection)
+    if reach is not None:
+        mine = [which, PRED.c.created_at < reach.raw_from]
+        for own in connection.execute(raw_prediction_groups(connection, mine)).all():
+            key = [DAILY.c[name] == getattr(own, name) for name in GROUPS[1:]] + [DAILY.c.day == _as_date(own.day)]
+            connection.execute(
+                DAILY.update().where(*key).values(n=DAILY.c.n - own.n, proba_sum=DAILY.c.proba_sum - own.proba_sum)
+            )
+            connection.execute(DAILY.delete().where(*key, DAILY.c.n <= 0))
     edges = drift_edges(connection)
-    features_through = counted_through(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
-    if features_through is None or _as_date(own.day) > features_through:
+    reach = counted(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
+    if reach is None:
         return
-    for row in connection.execute(sa.union_all(*raw_feature_groups(connection, [INPUT.c.id == input_id], edges))):
+    mine = [which, INPUT.c.created_at < reach.raw_from]
+    for row in connection.execute(sa.union_all(*raw_feature_groups(connection, mine, edges))).all():
         key = [FEATURE_DAILY.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
         key.append(FEATURE_DAILY.c.day == _as_date(row.day))
         connection.execute(FEATURE_DAILY.update().where(*key).values(n=FEATURE_DAILY.c.n - row.n))
         connection.execute(FEATURE_DAILY.delete().where(*key, FEATURE_DAILY.c.n <= 0))
+
+
+def _aware(value) -> datetime:
+    """A stored instant as an aware datetime (SQLite gives naive UTC datetimes, or text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _as_date(value) -> date:
