@@ -37,6 +37,25 @@ def test_dashboard_aggregates_and_draws_svg_without_fetching_anything(app, admin
         assert unknown.status_code == 400 and "Fenêtre inconnue" in unknown.get_data(as_text=True)
 
 
+def test_a_span_longer_than_three_months_is_drawn_week_by_week(app, admin, reference_features):
+    from futurisys.admin.dashboard import DAILY_BARS_UP_TO, dashboard_figures
+    from futurisys.extensions import db
+
+    now = utcnow()
+    for k, record in enumerate(reference_features[0][:6]):
+        restamp(app, store(app, record, source="form"), created_at=now - timedelta(days=[0, 0, 1, 50, 120, 121][k]))
+    with app.test_request_context():
+        period, labels, series, rows = dashboard_figures(None)["per_period"]
+        db.session.remove()
+    assert period == "semaine" and all(row[0].startswith("semaine du ") for row in rows)
+    # Each bar is a week from Monday: about a fifth of the 122 daily bars, and the counts all kept.
+    assert 122 // 7 <= len(labels) <= 122 // 7 + 2 < DAILY_BARS_UP_TO
+    assert sum(series["Part"]) + sum(series["Reste"]) == 6 and max(map(sum, zip(*series.values(), strict=True))) >= 2
+    page = admin.get("/admin/dashboard?window=all").get_data(as_text=True)
+    assert "Prédictions par semaine" in page and "Prédictions par jour" not in page
+    assert "Prédictions par jour" in admin.get("/admin/dashboard").get_data(as_text=True)  # 30 days: day by day
+
+
 def test_dashboard_without_predictions(admin):
     assert "Aucune prédiction sur cette période." in admin.get("/admin/dashboard").get_data(as_text=True)
 

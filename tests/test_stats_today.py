@@ -36,7 +36,11 @@ def today_rows(app, clock, reference_features):
     records = reference_features[0][:30]
     with app.test_request_context():
         predict_and_store_many(
-            model_store.predictor, [(r, None) for r in records], source="api", request_id="d", started=time.perf_counter()
+            model_store.predictor,
+            [(r, None) for r in records],
+            source="api",
+            request_id="d",
+            started=time.perf_counter(),
         )
         ids = db.session.scalars(sa.select(Input.id).order_by(Input.id)).all()
         ages = [timedelta(days=1, hours=k) for k in range(10)]

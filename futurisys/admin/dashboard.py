@@ -18,6 +18,7 @@ from futurisys.storage import stats
 
 NO_BAND = "#5f6b7a"  # bins drawn before a model (and so a threshold) is loaded
 HISTOGRAM_STEP = 5  # points of percentage per histogram bin (split at the band boundaries)
+DAILY_BARS_UP_TO = 92  # days: a longer span is drawn week by week
 
 
 def _grouped(groups, key: str):
@@ -32,7 +33,9 @@ def _grouped(groups, key: str):
     return [(k, int(n), int(part or 0), float(total or 0) / int(n)) for k, n, part, total in db.session.execute(query)]
 
 
-def _per_day(groups) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
+def _per_period(groups) -> tuple[str, list[str], dict[str, list[int]], list[tuple]]:
+    """Predictions per day, split by label; per week (from Monday) past `DAILY_BARS_UP_TO` days, where daily bars
+    would be a pixel wide (and each bar costs its share of the page's time)."""
     query = (
         sa.select(groups.c.day, groups.c.prediction_label, sa.func.sum(groups.c.n))
         .group_by(groups.c.day, groups.c.prediction_label)
@@ -43,21 +46,31 @@ def _per_day(groups) -> tuple[list[str], dict[str, list[int]], list[tuple]]:
         value = value if isinstance(value, date) else date.fromisoformat(value)
         counts.setdefault(value, {})[label] = int(n)
     if not counts:
-        return [], {}, []
-    days, current = [], min(counts)
-    while current <= max(counts):  # days without predictions are shown as zero, not skipped
-        days.append(current)
-        current += timedelta(days=1)
-    series = {label: [counts.get(d, {}).get(label, 0) for d in days] for label in (LEAVES, STAYS)}
+        return "jour", [], {}, []
+    first, last = min(counts), max(counts)
+    weekly = (last - first).days + 1 > DAILY_BARS_UP_TO
+    if weekly:
+        by_week: dict[date, dict[str, int]] = {}
+        for day, labels in counts.items():
+            week = by_week.setdefault(day - timedelta(days=day.weekday()), {})
+            for label, n in labels.items():
+                week[label] = week.get(label, 0) + n
+        counts, first = by_week, first - timedelta(days=first.weekday())
+    step = timedelta(days=7 if weekly else 1)
+    periods, current = [], first
+    while current <= max(counts):  # periods without predictions are shown as zero, not skipped
+        periods.append(current)
+        current += step
+    series = {label: [counts.get(d, {}).get(label, 0) for d in periods] for label in (LEAVES, STAYS)}
     rows = [
         (
-            formatting.full_day(d),
+            ("semaine du " if weekly else "") + formatting.full_day(d),
             formatting.number(series[LEAVES][i] + series[STAYS][i]),
             formatting.number(series[LEAVES][i]),
         )
-        for i, d in enumerate(days)
+        for i, d in enumerate(periods)
     ]
-    return [formatting.day(d) for d in days], series, rows
+    return "semaine" if weekly else "jour", [formatting.day(d) for d in periods], series, rows
 
 
 def _edges(scale: RiskScale | None) -> list[int]:
@@ -86,7 +99,7 @@ def dashboard_figures(since) -> dict:
     return {
         "by_source": by_source,
         "by_version": _grouped(groups, "model_version"),
-        "per_day": _per_day(groups),
+        "per_period": _per_period(groups),
         "per_percent": _per_percent(groups),
     }
 
@@ -101,7 +114,7 @@ def dashboard():
     # What-ifs are hypotheses about an employee already counted: they are left out of the share of departures.
     real = [row for row in by_source if row[0] != SOURCE_LABELS.get("whatif", "whatif")]
     evaluated, part = sum(row[1] for row in real), sum(row[2] for row in real)
-    day_labels, day_series, day_rows = figures["per_day"]
+    period, day_labels, day_series, day_rows = figures["per_period"]
     predictor = model_store.state().predictor
     threshold = predictor.threshold if predictor is not None else None
     scale = scale_for(threshold) if threshold is not None else None
@@ -147,6 +160,7 @@ def dashboard():
         evaluated=evaluated,
         part=part,
         charts=charts,
+        period=period,
         day_rows=day_rows,
         histogram=histogram_rows,
         threshold=threshold,
