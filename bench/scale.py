@@ -3,12 +3,14 @@
 One PostgreSQL database of its own per size (futurisys_bench_scale_<pid>_<size>, all dropped at the end, even on
 failure). Each is seeded through the real write paths (/predict with features and with raw records, the HR form
 by two accounts: a big one and a small one), then grown in SQL by copying those rows (new created_at over the last
-year, new public ids), and its daily stats are counted. Every page is then timed through the Flask test client
+year, new public ids), its daily stats are counted and the job engine's hourly outcomes task is run (as a worker:
+known outcomes, monthly summaries; timed). Every page is then timed through the Flask test client
 (whole body read; the export to its first chunk) on each size in turn, --repeat times, so the machine's load falls
 on all sizes alike; prints the medians, /health's in the same run and each size's ratio to the smallest; then the
-admin delete; then, on a real gunicorn (2 workers), /predict's p99 alone, while an admin loads pages, and during a
-purge of the older half of the rows run by the CLI in a process of its own (timed for --purge-seconds at most,
-then stopped). Bounded: sizes above --max-rows are not built.
+admin delete; then, on a real gunicorn (2 workers), /predict's p99 alone and while an admin loads pages
+(--p99-rounds times, each ratio to its round's "alone"), and during a purge of the older half of the rows run by
+the CLI in a process of its own (timed for --purge-seconds at most, then stopped). Bounded: sizes above
+--max-rows are not built.
 
     PYTHONPATH=. .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--repeat 5] [--bundle DIR]
 """
@@ -245,10 +247,12 @@ def browse_admin(base: str, pace_s: float, stop, loaded) -> None:
     loaded.put(statuses[1:])
 
 
-def p99_under_load(database_url: str, bundle: str, purge_seconds: float) -> dict[str, tuple[float, int]]:
-    """/predict's p99 on a real gunicorn (2 workers) alone, while admin pages load, and during a purge of the
-    older half of the table run by the CLI in a process of its own (as a job worker runs it), for at most
-    `purge_seconds`; {label: (p99 ms, requests)}, plus the inputs the purge deleted meanwhile."""
+def p99_under_load(
+    database_url: str, bundle: str, purge_seconds: float, p99_rounds: int
+) -> dict[str, tuple[float, int]]:
+    """/predict's p99 on a real gunicorn (2 workers) alone and while admin pages load (`p99_rounds` times), then
+    during a purge of the older half of the table run by the CLI in a process of its own (as a job worker runs
+    it), for at most `purge_seconds`; {label: (median p99 ms, requests)}, plus the inputs the purge deleted."""
     import multiprocessing
     import subprocess
 
@@ -276,20 +280,31 @@ def p99_under_load(database_url: str, bundle: str, purge_seconds: float) -> dict
     with gunicorn(database_url, bundle, workers=2, threads=4, SESSION_COOKIE_SECURE="0") as (base, _ready_s):
         api = requests.Session()
         p99(api, base, 50)  # warm-up
-        results["/predict p99 alone"] = p99(api, base, PREDICTS)
-        # The admin's browser is a process of its own, as it is another program (on another machine) in real use:
-        # loading pages back to back (the worst case: a core kept busy by admin pages) and at a person's pace.
-        for pace, label in ((0.0, "back to back"), (1.0, "one a second")):
-            stop, loaded = multiprocessing.Event(), multiprocessing.Queue()
-            browser = multiprocessing.Process(target=browse_admin, args=(base, pace, stop, loaded))
-            browser.start()
-            statuses = loaded.get(timeout=60)  # the first page is in: the admin is signed in and browsing
-            print(f"admin pages {label}: connections per gunicorn worker {connections_per_worker(base)}")
-            results[f"/predict p99 during admin page loads, {label}"] = p99(api, base, PREDICTS)
-            stop.set()
-            statuses += loaded.get(timeout=60)
-            browser.join(timeout=60)
-            print(f"admin pages loaded {label}: {len(statuses)}, statuses {sorted(set(statuses))}")
+        # Rounds of: alone, then beside the admin's browser (a process of its own, as it is another program on
+        # another machine in real use) loading pages back to back (the worst case: a core kept busy by admin
+        # pages) and at a person's pace; each ratio is to the "alone" of its round.
+        rounds: dict[str, list[tuple[float, int]]] = {}
+        for round_number in range(1, p99_rounds + 1):
+            alone = p99(api, base, PREDICTS)
+            rounds.setdefault("/predict p99 alone", []).append(alone)
+            for pace, label in ((0.0, "back to back"), (1.0, "one a second")):
+                stop, loaded = multiprocessing.Event(), multiprocessing.Queue()
+                browser = multiprocessing.Process(target=browse_admin, args=(base, pace, stop, loaded))
+                browser.start()
+                statuses = loaded.get(timeout=60)  # the first page is in: the admin is signed in and browsing
+                workers = connections_per_worker(base)
+                beside = p99(api, base, PREDICTS)
+                rounds.setdefault(f"/predict p99 during admin page loads, {label}", []).append(beside)
+                stop.set()
+                statuses += loaded.get(timeout=60)
+                browser.join(timeout=60)
+                print(
+                    f"round {round_number}: /predict p99 alone {alone[0]:.1f} ms; admin pages {label} "
+                    f"({len(statuses)} loaded, statuses {sorted(set(statuses))}, connections per gunicorn worker "
+                    f"{workers}): {beside[0]:.1f} ms, × {beside[0] / alone[0]:.2f}"
+                )
+        for label, found in rounds.items():
+            results[label] = (statistics.median(ms for ms, _ in found), sum(n for _, n in found))
         before = inputs()
         env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": bundle, "LOG_LEVEL": "WARNING"}
         flask = str(Path(sys.executable).parent / "flask")
@@ -338,29 +353,34 @@ def make_site(size: int, bundle: str):
     return app, engine, database
 
 
-def job_engine_count(app) -> float:
-    """Count the known outcomes « Modèles » shows as the job engine's hourly task does (a worker's statement limit);
-    seconds taken. « Performance réelle »'s monthly summaries are left to the page's budget (see
-    bench/outcomes_page.py for their task)."""
+def job_engine_tasks(app) -> tuple[float, float, int]:
+    """Run the job engine's hourly outcomes task as a worker does (its statement limit): count the known outcomes
+    « Modèles » shows, then summarise the months « Performance réelle » reads; (count s, summaries s, months)."""
     from futurisys import create_app
     from futurisys.config import Config
     from futurisys.extensions import db
+    from futurisys.outcomes.performance import refresh_summaries
     from futurisys.registry.datasets import refresh_known_counts
 
     worker = create_app(
         {**app.config, "SQLALCHEMY_ENGINE_OPTIONS": None, "DB_STATEMENT_TIMEOUT": Config.JOB_STATEMENT_TIMEOUT}
     )
-    started = time.perf_counter()
+    seconds, months = [], 0
     try:
         with worker.app_context():
-            refresh_known_counts()
-    except Exception as error:  # noqa: BLE001 — reported, and the pages are timed all the same
-        print(f"the count failed: {str(error).splitlines()[0]}")
+            for task in (refresh_known_counts, refresh_summaries):
+                started = time.perf_counter()
+                try:
+                    done = task()
+                    months = done if task is refresh_summaries else months
+                except Exception as error:  # noqa: BLE001 — reported, and the pages are timed all the same
+                    print(f"{task.__name__} failed: {str(error).splitlines()[0]}")
+                seconds.append(time.perf_counter() - started)
     finally:
         with worker.app_context():
             for engine in db.engines.values():
                 engine.dispose()
-    return time.perf_counter() - started
+    return seconds[0], seconds[1], int(months or 0)
 
 
 def fill(size: int, app, engine) -> None:
@@ -374,7 +394,7 @@ def fill(size: int, app, engine) -> None:
     with app.app_context():
         stats.refresh(engine, 600)
     refresh_s = time.perf_counter() - started
-    count_s = job_engine_count(app)
+    count_s, summaries_s, months = job_engine_tasks(app)
     with engine.connect() as connection:
         disk = connection.scalar(
             sa.text("SELECT pg_total_relation_size('inputs') + pg_total_relation_size('predictions')")
@@ -384,9 +404,9 @@ def fill(size: int, app, engine) -> None:
         )
         full_bytes = connection.scalar(sa.text("SELECT pg_column_size(CAST(:doc AS json))"), {"doc": json.dumps(RAW)})
     print(
-        f"{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s, known outcomes counted "
-        f"(job engine) in {count_s:.1f} s, inputs + predictions "
-        f"{disk / 2**20:,.0f} MiB ({disk / 2**20 / size * 1e6:,.0f} MiB per 1M); raw_record "
+        f"{size:,} predictions: filled in {seconds:.1f} s, daily stats in {refresh_s:.1f} s; job engine: known "
+        f"outcomes counted in {count_s:.1f} s, {months} monthly outcome summaries in {summaries_s:.1f} s; "
+        f"inputs + predictions {disk / 2**20:,.0f} MiB ({disk / 2**20 / size * 1e6:,.0f} MiB per 1M); raw_record "
         f"{float(raw_bytes or 0):.0f} bytes per raw record (all 27 fields: {full_bytes}); load {os.getloadavg()[0]:.2f}"
     )
 
@@ -398,6 +418,7 @@ def main() -> None:
     parser.add_argument("--bundle", help="model bundle folder (default: train one in a temporary folder)")
     parser.add_argument("--max-rows", type=int, default=10_000_000)
     parser.add_argument("--purge-seconds", type=float, default=60, help="how long /predict is timed during the purge")
+    parser.add_argument("--p99-rounds", type=int, default=3, help="rounds of /predict's p99 alone and beside admin")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_rows]
     work = tempfile.TemporaryDirectory(prefix="futurisys-bench-scale-")
@@ -439,7 +460,8 @@ def main() -> None:
         for size, (app, engine, _) in sites.items():
             results[size]["admin delete of one prediction"] = delete_ms(app, engine)
         for size, (_app, engine, _) in sites.items():
-            loads = p99_under_load(engine.url.render_as_string(hide_password=False), bundle, args.purge_seconds)
+            url = engine.url.render_as_string(hide_password=False)
+            loads = p99_under_load(url, bundle, args.purge_seconds, args.p99_rounds)
             for label, (ms, count) in loads.items():
                 results[size][label] = (ms, 200)
                 print(f"{size:,}: {label}: {ms:,.1f}" + (f" ms over {count} requests" if "p99" in label else ""))
