@@ -368,20 +368,19 @@ def forget_before(connection, cutoff: datetime) -> None:
     day = _calendar_day(connection, cutoff)
     connection.execute(DAILY.delete().where(DAILY.c.day < day))
     connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day < day))
-    recount_days(connection, [day])
+    _recount_day(connection, day)
 
 
-def recount_days(connection, days) -> None:
-    """Recount these days' stats from their raw rows, as far as each was counted (rows deleted from them)."""
+def _recount_day(connection, day: date) -> None:
+    """Recount one day's stats from its raw rows, as far as it was counted (rows were deleted from it)."""
     edges = drift_edges(connection)
     reaches = [(PREDICTIONS_MARK, counted(connection))]
     if edges is not None:
         reaches.append((FEATURES_MARK, counted(connection, FEATURES_MARK, fingerprint(edges))))
-    for day in sorted(days):
-        for name, reach in reaches:
-            end = _counted_end(connection, reach, day)
-            if end is not None:
-                _count(connection, name, day, day, edges, until=end)
+    for name, reach in reaches:
+        end = _counted_end(connection, reach, day)
+        if end is not None:
+            _count(connection, name, day, day, edges, until=end)
 
 
 def discount(connection, which) -> None:
