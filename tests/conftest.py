@@ -42,6 +42,7 @@ USER_TABLES = (
     "employee_flags",
     "prediction_daily_stats",
     "input_feature_daily_stats",
+    "input_feature_totals",
     "stats_refreshes",
     "outcome_summaries",
     "known_outcome_counts",

@@ -81,9 +81,14 @@ def test_stats_equal_the_raw_rows_through_refresh_purge_and_delete(spread, clien
         expected = {i: raw_figures(since) for i, since in enumerate(windows)}
         assert sum(n for _, n, _, _ in expected[0][0]["by_source"]) == 85
         last = stats.refresh(db.engine, 60)
-        assert last == stats.today(db.session.connection()) - timedelta(days=1)
+        # The last whole day before the settling delay (the day before yesterday just after midnight).
+        settled_day = stats.calendar_day(db.session.connection(), utcnow() - stats.SETTLE)
+        assert last == settled_day - timedelta(days=1)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(stats.DAILY)) > 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(stats.FEATURE_DAILY)) > 0
+        # The « all » window reads the whole days summed (the totals), not a row per day and bin.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(stats.TOTALS)) > 0
+        assert stats.counted_through(db.session.connection(), stats.TOTALS_MARK) == last
         for i, since in enumerate(windows):
             assert (figures(since), recent_counts(since)) == expected[i]
         # The counts give the PSI pandas computes from the raw feature rows.
@@ -110,6 +115,29 @@ def test_stats_equal_the_raw_rows_through_refresh_purge_and_delete(spread, clien
         for since in windows:
             assert (figures(since), recent_counts(since)) == raw_figures(since)
         assert sum(n for _, n, _, _ in figures(None)["by_source"]) == 85 - result.predictions - 1
+
+
+def test_a_purge_that_passes_over_held_rows_keeps_them_counted(spread):
+    app = spread
+    with app.app_context():
+        old = db.session.scalars(
+            sa.select(Input.id).where(Input.created_at < utcnow() - timedelta(days=7)).order_by(Input.id).limit(3)
+        ).all()
+        db.session.execute(sa.update(Input).where(Input.id.in_(old)).values(employee_ref="MAT-HOLD"))
+        db.session.commit()
+        stats.refresh(db.engine, 60)
+        result = retention.purge_older_than(
+            db.engine,
+            utcnow() - timedelta(days=5),
+            60,
+            batch_size=7,
+            held_among=lambda references: [r for r in references if r == "MAT-HOLD"],
+        )
+        assert result.inputs > 7
+        assert db.session.scalar(sa.select(sa.func.count()).where(Input.id.in_(old))) == 3
+        for since in (None, utcnow() - timedelta(days=3, hours=5)):
+            assert (figures(since), recent_counts(since)) == raw_figures(since)
+        assert sum(n for _, n, _, _ in figures(None)["by_source"]) == 85 - result.predictions  # held ones counted
 
 
 def test_raw_records_store_only_the_fields_the_feature_columns_do_not_hold(app, db):

@@ -279,6 +279,17 @@ class FeatureDailyStat(db.Model):
     n = sa.Column(sa.Integer, nullable=False)
 
 
+class FeatureTotal(db.Model):
+    """Inputs of every whole day up to the `feature_totals` mark per source, feature and drift bin (the daily stats
+    summed: the drift page's « all » window reads these instead of a row per day of the history)."""
+
+    __tablename__ = "input_feature_totals"
+    source = sa.Column(sa.String(16), primary_key=True)
+    feature = sa.Column(sa.String(64), primary_key=True)
+    bin = sa.Column(sa.String(64), primary_key=True)
+    n = sa.Column(sa.BigInteger, nullable=False)
+
+
 class StatsRefresh(db.Model):
     """Up to which day the daily stats are complete, and the reference bins the feature stats were counted in."""
 

@@ -3,11 +3,12 @@
 `refresh()` counts each complete day once (Paris days; UTC days on SQLite, which has no time zones) into
 `prediction_daily_stats` (per source, label, shown whole percentage and model version: count and sum of probabilities)
 and `input_feature_daily_stats` (per source, feature and drift bin), then recounts today up to a few minutes ago (the
-mark's `counted_until`). Pages add those rows to the raw rows of what is not counted yet (the minutes since the last
-refresh, the partial first day of a window): a read bounded by the refresh's period, not by the history's length nor
-by today's volume. `refresh()` is a plain function, run by `flask --app futurisys predictions stats` or a periodic job;
-the purge, the admin delete, an erasure and a lot's removal keep the counted rows equal to the raw rows
-(`forget_before`, `discount`).
+mark's `counted_until`); the feature stats of the whole days are also kept summed (`input_feature_totals`), so the
+drift page's « all » window reads a few hundred rows, not one per day and bin of the history. Pages add those rows to
+the raw rows of what is not counted yet (the minutes since the last refresh, the partial first day of a window): a
+read bounded by the refresh's period, not by the history's length nor by today's volume. `refresh()` is a plain
+function, run by `flask --app futurisys predictions stats` or a periodic job; the purge, the admin delete, an erasure
+and a lot's removal keep the counted rows equal to the raw rows (`forget_before`, `discount`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from futurisys.storage.models import (
     DailyStat,
     EmployeeDataset,
     FeatureDailyStat,
+    FeatureTotal,
     Input,
     Prediction,
     StatsRefresh,
@@ -35,7 +37,7 @@ from futurisys.storage.models import (
 
 LOCAL_TZ_NAME = "Europe/Paris"
 HISTOGRAM_BINS = 101  # one per shown whole percentage, 0 to 100
-PREDICTIONS_MARK, FEATURES_MARK = "predictions", "features"
+PREDICTIONS_MARK, FEATURES_MARK, TOTALS_MARK = "predictions", "features", "feature_totals"
 #: Days counted per transaction of a refresh (a statement reads this many days of rows at most).
 DAYS_PER_STEP = 7
 #: Rows younger than this may belong to a transaction not committed yet (a lot's chunk): a refresh counts up to
@@ -44,6 +46,7 @@ SETTLE = timedelta(minutes=5)
 PRED, INPUT = Prediction.__table__, Input.__table__
 JOINED = PRED.join(INPUT, INPUT.c.id == PRED.c.input_id)
 DAILY, FEATURE_DAILY, MARKS = DailyStat.__table__, FeatureDailyStat.__table__, StatsRefresh.__table__
+TOTALS = FeatureTotal.__table__
 GROUPS = ("day", "source", "prediction_label", "bin", "model_version")
 #: Features compared category by category on the drift page; the others over quantile bins of the reference.
 CATEGORICAL = frozenset(f.name for f in FEATURES if f.kind in ("category", "bool") or f.choices)
@@ -127,7 +130,7 @@ def counted(connection, name: str = PREDICTIONS_MARK, fingerprint: str | None = 
     if mark is None or mark.through is None or (fingerprint is not None and mark.fingerprint != fingerprint):
         return None
     until = _aware(mark.counted_until) if mark.counted_until is not None else None
-    if until is not None and _calendar_day(connection, until) == mark.through + timedelta(days=1):
+    if until is not None and calendar_day(connection, until) == mark.through + timedelta(days=1):
         return Reach(mark.through + timedelta(days=1), until)
     return Reach(mark.through, day_start(connection, mark.through + timedelta(days=1)))
 
@@ -188,11 +191,12 @@ def prediction_groups(connection, since: datetime | None):
 
 def _day_after_instant(connection, instant: datetime) -> date:
     """The first whole day starting at or after `instant`."""
-    day = _calendar_day(connection, instant)
+    day = calendar_day(connection, instant)
     return day if day_start(connection, day) >= instant else day + timedelta(days=1)
 
 
-def _calendar_day(connection, instant: datetime) -> date:
+def calendar_day(connection, instant: datetime) -> date:
+    """The day of `instant` in the calendar of `day_of`."""
     if _postgres(connection):
         from zoneinfo import ZoneInfo
 
@@ -200,11 +204,11 @@ def _calendar_day(connection, instant: datetime) -> date:
     return instant.astimezone(UTC).date()
 
 
-def _first_stored_day(connection) -> date | None:
-    first = connection.scalar(sa.select(sa.func.min(PRED.c.created_at)))
+def _first_stored_day(connection, table=PRED) -> date | None:
+    first = connection.scalar(sa.select(sa.func.min(table.c.created_at)))
     if first is None:
         return None
-    return _calendar_day(connection, _aware(first))
+    return calendar_day(connection, _aware(first))
 
 
 def _count_predictions(connection, first: date, last: date, until: datetime | None = None) -> None:
@@ -281,13 +285,21 @@ def feature_groups(connection, since: datetime | None, sources, edges: dict[str,
     if reach is not None:
         first = date.min if since is None else _day_after_instant(connection, since)
         if first <= reach.last_day:
-            parts.append(
-                sa.select(FEATURE_DAILY).where(
-                    FEATURE_DAILY.c.day >= first,
-                    FEATURE_DAILY.c.day <= reach.last_day,
-                    FEATURE_DAILY.c.source.in_(sources),
+            days = [FEATURE_DAILY.c.day >= first, FEATURE_DAILY.c.day <= reach.last_day]
+            totalled = counted_through(connection, TOTALS_MARK, fingerprint(edges)) if since is None else None
+            if totalled is not None and totalled <= reach.last_day:
+                # Every day from the first: the totals, and the daily rows of the days counted since they were summed.
+                parts.append(
+                    sa.select(
+                        sa.cast(sa.null(), sa.Date).label("day"),
+                        TOTALS.c.source,
+                        TOTALS.c.feature,
+                        TOTALS.c.bin,
+                        TOTALS.c.n,
+                    ).where(TOTALS.c.source.in_(sources))
                 )
-            )
+                days = [FEATURE_DAILY.c.day > totalled, FEATURE_DAILY.c.day <= reach.last_day]
+            parts.append(sa.select(FEATURE_DAILY).where(*days, FEATURE_DAILY.c.source.in_(sources)))
             if since is not None and since < day_start(connection, first):
                 window = [INPUT.c.created_at >= since, INPUT.c.created_at < day_start(connection, first)]
                 parts += raw_feature_groups(connection, [chosen, *window], edges)
@@ -309,6 +321,27 @@ def _count_features(
     )
 
 
+def _total_features(connection, through: date, digest: str, after: date | None = None) -> None:
+    """Sum the feature stats of the days up to `through` into the totals: the days after `after` added to the totals
+    there, or (`after` None) every day afresh. A few hundred rows, whatever the history's length."""
+    keys = ("source", "feature", "bin")
+    days = sa.select(*(FEATURE_DAILY.c[name] for name in (*keys, "n"))).where(FEATURE_DAILY.c.day <= through)
+    if after is not None:
+        days = sa.union_all(days.where(FEATURE_DAILY.c.day > after), sa.select(*(TOTALS.c[k] for k in (*keys, "n"))))
+    rows = days.subquery("summed")
+    summed = connection.execute(
+        sa.select(*(rows.c[name] for name in keys), sa.func.sum(rows.c.n).label("n"))
+        .group_by(*(rows.c[name] for name in keys))
+        .having(sa.func.sum(rows.c.n) > 0)
+    ).all()
+    connection.execute(TOTALS.delete())
+    if summed:
+        connection.execute(
+            TOTALS.insert(), [{**dict(zip(keys, row[:3], strict=True)), "n": int(row.n)} for row in summed]
+        )
+    _set_mark(connection, TOTALS_MARK, through, digest)
+
+
 # --- keeping the stats up to date -----------------------------------------------------------------------------------
 
 
@@ -326,15 +359,17 @@ def refresh(engine, statement_seconds: float, through: date | None = None) -> da
 def _refresh(engine, statement_seconds: float, through: date | None) -> date:
     settled = utcnow() - SETTLE
     with engine.connect() as connection:
-        settled_day = _calendar_day(connection, settled)
+        settled_day = calendar_day(connection, settled)
         last = through or settled_day - timedelta(days=1)
         first_stored = _first_stored_day(connection)
         edges = drift_edges(connection)
     marks = [(PREDICTIONS_MARK, None)] + ([(FEATURES_MARK, fingerprint(edges))] if edges is not None else [])
+    recounted_from = {}
     for name, digest in marks:
         with engine.connect() as connection:
             done = counted_through(connection, name, digest)
         start = done + timedelta(days=1) if done is not None else first_stored
+        recounted_from[name] = start
         if start is None:  # nothing stored yet: nothing before `last` will ever need counting
             with engine.begin() as connection:
                 _set_mark(connection, name, last, digest)
@@ -353,7 +388,23 @@ def _refresh(engine, statement_seconds: float, through: date | None) -> date:
                 limit_statements(connection, statement_seconds)
                 _count(connection, name, settled_day, settled_day, edges, until=settled)
                 _set_mark(connection, name, last, digest, until=settled)
+    if edges is not None:
+        _bring_totals_up(engine, statement_seconds, fingerprint(edges), recounted_from[FEATURES_MARK])
     return last
+
+
+def _bring_totals_up(engine, statement_seconds: float, digest: str, recounted_from: date | None) -> None:
+    """Sum the whole days counted since the feature totals' mark into them (all again if a summed day was recounted)."""
+    with engine.begin() as connection:
+        limit_statements(connection, statement_seconds)
+        through = counted_through(connection, FEATURES_MARK, digest)
+        totalled = counted_through(connection, TOTALS_MARK, digest)
+        if through is None or totalled == through:
+            return
+        untouched = (
+            totalled is not None and totalled <= through and (recounted_from is None or totalled < recounted_from)
+        )
+        _total_features(connection, through, digest, after=totalled if untouched else None)
 
 
 def _count(connection, name: str, first: date, last: date, edges, until: datetime | None = None) -> None:
@@ -364,23 +415,30 @@ def _count(connection, name: str, first: date, last: date, edges, until: datetim
 
 
 def forget_before(connection, cutoff: datetime) -> None:
-    """After a purge of the rows older than `cutoff`: drop the stats of the days before it, recount its day."""
-    day = _calendar_day(connection, cutoff)
-    connection.execute(DAILY.delete().where(DAILY.c.day < day))
-    connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day < day))
-    _recount_day(connection, day)
+    """After a purge of the rows older than `cutoff`: recount the days up to its day from what is left of them (the
+    rows kept under legal hold, the day's younger rows), drop the stats of the days before any row; sum the totals."""
+    day = calendar_day(connection, cutoff)
+    first = min(d for d in (_first_stored_day(connection), _first_stored_day(connection, INPUT), day) if d is not None)
+    connection.execute(DAILY.delete().where(DAILY.c.day < first))
+    connection.execute(FEATURE_DAILY.delete().where(FEATURE_DAILY.c.day < first))
+    _recount_days(connection, first, day)
 
 
-def _recount_day(connection, day: date) -> None:
-    """Recount one day's stats from its raw rows, as far as it was counted (rows were deleted from it)."""
+def _recount_days(connection, first: date, last: date) -> None:
+    """Recount the stats of the days `first` to `last` from their raw rows, as far as they were counted (rows were
+    deleted from them): an index read of the rows left, whatever the stats rows it replaces."""
     edges = drift_edges(connection)
+    digest = fingerprint(edges) if edges is not None else None
     reaches = [(PREDICTIONS_MARK, counted(connection))]
     if edges is not None:
-        reaches.append((FEATURES_MARK, counted(connection, FEATURES_MARK, fingerprint(edges))))
+        reaches.append((FEATURES_MARK, counted(connection, FEATURES_MARK, digest)))
     for name, reach in reaches:
-        end = _counted_end(connection, reach, day)
-        if end is not None:
-            _count(connection, name, day, day, edges, until=end)
+        if reach is not None and first <= reach.last_day:
+            through = min(last, reach.last_day)
+            _count(connection, name, first, through, edges, until=_counted_end(connection, reach, through))
+    totalled = counted_through(connection, TOTALS_MARK, digest) if digest is not None else None
+    if totalled is not None:
+        _total_features(connection, totalled, digest)
 
 
 def discount(connection, which) -> None:
@@ -403,12 +461,16 @@ def discount(connection, which) -> None:
     reach = counted(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
     if reach is None:
         return
+    totalled = counted_through(connection, TOTALS_MARK, fingerprint(edges))
     mine = [which, INPUT.c.created_at < reach.raw_from]
     for row in connection.execute(sa.union_all(*raw_feature_groups(connection, mine, edges))).all():
-        key = [FEATURE_DAILY.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
-        key.append(FEATURE_DAILY.c.day == _as_date(row.day))
-        connection.execute(FEATURE_DAILY.update().where(*key).values(n=FEATURE_DAILY.c.n - row.n))
-        connection.execute(FEATURE_DAILY.delete().where(*key, FEATURE_DAILY.c.n <= 0))
+        tables = [FEATURE_DAILY] + ([TOTALS] if totalled is not None and _as_date(row.day) <= totalled else [])
+        for table in tables:
+            key = [table.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
+            if table is FEATURE_DAILY:
+                key.append(table.c.day == _as_date(row.day))
+            connection.execute(table.update().where(*key).values(n=table.c.n - row.n))
+            connection.execute(table.delete().where(*key, table.c.n <= 0))
 
 
 def _aware(value) -> datetime:
