@@ -453,10 +453,7 @@ def discount(connection, which) -> None:
         mine = [which, PRED.c.created_at < reach.raw_from]
         for own in connection.execute(raw_prediction_groups(connection, mine)).all():
             key = [DAILY.c[name] == getattr(own, name) for name in GROUPS[1:]] + [DAILY.c.day == _as_date(own.day)]
-            connection.execute(
-                DAILY.update().where(*key).values(n=DAILY.c.n - own.n, proba_sum=DAILY.c.proba_sum - own.proba_sum)
-            )
-            connection.execute(DAILY.delete().where(*key, DAILY.c.n <= 0))
+            _decrement(connection, DAILY, key, n=DAILY.c.n - own.n, proba_sum=DAILY.c.proba_sum - own.proba_sum)
     edges = drift_edges(connection)
     reach = counted(connection, FEATURES_MARK, fingerprint(edges)) if edges else None
     if reach is None:
@@ -469,8 +466,14 @@ def discount(connection, which) -> None:
             key = [table.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
             if table is FEATURE_DAILY:
                 key.append(table.c.day == _as_date(row.day))
-            connection.execute(table.update().where(*key).values(n=table.c.n - row.n))
-            connection.execute(table.delete().where(*key, table.c.n <= 0))
+            _decrement(connection, table, key, n=table.c.n - row.n)
+
+
+def _decrement(connection, table, key: list, **values) -> None:
+    """Update the stats row at `key` to `values`; drop it once its count reaches zero."""
+    left = connection.scalar(table.update().where(*key).values(**values).returning(table.c.n))
+    if left is not None and left <= 0:
+        connection.execute(table.delete().where(*key))
 
 
 def _aware(value) -> datetime:
