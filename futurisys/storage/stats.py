@@ -48,6 +48,7 @@ JOINED = PRED.join(INPUT, INPUT.c.id == PRED.c.input_id)
 DAILY, FEATURE_DAILY, MARKS = DailyStat.__table__, FeatureDailyStat.__table__, StatsRefresh.__table__
 TOTALS = FeatureTotal.__table__
 GROUPS = ("day", "source", "prediction_label", "bin", "model_version")
+FEATURE_KEYS = ("source", "feature", "bin")  # a feature stats row's key, with its day in the daily ones
 #: Features compared category by category on the drift page; the others over quantile bins of the reference.
 CATEGORICAL = frozenset(f.name for f in FEATURES if f.kind in ("category", "bool") or f.choices)
 
@@ -324,21 +325,19 @@ def _count_features(
 def _total_features(connection, through: date, digest: str, after: date | None = None) -> None:
     """Sum the feature stats of the days up to `through` into the totals: the days after `after` added to the totals
     there, or (`after` None) every day afresh. A few hundred rows, whatever the history's length."""
-    keys = ("source", "feature", "bin")
-    days = sa.select(*(FEATURE_DAILY.c[name] for name in (*keys, "n"))).where(FEATURE_DAILY.c.day <= through)
+    columns = (*FEATURE_KEYS, "n")
+    days = sa.select(*(FEATURE_DAILY.c[name] for name in columns)).where(FEATURE_DAILY.c.day <= through)
     if after is not None:
-        days = sa.union_all(days.where(FEATURE_DAILY.c.day > after), sa.select(*(TOTALS.c[k] for k in (*keys, "n"))))
+        days = sa.union_all(days.where(FEATURE_DAILY.c.day > after), sa.select(*(TOTALS.c[k] for k in columns)))
     rows = days.subquery("summed")
     summed = connection.execute(
-        sa.select(*(rows.c[name] for name in keys), sa.func.sum(rows.c.n).label("n"))
-        .group_by(*(rows.c[name] for name in keys))
+        sa.select(*(rows.c[name] for name in FEATURE_KEYS), sa.func.sum(rows.c.n).label("n"))
+        .group_by(*(rows.c[name] for name in FEATURE_KEYS))
         .having(sa.func.sum(rows.c.n) > 0)
     ).all()
     connection.execute(TOTALS.delete())
     if summed:
-        connection.execute(
-            TOTALS.insert(), [{**dict(zip(keys, row[:3], strict=True)), "n": int(row.n)} for row in summed]
-        )
+        connection.execute(TOTALS.insert(), [{**row._asdict(), "n": int(row.n)} for row in summed])
     _set_mark(connection, TOTALS_MARK, through, digest)
 
 
@@ -461,12 +460,12 @@ def discount(connection, which) -> None:
     totalled = counted_through(connection, TOTALS_MARK, fingerprint(edges))
     mine = [which, INPUT.c.created_at < reach.raw_from]
     for row in connection.execute(sa.union_all(*raw_feature_groups(connection, mine, edges))).all():
-        tables = [FEATURE_DAILY] + ([TOTALS] if totalled is not None and _as_date(row.day) <= totalled else [])
-        for table in tables:
-            key = [table.c[name] == getattr(row, name) for name in ("source", "feature", "bin")]
-            if table is FEATURE_DAILY:
-                key.append(table.c.day == _as_date(row.day))
-            _decrement(connection, table, key, n=table.c.n - row.n)
+        day = _as_date(row.day)
+        key = [FEATURE_DAILY.c[name] == getattr(row, name) for name in FEATURE_KEYS]
+        _decrement(connection, FEATURE_DAILY, [*key, FEATURE_DAILY.c.day == day], n=FEATURE_DAILY.c.n - row.n)
+        if totalled is not None and day <= totalled:  # also in the totals
+            key = [TOTALS.c[name] == getattr(row, name) for name in FEATURE_KEYS]
+            _decrement(connection, TOTALS, key, n=TOTALS.c.n - row.n)
 
 
 def _decrement(connection, table, key: list, **values) -> None:
