@@ -50,3 +50,24 @@ def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.metadata) == []
+
+
+def unindexed_foreign_keys(inspector) -> list[str]:
+    """The foreign keys no index (primary key and unique constraints included) starts with: deleting a row they
+    point at would scan their whole table."""
+    missing = []
+    for table in inspector.get_table_names():
+        leads = [index["column_names"] for index in inspector.get_indexes(table)]
+        leads.append(inspector.get_pk_constraint(table)["constrained_columns"])
+        leads += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
+        for key in inspector.get_foreign_keys(table):
+            columns = key["constrained_columns"]
+            if not any(lead[: len(columns)] == columns for lead in leads):
+                missing.append(f"{table}({', '.join(columns)}) → {key['referred_table']}")
+    return missing
+
+
+def test_every_foreign_key_has_an_index(app):
+    with app.app_context():
+        missing = unindexed_foreign_keys(sa.inspect(db.engine))
+    assert missing == [], "\n".join(missing)

@@ -63,6 +63,7 @@ class IdempotencyKey(db.Model):
         sa.Integer,
         sa.ForeignKey("predictions.id", ondelete="CASCADE", name="fk_idempotency_keys_prediction_id_predictions"),
         nullable=True,
+        index=True,  # deleting a prediction (purge, admin delete) looks its key up by it
     )
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     __table_args__ = (sa.UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)

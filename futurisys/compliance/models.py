@@ -77,6 +77,7 @@ class Decision(db.Model):
         sa.Integer,
         sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_evaluation_decisions_user_id_users"),
         nullable=True,
+        index=True,
     )
     username = sa.Column(sa.String(64), nullable=True)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)

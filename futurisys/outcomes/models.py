@@ -46,7 +46,9 @@ class DepartureChange(db.Model):
     kind = sa.Column(sa.String(CODE_LENGTH), nullable=False)
     previous = sa.Column(sa.JSON(none_as_null=True), nullable=True)
     user_id = sa.Column(
-        sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_departure_changes_user_id_users")
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_departure_changes_user_id_users"),
+        index=True,
     )
     # Kept as text too: the account may be deleted later, the history must still say who it was.
     username = sa.Column(sa.String(64), nullable=True)

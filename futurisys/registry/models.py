@@ -41,7 +41,10 @@ class ModelAlias(db.Model):
     __tablename__ = "model_aliases"
     alias = sa.Column(sa.String(16), primary_key=True)
     version_id = sa.Column(
-        sa.Integer, sa.ForeignKey("model_versions.id", name="fk_model_aliases_version_id_model_versions"), nullable=True
+        sa.Integer,
+        sa.ForeignKey("model_versions.id", name="fk_model_aliases_version_id_model_versions"),
+        nullable=True,
+        index=True,
     )
     moved_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     __table_args__ = (sa.CheckConstraint(f"alias IN {ALIASES!r}", name="ck_model_aliases_alias"),)
@@ -54,10 +57,16 @@ class AliasEvent(db.Model):
     id = sa.Column(sa.Integer, primary_key=True)
     alias = sa.Column(sa.String(16), nullable=False)
     from_version_id = sa.Column(
-        sa.Integer, sa.ForeignKey("model_versions.id", name="fk_alias_events_from_model_versions"), nullable=True
+        sa.Integer,
+        sa.ForeignKey("model_versions.id", name="fk_alias_events_from_model_versions"),
+        nullable=True,
+        index=True,
     )
     to_version_id = sa.Column(
-        sa.Integer, sa.ForeignKey("model_versions.id", name="fk_alias_events_to_model_versions"), nullable=True
+        sa.Integer,
+        sa.ForeignKey("model_versions.id", name="fk_alias_events_to_model_versions"),
+        nullable=True,
+        index=True,
     )
     username = sa.Column(sa.String(64), nullable=True)  # None: the service itself (first start)
     reason = sa.Column(sa.Text, nullable=False)
