@@ -7,9 +7,11 @@ year, new public ids), its daily stats are counted and the job engine's hourly o
 known outcomes, monthly summaries; timed). Every page is then timed through the Flask test client
 (whole body read; the export to its first chunk) on each size in turn, --repeat times, so the machine's load falls
 on all sizes alike; prints the medians, /health's in the same run and each size's ratio to the smallest; then the
-admin delete; then, on a real gunicorn (2 workers), /predict's p99 alone and while an admin loads pages
-(--p99-rounds times, each ratio to its round's "alone"), and during a purge of the older half of the rows run by
-the CLI in a process of its own (timed for --purge-seconds at most, then stopped). Bounded: sizes above
+admin delete; then this process's memory while it streams the admin export (up to --export-rows rows, in
+process: flat memory means the rows are not held); then, on a real gunicorn (2 workers), /predict's p99 alone and
+while an admin loads pages (--p99-rounds times, each ratio to its round's "alone"), and during a purge of the older
+half of the rows run by the CLI in a process of its own (timed for --purge-seconds at most, then stopped; what it
+deleted counted among the rows older than its cut-off, not net of what /predict added). Bounded: sizes above
 --max-rows are not built.
 
     PYTHONPATH=. .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--repeat 5] [--bundle DIR]
@@ -25,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -215,7 +217,37 @@ def delete_ms(app, engine, repeat: int) -> tuple[float, int]:
     return statistics.median(times), status
 
 
+def rss_mib() -> float:
+    """This process's resident memory now (MiB), from /proc (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def export_memory(app, max_rows: int) -> tuple[int, float, float, float]:
+    """Stream the admin export (whole history, in-process) up to `max_rows` rows, sampling this process's memory
+    every 50,000 rows: (rows read, seconds, MiB at the first chunk, highest MiB seen after it)."""
+    import gc
+
+    admin = login(app, "admin")
+    gc.collect()
+    started = time.perf_counter()
+    response = admin.get("/admin/export.csv", buffered=False)
+    chunks = iter(response.response)
+    first = rss_mib()
+    rows = -1  # the header line is not a row
+    highest, next_sample = first, 50_000
+    for chunk in chunks:
+        rows += chunk.count(b"\r\n") if isinstance(chunk, bytes) else chunk.count("\r\n")
+        if rows >= next_sample:
+            highest, next_sample = max(highest, rss_mib()), next_sample + 50_000
+        if rows >= max_rows:
+            break
+    response.close()
+    return rows, time.perf_counter() - started, first, max(highest, rss_mib())
+
+
 ADMIN_PAGES = ("/admin/", "/admin/?sort=proba_desc", "/admin/dashboard?window=all", "/admin/drift")
+PURGE_DAYS = 182  # the purge timed takes the older half of the year the bench spreads its rows over
 PREDICTS = 1500  # /predict calls per p99: a p99 over 15 slowest, a few seconds each
 
 
@@ -276,9 +308,13 @@ def p99_under_load(
             times.append((time.perf_counter() - started) * 1000)
         return (statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")), len(times)
 
-    def inputs() -> int:
+    def old_inputs(cutoff: datetime) -> int:
+        """The inputs older than the purge's cut-off (those /predict adds meanwhile are not counted)."""
         with sa.create_engine(database_url).connect() as connection:
-            return connection.scalar(sa.text("SELECT count(*) FROM inputs"))
+            connection.execute(sa.text("SET statement_timeout = 0"))
+            return connection.scalar(
+                sa.select(sa.func.count()).select_from(sa.table("inputs")).where(sa.column("created_at") < cutoff)
+            )
 
     results: dict[str, tuple[float, int]] = {}
     # Plain HTTP on 127.0.0.1: the session cookie may not be marked Secure, or the admin would never stay signed in.
@@ -310,11 +346,13 @@ def p99_under_load(
                 )
         for label, found in rounds.items():
             results[label] = (statistics.median(ms for ms, _ in found), sum(n for _, n in found))
-        before = inputs()
+        # Fixed before the purge starts (its own cut-off is a moment later, so it deletes all of these).
+        cutoff = datetime.now(UTC) - timedelta(days=PURGE_DAYS)
+        before = old_inputs(cutoff)
         env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": bundle, "LOG_LEVEL": "WARNING"}
         flask = str(Path(sys.executable).parent / "flask")
         purge = subprocess.Popen(
-            [flask, "--app", "futurisys", "predictions", "purge", "--older-than", "182d"],
+            [flask, "--app", "futurisys", "predictions", "purge", "--older-than", f"{PURGE_DAYS}d"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -326,9 +364,12 @@ def p99_under_load(
         finished = purge.poll() is not None
         purge.terminate()
         purge.wait()
-        deleted = before - inputs()
+        deleted = before - old_inputs(cutoff)
         results["purge: inputs deleted while timed"] = (float(deleted), deleted)
-        print(f"the purge {'finished' if finished else 'was stopped'} after deleting {deleted:,} of {before:,} inputs")
+        print(
+            f"the purge {'finished' if finished else 'was stopped'} after deleting {deleted:,} of {before:,} inputs "
+            f"older than {PURGE_DAYS} days"
+        )
     return results
 
 
@@ -423,6 +464,7 @@ def main() -> None:
     parser.add_argument("--bundle", help="model bundle folder (default: train one in a temporary folder)")
     parser.add_argument("--max-rows", type=int, default=10_000_000)
     parser.add_argument("--purge-seconds", type=float, default=60, help="how long /predict is timed during the purge")
+    parser.add_argument("--export-rows", type=int, default=2_000_000, help="rows of the export read at most")
     parser.add_argument("--p99-rounds", type=int, default=3, help="rounds of /predict's p99 alone and beside admin")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_rows]
@@ -464,6 +506,13 @@ def main() -> None:
             results[size]["/predict"] = (predict_ms(api[size], args.repeat), 200)
         for size, (app, engine, _) in sites.items():
             results[size]["admin delete of one prediction"] = delete_ms(app, engine, args.repeat)
+        for size, (app, _engine, _) in sites.items():
+            rows, seconds, first_mib, highest_mib = export_memory(app, args.export_rows)
+            print(
+                f"{size:,}: export of {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s): memory "
+                f"{first_mib:,.0f} MiB at the first chunk, {highest_mib:,.0f} MiB at most after it "
+                f"(+{highest_mib - first_mib:,.1f})"
+            )
         for size, (_app, engine, _) in sites.items():
             url = engine.url.render_as_string(hide_password=False)
             loads = p99_under_load(url, bundle, args.purge_seconds, args.p99_rounds)
