@@ -6,7 +6,8 @@ Two changes to gunicorn's gthread worker, both on its main (event-loop) thread:
   takes most of a burst of keep-alive connections and then serves them on one core. Here each worker publishes
   in a small shared table how many connections it holds, and listens only while no live worker holds fewer; a
   worker that stops listening wakes the least loaded one through its pipe, so one always listens (and every
-  worker looks again every 0.1 s at most while it does not).
+  worker looks again every 0.1 s at most while it does not). A worker woken by a new client checks again before
+  accepting it, so the client goes to the least loaded worker even when another's connection closed meanwhile.
 - **Request heads read off-thread.** Stock gthread hands a connection to a thread as soon as one byte arrives,
   and the thread then blocks until the head is complete: clients sending their headers a byte a second take
   every thread. Here the main loop collects the head without blocking and gives the connection to a thread only
@@ -221,6 +222,19 @@ class BalancedWorker(ThreadWorker):
                     os.write(_wakeups[slot][1], b"\0")
                 except BlockingIOError:
                     pass  # its pipe is full of wake-ups already
+
+    def accept(self, listener):
+        """Accept as gthread does, unless another live worker now holds fewer connections: then stop listening.
+
+        A worker re-checks whether it may listen only between two waits of its event loop (up to a second when its
+        connections are idle), so another's connection may close meanwhile: both are then woken by the next
+        client, and the one that holds more would take it. Checked here, at the moment of accepting, it leaves
+        the client to the least loaded worker, which is listening (and is woken by set_accept_enabled).
+        """
+        if self._nr_conns > self._least_loaded()[1]:
+            self.set_accept_enabled(False)
+            return
+        super().accept(listener)
 
     def wait_for_and_dispatch_events(self, timeout):
         """Wait as gthread does, but at most 0.1 s while not listening (so as to take over soon enough)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -165,10 +166,9 @@ def owner_of(client: socket.socket, port: str) -> str | None:
     )
 
 
-def test_connections_are_spread_over_the_workers(gunicorn_url):
-    # First in the module: connections other tests leave closing would still count for a worker meanwhile.
-    port = gunicorn_url.rsplit(":", 1)[1]
-    # /ready answered from one worker; on a loaded machine the other may still be starting: wait until both serve.
+def until_both_serve(port: str) -> None:
+    """/ready answered from one worker; on a loaded machine the other may still be starting: poll (bounded) until
+    both have served a connection."""
     serving, deadline = set(), time.monotonic() + 120
     while len(serving) < 2:
         assert time.monotonic() < deadline, f"only {serving} answered within 120 s"
@@ -176,6 +176,12 @@ def test_connections_are_spread_over_the_workers(gunicorn_url):
             probe.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert probe.recv(4096).startswith(b"HTTP/1.1 200")
             serving.add(owner_of(probe, port))
+
+
+def test_connections_are_spread_over_the_workers(gunicorn_url):
+    # First in the module: connections other tests leave closing would still count for a worker meanwhile.
+    port = gunicorn_url.rsplit(":", 1)[1]
+    until_both_serve(port)
     clients = [socket.create_connection(("127.0.0.1", int(port)), timeout=5) for _ in range(10)]
     ours = {str(client.getsockname()[1]) for client in clients}
     try:
@@ -194,6 +200,66 @@ def test_connections_are_spread_over_the_workers(gunicorn_url):
         if line.split()[3].rsplit(":", 1)[1] in ours
     )
     assert sum(owners.values()) == 10 and max(owners.values()) <= 7, owners  # stock gthread: mostly 9 or 10 on one
+
+
+def held_ports(port: str) -> set[str]:
+    """The client ports of the connections gunicorn still holds on `port` (established, or closed by the client
+    and not yet by gunicorn)."""
+    listing = subprocess.run(
+        ["ss", "-Htn", "state", "established", "state", "close-wait", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {line.split()[-1].rsplit(":", 1)[1] for line in listing.splitlines() if line.strip()}
+
+
+def until_released(port: str, clients: set[str]) -> None:
+    """Poll (bounded) until gunicorn has closed its side of the `clients`' connections, so its counts dropped."""
+    deadline = time.monotonic() + 30
+    while held_ports(port) & clients:
+        assert time.monotonic() < deadline, f"gunicorn still holds {held_ports(port) & clients}"
+        time.sleep(0.01)  # polling interval for a condition, not a wait on timing
+
+
+def connected(port: str) -> http.client.HTTPConnection:
+    """A kept-alive connection to gunicorn that has had one /health answered (so a worker accepted it)."""
+    client = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+    health_on(client)
+    return client
+
+
+def health_on(client: http.client.HTTPConnection) -> None:
+    client.request("GET", "/health")
+    answer = client.getresponse()
+    assert answer.status == 200 and answer.read() == b'{"status":"ok"}\n'
+
+
+def test_a_new_client_goes_to_the_worker_whose_connection_just_closed(gunicorn_url):
+    # Workers A and B hold one connection each, so both listen; B's closes. A, idle, would listen until its
+    # event loop next looks (up to a second): the next client must still go to B's worker, never join A's
+    # connection on its worker (what the bench saw as [2]: /predict and an admin's pages on one worker).
+    port = gunicorn_url.rsplit(":", 1)[1]
+    until_both_serve(port)
+    until_released(port, held_ports(port))  # what earlier tests left behind counts for a worker until closed
+    steady = connected(port)
+    try:
+        for _ in range(8):
+            other = connected(port)
+            assert owner_of(other.sock, port) != owner_of(steady.sock, port)
+            health_on(steady)  # its worker's loop looks again: both workers hold one, both listen
+            released = {str(other.sock.getsockname()[1])}
+            other.close()
+            until_released(port, released)
+            newcomer = connected(port)
+            try:
+                assert owner_of(newcomer.sock, port) != owner_of(steady.sock, port)
+            finally:
+                released = {str(newcomer.sock.getsockname()[1])}
+                newcomer.close()
+                until_released(port, released)
+    finally:
+        steady.close()
 
 
 def test_gunicorn_migrated_the_database_before_forking_and_serves_predictions(gunicorn_url):
