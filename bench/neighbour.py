@@ -18,9 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import gunicorn, recreate_database  # noqa: E402
-from bench.purge import p99_ms  # noqa: E402
-from bench.scale import PREDICTS, fill, make_site  # noqa: E402
+from bench.common import gunicorn  # noqa: E402
+from bench.scale import PREDICTS, drop_site, fill, make_site, p99_ms  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +29,6 @@ def main() -> None:
     args = parser.parse_args()
     import requests
 
-    from futurisys.extensions import db
     from futurisys.ml.train import train_bundle
 
     work = tempfile.TemporaryDirectory(prefix="futurisys-bench-neighbour-")
@@ -56,10 +54,7 @@ def main() -> None:
                         f"process {beside:.1f} ms (× {beside / alone:.2f})"
                     )
     finally:
-        with app.app_context():
-            for bound in db.engines.values():
-                bound.dispose()
-        recreate_database(database, drop_only=True)
+        drop_site(app, database)
         work.cleanup()
 
 

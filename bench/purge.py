@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,21 +26,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import gunicorn, recreate_database  # noqa: E402
-from bench.scale import PREDICTS, fill, make_site  # noqa: E402
-from tests.payloads import FEATURES  # noqa: E402
-
-
-def p99_ms(session, base: str, count: int, until=None) -> tuple[float, int]:
-    """/predict's p99 (ms) over `count` calls, or fewer if `until()` turns true first; and the calls made."""
-    times = []
-    for _ in range(count):
-        if until is not None and until():
-            break
-        started = time.perf_counter()
-        assert session.post(f"{base}/predict", json=FEATURES, timeout=30).status_code == 200
-        times.append((time.perf_counter() - started) * 1000)
-    return (statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")), len(times)
+from bench.common import gunicorn  # noqa: E402
+from bench.scale import PREDICTS, drop_site, fill, make_site, p99_ms  # noqa: E402
 
 
 def older_than(database_url: str, cutoff: datetime) -> int:
@@ -87,8 +73,6 @@ def main() -> None:
     args = parser.parse_args()
     import requests
 
-    from futurisys.extensions import db
-
     work = tempfile.TemporaryDirectory(prefix="futurisys-bench-purge-")
     bundle = args.bundle
     if not bundle:
@@ -119,10 +103,7 @@ def main() -> None:
             print(f"{batch:>6} {ratio:>6} {alone:>9.1f} {during:>9.1f} {during / alone:>6.2f} {rate:>9,.0f}")
         print(f"load average at the end: {os.getloadavg()}")
     finally:
-        with app.app_context():
-            for bound in db.engines.values():
-                bound.dispose()
-        recreate_database(database, drop_only=True)
+        drop_site(app, database)
         work.cleanup()
 
 

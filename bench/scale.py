@@ -35,7 +35,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import copy_predictions, recreate_database  # noqa: E402
-from tests.payloads import RAW  # noqa: E402
+from tests.payloads import FEATURES, RAW  # noqa: E402
 
 PASSWORD = "bench-password-123"
 SEED_API, SEED_RAW, SEED_FORM, SEED_SMALL = 300, 100, 60, 6
@@ -188,7 +188,6 @@ def app_now():
 
 
 def predict_ms(client, repeat: int) -> float:
-    from tests.payloads import FEATURES
 
     times = []
     for _ in range(repeat * 4):
@@ -284,6 +283,18 @@ def browse_admin(base: str, pace_s: float, stop, loaded) -> None:
     loaded.put(statuses[1:])
 
 
+def p99_ms(session, base: str, count: int, until=None) -> tuple[float, int]:
+    """/predict's p99 (ms) over `count` calls, or fewer if `until()` turns true first; and the calls made."""
+    times = []
+    for _ in range(count):
+        if until is not None and until():
+            break
+        started = time.perf_counter()
+        assert session.post(f"{base}/predict", json=FEATURES, timeout=30).status_code == 200
+        times.append((time.perf_counter() - started) * 1000)
+    return (statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")), len(times)
+
+
 def p99_under_load(
     database_url: str, bundle: str, purge_seconds: float, p99_rounds: int
 ) -> dict[str, tuple[float, int]]:
@@ -296,17 +307,6 @@ def p99_under_load(
     import requests
 
     from bench.common import gunicorn
-    from tests.payloads import FEATURES
-
-    def p99(session, base, count: int, until=None) -> tuple[float, int]:
-        times = []
-        for _ in range(count):
-            if until is not None and until():
-                break
-            started = time.perf_counter()
-            assert session.post(f"{base}/predict", json=FEATURES, timeout=30).status_code == 200
-            times.append((time.perf_counter() - started) * 1000)
-        return (statistics.quantiles(times, n=100)[98] if len(times) >= 20 else float("nan")), len(times)
 
     def old_inputs(cutoff: datetime) -> int:
         """The inputs older than the purge's cut-off (those /predict adds meanwhile are not counted)."""
@@ -320,13 +320,13 @@ def p99_under_load(
     # Plain HTTP on 127.0.0.1: the session cookie may not be marked Secure, or the admin would never stay signed in.
     with gunicorn(database_url, bundle, workers=2, threads=4, SESSION_COOKIE_SECURE="0") as (base, _ready_s):
         api = requests.Session()
-        p99(api, base, 50)  # warm-up
+        p99_ms(api, base, 50)  # warm-up
         # Rounds of: alone, then beside the admin's browser (a process of its own, as it is another program on
         # another machine in real use) loading pages back to back (the worst case: a core kept busy by admin
         # pages) and at a person's pace; each ratio is to the "alone" of its round.
         rounds: dict[str, list[tuple[float, int]]] = {}
         for round_number in range(1, p99_rounds + 1):
-            alone = p99(api, base, PREDICTS)
+            alone = p99_ms(api, base, PREDICTS)
             rounds.setdefault("/predict p99 alone", []).append(alone)
             for pace, label in ((0.0, "back to back"), (1.0, "one a second")):
                 stop, loaded = multiprocessing.Event(), multiprocessing.Queue()
@@ -334,7 +334,7 @@ def p99_under_load(
                 browser.start()
                 statuses = loaded.get(timeout=60)  # the first page is in: the admin is signed in and browsing
                 workers = connections_per_worker(base)
-                beside = p99(api, base, PREDICTS)
+                beside = p99_ms(api, base, PREDICTS)
                 rounds.setdefault(f"/predict p99 during admin page loads, {label}", []).append(beside)
                 stop.set()
                 statuses += loaded.get(timeout=60)
@@ -358,7 +358,7 @@ def p99_under_load(
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + purge_seconds
-        results["/predict p99 during a purge"] = p99(
+        results["/predict p99 during a purge"] = p99_ms(
             api, base, 1_000_000, lambda: purge.poll() is not None or time.monotonic() > deadline
         )
         finished = purge.poll() is not None
@@ -397,6 +397,16 @@ def make_site(size: int, bundle: str):
     assert app.test_cli_runner().invoke(args=["data", "load"]).exit_code == 0
     seed(app)
     return app, engine, database
+
+
+def drop_site(app, database: str) -> None:
+    """Undo make_site: close the app's connections, then drop its database."""
+    from futurisys.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+    recreate_database(database, drop_only=True)
 
 
 def job_engine_tasks(app) -> tuple[float, float, int]:
@@ -475,7 +485,6 @@ def main() -> None:
 
         bundle = str(Path(work.name) / "model")
         train_bundle(bundle)
-    from futurisys.extensions import db
 
     sites: dict[int, tuple] = {}
     try:
@@ -542,10 +551,7 @@ def main() -> None:
         print(f"\nload average at the end: {os.getloadavg()}")
     finally:
         for app, _engine, database in sites.values():
-            with app.app_context():
-                for engine in db.engines.values():
-                    engine.dispose()
-            recreate_database(database, drop_only=True)
+            drop_site(app, database)
         work.cleanup()
 
 
